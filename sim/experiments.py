@@ -1,0 +1,112 @@
+"""Replications and comparisons: run scenarios many times, in parallel, with common random numbers.
+
+Replication r of any scenario draws its random numbers from ``SeedSequence(seed, (r, stream))``,
+so every scenario compared under one seed sees the same arrivals, sizes, defects and patience,
+and results do not depend on the number of workers or the order in which they finish.
+Any ``concurrent.futures``-style executor can run the replications (a process pool by default;
+``dask.distributed.Client.get_executor()`` for clusters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from sim import metrics
+from sim.model.world import Records, simulate
+from sim.scenario import Scenario
+
+
+@dataclass
+class ReplicationResult:
+    """What one replication returns to the parent process (compact, picklable)."""
+
+    replication: int
+    changes: pd.DataFrame
+    metrics: pd.DataFrame
+    littles_law: dict[str, float]
+    records: Records | None = None
+
+
+@dataclass
+class RunResult:
+    """All replications of one scenario."""
+
+    scenario: Scenario
+    seed: int
+    replications: int
+    summary: pd.DataFrame  # scenario, policy, area, metric, mean, ci_low, ci_high, n
+    per_replication: pd.DataFrame  # replication, area, metric, value
+    changes: pd.DataFrame  # one row per change per replication
+    littles_law: pd.DataFrame  # one row per replication
+    records: list[Records] | None = None
+
+
+def replicate(scenario: Scenario, replication: int, seed: int, keep_records: bool = False) -> ReplicationResult:
+    """Run replication ``replication`` of ``scenario`` and compute its metrics."""
+    records = simulate(scenario, replication, seed)
+    df = metrics.changes_frame(records)
+    per_rep = metrics.replication_metrics(records, df)
+    little = metrics.littles_law(records, df)
+    return ReplicationResult(replication, df, per_rep, little, records if keep_records else None)
+
+
+def _replicate_task(args: tuple[Scenario, int, int, bool]) -> ReplicationResult:
+    return replicate(*args)
+
+
+def run_replications(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    *,
+    workers: int = 1,
+    executor: Executor | None = None,
+    keep_records: bool = False,
+    progress: Callable[[int], Any] | None = None,
+) -> RunResult:
+    """Run ``replications`` replications of ``scenario`` and summarise them.
+
+    ``workers`` > 1 uses a process pool unless an ``executor`` is given. ``progress`` is called
+    with 1 after each finished replication (e.g. ``tqdm.update``).
+    """
+    n = scenario.run.replications if replications is None else replications
+    root = scenario.run.seed if seed is None else seed
+    if n < 1:
+        raise ValueError(f"replications must be >= 1, got {n}")
+    tasks = [(scenario, r, root, keep_records) for r in range(n)]
+    results = _map(tasks, workers, executor, progress)
+    return _collect(scenario, root, results)
+
+
+def _map(
+    tasks: Sequence[tuple[Scenario, int, int, bool]],
+    workers: int,
+    executor: Executor | None,
+    progress: Callable[[int], Any] | None,
+) -> list[ReplicationResult]:
+    def tick(result: ReplicationResult) -> ReplicationResult:
+        if progress is not None:
+            progress(1)
+        return result
+
+    if executor is not None:
+        return [tick(r) for r in executor.map(_replicate_task, tasks)]
+    if workers <= 1 or len(tasks) == 1:
+        return [tick(_replicate_task(t)) for t in tasks]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return [tick(r) for r in pool.map(_replicate_task, tasks)]  # map keeps task order
+
+
+def _collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) -> RunResult:
+    results = sorted(results, key=lambda r: r.replication)
+    per_rep = pd.concat([r.metrics for r in results], ignore_index=True)
+    summary = metrics.summarize(per_rep, scenario.scenario.name, scenario.policy.name)
+    changes = pd.concat([r.changes for r in results], ignore_index=True)
+    little = pd.DataFrame([{"replication": r.replication, **r.littles_law} for r in results])
+    records = [r.records for r in results if r.records is not None] or None
+    return RunResult(scenario, seed, len(results), summary, per_rep, changes, little, records)

@@ -1,0 +1,218 @@
+"""Metrics of a replication and summaries over replications: pure functions on plain data.
+
+Conventions (all times in days, windows half-open [start, end)):
+- time-to-merge statistics use changes *merged* inside the measurement window, as the data do
+  (a cycle's merged changes); first-review times use changes that *arrived* in the window;
+- rates are per week of the window; ``area`` is an area name or ``all``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.model.change import RECORD_FIELDS
+from sim.model.world import Records
+
+ALL = "all"
+METRICS: tuple[str, ...] = (
+    "time_to_merge_median_days",
+    "time_to_merge_p75_days",
+    "time_to_merge_p90_days",
+    "revision_phase_median_days",
+    "revision_phase_p90_days",
+    "final_phase_median_days",
+    "time_to_first_review_median_days",
+    "time_to_first_review_mean_days",
+    "merged_per_week",
+    "arrivals_per_week",
+    "abandoned_fraction",
+    "open_at_end",
+    "revisions_per_merged",
+    "core_reviews_per_merged",
+    "core_utilization",
+    "reviews_per_core_per_week",
+    "gate_rejections_per_merged",
+    "gate_false_rejections_per_merged",
+    "gate_false_failure_fraction",
+    "gate_resets_per_week",
+    "gate_wasted_job_hours_per_week",
+    "sim_events",
+)
+
+
+def changes_frame(records: Records) -> pd.DataFrame:
+    """The change records of one replication as a DataFrame (one row per change)."""
+    df = pd.DataFrame.from_records(records.changes, columns=list(RECORD_FIELDS))
+    df.insert(0, "replication", records.replication)
+    df.insert(0, "policy", records.policy)
+    df.insert(0, "scenario", records.scenario_name)
+    return df
+
+
+def _in(t: pd.Series | np.ndarray, window: tuple[float, float]) -> np.ndarray:
+    a, b = window
+    t = np.asarray(t, dtype=float)
+    return (t >= a) & (t < b)
+
+
+def _quantile(values: np.ndarray, q: float) -> float:
+    return float(np.quantile(values, q)) if len(values) else np.nan
+
+
+def change_metrics(df: pd.DataFrame, window: tuple[float, float]) -> dict[str, float]:
+    """Metrics computed from the change rows of one replication (any subset, e.g. one area)."""
+    a, b = window
+    weeks = (b - a) / 7.0
+    merged = df[_in(df["merged"], window)]
+    ttm = (merged["merged"] - merged["arrived"]).to_numpy()
+    revision = (merged["last_upload"] - merged["arrived"]).to_numpy()
+    final = (merged["merged"] - merged["last_upload"]).to_numpy()
+    arrived = df[_in(df["arrived"], window)]
+    reviewed = arrived[arrived["first_review"].notna()]
+    first = (reviewed["first_review"] - reviewed["arrived"]).to_numpy()
+    n_abandoned = int(_in(df["abandoned"], window).sum())
+    closed = len(merged) + n_abandoned
+    still_open = (df["arrived"] < b) & ~(df["merged"] < b) & ~(df["abandoned"] < b)
+    n_merged = len(merged)
+    return {
+        "time_to_merge_median_days": _quantile(ttm, 0.5),
+        "time_to_merge_p75_days": _quantile(ttm, 0.75),
+        "time_to_merge_p90_days": _quantile(ttm, 0.9),
+        "revision_phase_median_days": _quantile(revision, 0.5),
+        "revision_phase_p90_days": _quantile(revision, 0.9),
+        "final_phase_median_days": _quantile(final, 0.5),
+        "time_to_first_review_median_days": _quantile(first, 0.5),
+        "time_to_first_review_mean_days": float(first.mean()) if len(first) else np.nan,
+        "merged_per_week": n_merged / weeks,
+        "arrivals_per_week": len(arrived) / weeks,
+        "abandoned_fraction": n_abandoned / closed if closed else np.nan,
+        "open_at_end": float(still_open.sum()),
+        "revisions_per_merged": float(merged["patch_sets"].mean()) if n_merged else np.nan,
+        "core_reviews_per_merged": float(merged["core_reviews"].mean()) if n_merged else np.nan,
+    }
+
+
+def gate_metrics(records: Records, area: int | None, n_merged: int) -> dict[str, float]:
+    """Gate metrics over all gates of a replication, for one area index (None: all areas).
+
+    Resets are attributed to the area of the change whose failure caused them.
+    """
+    a, b = records.window
+    weeks = (b - a) / 7.0
+    rejected = false_rejected = runs = false_runs = resets = 0
+    wasted = 0.0
+    for log in records.gates.values():
+        for t, item_area, outcome in log.exits:
+            if item_area >= 0 and a <= t < b and (area is None or item_area == area) and outcome:
+                rejected += 1
+                false_rejected += outcome == 1
+        for t, item_area, outcome, _jobs in log.runs:
+            if item_area >= 0 and a <= t < b and (area is None or item_area == area):
+                runs += 1
+                false_runs += outcome == 1
+        for t, cause_area, _restarted, hours, _nova in log.resets:
+            if a <= t < b and (area is None or cause_area == area):
+                resets += 1
+                wasted += hours
+    return {
+        "gate_rejections_per_merged": rejected / n_merged if n_merged else np.nan,
+        "gate_false_rejections_per_merged": false_rejected / n_merged if n_merged else np.nan,
+        "gate_false_failure_fraction": false_runs / runs if runs else np.nan,
+        "gate_resets_per_week": resets / weeks,
+        "gate_wasted_job_hours_per_week": wasted / weeks,
+    }
+
+
+def reviewer_metrics(records: Records) -> dict[str, float]:
+    """Utilisation and load of every reviewer in the replication, pooled."""
+    a, b = records.window
+    days = b - a
+    busy = [r[3] for r in records.reviewers]
+    reviews = [r[4] for r in records.reviewers]
+    n = len(busy)
+    return {
+        "core_utilization": sum(busy) / (n * days) if n else np.nan,
+        "reviews_per_core_per_week": sum(reviews) / n / (days / 7.0) if n else np.nan,
+    }
+
+
+def replication_metrics(records: Records, df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Tidy metrics of one replication: columns replication, area, metric, value."""
+    if df is None:
+        df = changes_frame(records)
+    rows: list[tuple[int, str, str, float]] = []
+    rep = records.replication
+    groups: list[tuple[str, int | None, pd.DataFrame]] = [(ALL, None, df)]
+    groups += [(name, i, df[df["area"] == name]) for i, name in enumerate(records.area_names)]
+    for name, index, sub in groups:
+        values = change_metrics(sub, records.window)
+        n_merged = round(values["merged_per_week"] * (records.window[1] - records.window[0]) / 7.0)
+        values.update(gate_metrics(records, index, n_merged))
+        if index is None:
+            values.update(reviewer_metrics(records))
+            values["sim_events"] = float(records.sim_events)
+        rows += [(rep, name, metric, value) for metric, value in values.items()]
+    return pd.DataFrame(rows, columns=["replication", "area", "metric", "value"])
+
+
+def mean_ci(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean and Student-t confidence interval over replications, ignoring undefined values.
+
+    With fewer than two defined values the interval collapses to the mean.
+    """
+    x = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
+    n = len(x)
+    if n == 0:
+        return np.nan, np.nan, np.nan, 0
+    mean = float(x.mean())
+    if n < 2 or np.all(x == x[0]):
+        return mean, mean, mean, n
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half, n
+
+
+def summarize(per_replication: pd.DataFrame, scenario: str, policy: str) -> pd.DataFrame:
+    """``summary.csv`` rows: scenario, policy, area, metric, mean, ci_low, ci_high, n."""
+    rows = []
+    for (area, metric), group in per_replication.groupby(["area", "metric"], sort=False):
+        mean, low, high, n = mean_ci(group["value"])
+        if n:
+            rows.append((scenario, policy, area, metric, mean, low, high, n))
+    return pd.DataFrame(rows, columns=["scenario", "policy", "area", "metric", "mean", "ci_low", "ci_high", "n"])
+
+
+def littles_law(records: Records, df: pd.DataFrame | None = None) -> dict[str, float]:
+    """Little's law over the measurement window [a, b) of one replication.
+
+    ``L`` is the time-average number of open changes measured online by the world (an
+    independent code path from the records). ``lambda_W`` is arrival rate x mean time in system
+    of changes arriving in the window, each clipped at b. ``carry_in`` is the open time inside
+    the window of changes that arrived before it. On every run the sample-path identity
+    ``L = lambda_W + carry_in / T`` holds exactly (``identity_error`` ~ 0); in a stationary
+    system ``L ~ lambda_W`` up to an edge term of order W / T.
+    """
+    if df is None:
+        df = changes_frame(records)
+    a, b = records.window
+    span = b - a
+    end = np.fmin(np.fmin(df["merged"].fillna(np.inf), df["abandoned"].fillna(np.inf)), b).to_numpy()
+    arrived = df["arrived"].to_numpy()
+    inside = (arrived >= a) & (arrived < b)
+    before = arrived < a
+    sojourn = end[inside] - arrived[inside]
+    carry_in = float(np.clip(end[before] - a, 0.0, None).sum())
+    lam = inside.sum() / span
+    w = float(sojourn.mean()) if len(sojourn) else 0.0
+    big_l = records.open_time_integral / span
+    return {
+        "L": big_l,
+        "lambda": lam,
+        "W": w,
+        "lambda_W": lam * w,
+        "carry_in": carry_in / span,
+        "identity_error": big_l - lam * w - carry_in / span,
+    }

@@ -1,0 +1,1 @@
+"""The simulation model: SimPy processes and the plain rules they consult."""

@@ -1,0 +1,92 @@
+"""Arrivals: new changes per area and kind as a Poisson process whose rate varies by cycle week.
+
+The rate of (area, kind) in cycle week w is ``rate_per_day x kind share x weekly multiplier``
+(the blueprint profile for blueprints, the general profile for the rest). Within a week the rate
+is constant, so the next arrival is exponential; at a week boundary the draw restarts, which is
+exact for a piecewise-constant Poisson process (memorylessness).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any
+
+from sim.model.change import Change
+from sim.scenario import KINDS, Scenario
+
+if TYPE_CHECKING:
+    from sim.model.world import World
+
+
+def weekly_rates(scenario: Scenario) -> tuple[list[tuple[int, str]], list[list[float]]]:
+    """The (area index, kind) combinations and, per cycle week, the cumulative rates over them."""
+    weeks = scenario.run.cycle_weeks
+    flat = (1.0,) * weeks
+    general = scenario.arrivals.weekly_profile or flat
+    blueprint = scenario.arrivals.blueprint_weekly_profile or general
+    combos: list[tuple[int, str]] = []
+    base: list[float] = []
+    for a, area in enumerate(scenario.areas.values()):
+        for kind in KINDS:
+            combos.append((a, kind))
+            base.append(area.rate_per_day * area.kind_mix[kind])
+    cumulative = []
+    for w in range(weeks):
+        rates = [r * (blueprint[w] if kind == "blueprint" else general[w]) for r, (_, kind) in zip(base, combos)]
+        cumulative.append(list(accumulate(rates)))
+    return combos, cumulative
+
+
+class ChangeFactory:
+    """Draws a new change's attributes, each from its own named stream (common random numbers)."""
+
+    def __init__(self, world: World) -> None:
+        sc = world.scenario
+        self.areas = list(sc.areas.values())
+        self.attributes = world.streams["attributes"]
+        self.defects = world.streams["defects"]
+        self.patience = world.streams["patience"]
+        self.attract = world.streams["attractiveness"]
+        self.patience_median = sc.authors.patience_median_days
+        self.patience_sigma = sc.authors.patience_sigma
+        self.attract_sigma = sc.review.attractiveness_sigma
+        self.defects_elasticity = sc.review.defects_size_elasticity
+        self.next_id = 0
+
+    def make(self, area_index: int, kind: str, now: float) -> Change:
+        area = self.areas[area_index]
+        median_size = math.exp(area.size_log_mean)
+        size = float(max(1, round(median_size * math.exp(area.size_log_sd * self.attributes.normal()))))
+        touches = self.attributes.uniform() < area.interface_share
+        mean_defects = area.defects_mean
+        if self.defects_elasticity:
+            mean_defects *= (size / median_size) ** self.defects_elasticity
+        defects = self.defects.poisson(mean_defects)
+        patience = self.patience.lognormal(self.patience_median, self.patience_sigma)
+        s = self.attract_sigma
+        attractiveness = math.exp(s * self.attract.normal() - 0.5 * s * s)  # mean 1
+        change = Change(self.next_id, area_index, kind, size, touches, defects, patience, attractiveness, now)
+        self.next_id += 1
+        return change
+
+
+def arrival_process(world: World) -> Generator[Any, Any, None]:
+    """SimPy process: create changes until the end of the run and hand them to the world."""
+    env = world.env
+    stream = world.streams["arrivals"]
+    combos, cumulative = weekly_rates(world.scenario)
+    factory = ChangeFactory(world)
+    while True:
+        week = world.cycle_week(env.now)
+        week_end = world.week_end(env.now)
+        rates = cumulative[week]
+        total = rates[-1]
+        gap = stream.exponential(1.0 / total) if total > 0 else math.inf
+        if env.now + gap >= week_end:
+            yield env.timeout(week_end - env.now)
+            continue
+        yield env.timeout(gap)
+        area_index, kind = combos[stream.choice_index(rates)]
+        world.arrive(factory.make(area_index, kind, env.now))

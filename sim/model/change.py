@@ -1,0 +1,148 @@
+"""The change: one proposed patch (series) travelling from first upload to merge or abandonment."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.model.gate import Gate
+    from sim.model.review import ReviewBoard
+
+NAN = math.nan
+
+# Columns of one change record, in the order of ``changes.csv.gz`` (times in days).
+RECORD_FIELDS: tuple[str, ...] = (
+    "change",
+    "area",
+    "kind",
+    "size_lines",
+    "touches_interface",
+    "defects_initial",
+    "arrived",
+    "first_review",
+    "last_upload",
+    "approved",
+    "merged",
+    "abandoned",
+    "patch_sets",
+    "core_reviews",
+    "rechecks",
+    "gate_attempts",
+    "gate_resets_suffered",
+    "wait_review_days",
+    "author_days",
+    "ci_days",
+    "repo",
+)
+
+
+class Change:
+    """Mutable state of one change; a plain slotted object because the hot loop reads it often.
+
+    Times are simulation days; ``nan`` means "has not happened".
+    """
+
+    __slots__ = (
+        "id",
+        "area",  # index into the scenario's areas
+        "kind",  # "bug" | "blueprint" | "other"
+        "size",  # changed lines
+        "touches_interface",
+        "defects",  # latent defects still in the current patch set
+        "defects_initial",
+        "patience",  # days an author waits on reviewers (or stalls) before abandoning
+        "attractiveness",  # weight multiplying every reviewer's selection weight
+        "arrived",
+        "first_review",
+        "last_upload",
+        "approved",
+        "merged",
+        "abandoned",
+        "patch_sets",
+        "core_reviews",
+        "rechecks",
+        "gate_attempts",
+        "gate_resets",
+        "votes",  # reviewers who gave +2 on the current patch set
+        "reviewed_by",  # reviewers who reviewed the current patch set (any vote)
+        "ready_since",  # when the change last became ready for review (nan: not waiting)
+        "wait_review",
+        "author_time",
+        "ci_time",
+        "board",  # the ReviewBoard that reviews it (set by the policy)
+        "gate",  # the Gate that tests it (set by the policy)
+        "tags",  # free dict for policies (runway slot, sponsors...); None until used
+    )
+
+    def __init__(
+        self,
+        id: int,
+        area: int,
+        kind: str,
+        size: float,
+        touches_interface: bool,
+        defects: int,
+        patience: float,
+        attractiveness: float,
+        arrived: float,
+    ) -> None:
+        self.id = id
+        self.area = area
+        self.kind = kind
+        self.size = size
+        self.touches_interface = touches_interface
+        self.defects = defects
+        self.defects_initial = defects
+        self.patience = patience
+        self.attractiveness = attractiveness
+        self.arrived = arrived
+        self.first_review = NAN
+        self.last_upload = arrived
+        self.approved = NAN
+        self.merged = NAN
+        self.abandoned = NAN
+        self.patch_sets = 1
+        self.core_reviews = 0
+        self.rechecks = 0
+        self.gate_attempts = 0
+        self.gate_resets = 0
+        self.votes: list[Any] = []
+        self.reviewed_by: set[int] = set()
+        self.ready_since = NAN
+        self.wait_review = 0.0
+        self.author_time = 0.0
+        self.ci_time = 0.0
+        self.board: ReviewBoard | None = None
+        self.gate: Gate | None = None
+        self.tags: dict[str, Any] | None = None
+
+    @property
+    def closed(self) -> bool:
+        return not (math.isnan(self.merged) and math.isnan(self.abandoned))
+
+    def record(self, area_names: tuple[str, ...]) -> tuple[Any, ...]:
+        """The change as a row of :data:`RECORD_FIELDS`."""
+        return (
+            self.id,
+            area_names[self.area],
+            self.kind,
+            self.size,
+            self.touches_interface,
+            self.defects_initial,
+            self.arrived,
+            self.first_review,
+            self.last_upload,
+            self.approved,
+            self.merged,
+            self.abandoned,
+            self.patch_sets,
+            self.core_reviews,
+            self.rechecks,
+            self.gate_attempts,
+            self.gate_resets,
+            self.wait_review,
+            self.author_time,
+            self.ci_time,
+            self.board.name if self.board is not None else "",
+        )

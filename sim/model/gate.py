@@ -1,0 +1,193 @@
+"""The gate: a Zuul-style dependent pipeline with a speculative window and resets.
+
+Approved changes queue in order. The first ``window`` items are tested in parallel, each on top
+of the items ahead of it. A run's outcome is drawn once when it starts (pass with probability
+P(no false job failure) x P(no latent defect caught)); its end is one SimPy event. When a run
+fails, every item behind the failing one was tested on a tree that contained it and restarts
+(a gate reset); the failing item is ejected once it reaches the head, so only the changes ahead
+decide whether it merges (facts §2.1, Zuul's nearest-non-failing-item rule). Items merge in
+order from the head. The window grows by ``window_increase`` per merge and is divided by
+``window_decrease_factor`` per ejection, never below ``window_floor``.
+
+Other projects' changes that share the integrated queue arrive as a Poisson stream of
+background items; they take part in resets like any other item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import simpy
+
+from sim.model.schedule import after
+from sim.rng import Stream
+
+WAITING, RUNNING, PASSED, FAILING = range(4)
+HOURS_PER_DAY = 24.0
+
+
+class GateItem:
+    """One change (or background change) in the gate queue."""
+
+    __slots__ = ("change", "area", "jobs_pass", "defect_pass", "jobs", "state", "generation", "started", "true_failure")
+
+    def __init__(self, change: Any, area: int, jobs_pass: float, defect_pass: float, jobs: int) -> None:
+        self.change = change  # None for a background change
+        self.area = area  # -1 for a background change
+        self.jobs_pass = jobs_pass
+        self.defect_pass = defect_pass
+        self.jobs = jobs
+        self.state = WAITING
+        self.generation = 0
+        self.started = 0.0
+        self.true_failure = False
+
+
+@dataclass
+class GateLog:
+    """What a gate did, as flat tuples (times in days) for the metrics to aggregate."""
+
+    # (end time, area or -1, outcome: 0 pass / 1 false failure / 2 true failure, jobs)
+    runs: list[tuple[float, int, int, int]] = field(default_factory=list)
+    # (time, area of the failing item or -1, items restarted, wasted job-hours, nova items restarted)
+    resets: list[tuple[float, int, int, float, int]] = field(default_factory=list)
+    # (time, area or -1, outcome: 0 merged / 1 ejected on a false failure / 2 ejected on a true failure)
+    exits: list[tuple[float, int, int]] = field(default_factory=list)
+
+
+class Gate:
+    """A dependent pipeline; ``on_merge(change)`` and ``on_reject(change, true_failure)`` report back."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        *,
+        run_time_days: float,
+        run_time_cv: float,
+        window: int,
+        window_floor: int,
+        window_increase: int,
+        window_decrease_factor: float,
+        stream: Stream,
+        on_merge: Callable[[Any], None],
+        on_reject: Callable[[Any, bool], None],
+    ) -> None:
+        self.env = env
+        self.name = name
+        self.run_time_days = run_time_days
+        self.run_time_cv = run_time_cv
+        self.window = window
+        self.window_floor = window_floor
+        self.window_increase = window_increase
+        self.window_decrease_factor = window_decrease_factor
+        self.stream = stream
+        self.on_merge = on_merge
+        self.on_reject = on_reject
+        self.queue: list[GateItem] = []
+        self.first_waiting = 0  # every item ahead of this index has started its run
+        self.log = GateLog()
+
+    # ------------------------------------------------------------------ entering
+
+    def enqueue(self, item: GateItem) -> None:
+        """Append an approved item at the tail of the queue."""
+        self.queue.append(item)
+        self.first_waiting = min(self.first_waiting, len(self.queue) - 1)
+        self._fill_window()
+
+    def start_background(self, rate_per_day: float, jobs_pass: float, defect_pass: float, jobs: int, stream: Stream) -> None:
+        """Feed Poisson background changes of other projects into the shared queue."""
+        if rate_per_day <= 0:
+            return
+        mean_gap = 1.0 / rate_per_day
+
+        def arrive() -> None:
+            self.enqueue(GateItem(None, -1, jobs_pass, defect_pass, jobs))
+            after(self.env, stream.exponential(mean_gap), arrive)
+
+        after(self.env, stream.exponential(mean_gap), arrive)
+
+    # ------------------------------------------------------------------ runs
+
+    def _fill_window(self) -> None:
+        queue = self.queue
+        limit = min(self.window, len(queue))
+        for i in range(self.first_waiting, limit):
+            if queue[i].state == WAITING:
+                self._start(queue[i])
+        self.first_waiting = max(self.first_waiting, limit)
+
+    def _start(self, item: GateItem) -> None:
+        item.state = RUNNING
+        item.generation += 1
+        item.started = self.env.now
+        s = self.stream
+        jobs_ok = s.uniform() < item.jobs_pass
+        defect_ok = s.uniform() < item.defect_pass
+        duration = self.run_time_days * s.gamma_unit_mean(self.run_time_cv)
+        item.true_failure = not defect_ok
+        outcome = 0 if (jobs_ok and defect_ok) else (2 if not defect_ok else 1)
+        after(self.env, duration, self._finish, item, item.generation, outcome)
+        if item.change is not None:
+            item.change.gate_attempts += 1
+
+    def _finish(self, item: GateItem, generation: int, outcome: int) -> None:
+        if item.generation != generation or item.state != RUNNING:
+            return  # this run was cancelled by a reset
+        now = self.env.now
+        self.log.runs.append((now, item.area, outcome, item.jobs))
+        if outcome == 0:
+            item.state = PASSED
+        else:
+            item.state = FAILING
+            self._reset_behind(item)
+        self._advance()
+
+    def _reset_behind(self, failing: GateItem) -> None:
+        """Restart every item tested on top of ``failing`` (all items behind it that started)."""
+        now = self.env.now
+        position = self.queue.index(failing) + 1
+        behind = self.queue[position:]
+        self.first_waiting = min(self.first_waiting, position)
+        restarted = nova = 0
+        wasted = 0.0
+        for item in behind:
+            if item.state == WAITING:
+                continue
+            elapsed = now - item.started
+            wasted += elapsed * item.jobs * HOURS_PER_DAY
+            item.state = WAITING
+            item.generation += 1  # its pending run end is now stale
+            restarted += 1
+            if item.change is not None:
+                item.change.gate_resets += 1
+                nova += 1
+        if restarted:
+            self.log.resets.append((now, failing.area, restarted, wasted, nova))
+
+    def _advance(self) -> None:
+        """Merge passed items and eject failing ones from the head, then refill the window."""
+        now = self.env.now
+        queue = self.queue
+        while queue and queue[0].state in (PASSED, FAILING):
+            head = queue.pop(0)
+            self.first_waiting = max(0, self.first_waiting - 1)
+            merged = head.state == PASSED
+            self.log.exits.append((now, head.area, 0 if merged else (2 if head.true_failure else 1)))
+            if merged:
+                self.window += self.window_increase
+                if head.change is not None:
+                    self.on_merge(head.change)
+            else:
+                self.window = max(self.window_floor, int(self.window / self.window_decrease_factor))
+                if head.change is not None:
+                    self.on_reject(head.change, head.true_failure)
+        self._fill_window()
+
+    @property
+    def depth(self) -> int:
+        """Items in the queue (running or waiting)."""
+        return len(self.queue)

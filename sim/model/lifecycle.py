@@ -1,0 +1,177 @@
+"""The journey of a change: upload, check, review rounds, approval, gate, merge or abandonment.
+
+Each step is a short function that either schedules the next step after a delay (one SimPy
+event) or hands the change to a review board or a gate, which call back here:
+
+    upload -> check --pass--> (non-core review) -> review board
+                    --false failure--> recheck after a delay -> check
+                    --defect caught--> revise
+    review --(-1)--> revise --author delay--> upload (next patch set, votes cleared)
+           --(+2)--> enough votes? approve -> (feature freeze hold) -> gate : else back to the board
+    gate --merge--> merged ; --false failure--> recheck -> check -> gate ; --true failure--> revise
+
+Who reviews, how many votes approve and which gate tests a change are the policy's decisions.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from sim.model.change import Change
+from sim.model.gate import GateItem
+from sim.model.reviewers import Reviewer
+from sim.model.schedule import after
+
+if TYPE_CHECKING:
+    from sim.model.world import World
+
+
+class Lifecycle:
+    """Moves changes between authors, CI, reviewers and the gate for one replication."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.env = world.env
+        sc = world.scenario
+        self.scenario = sc
+        self.policy = world.policy
+        self.author = world.streams["author"]
+        self.review_rng = world.streams["review"]
+        self.check_rng = world.streams["check"]
+        self.noncore_rng = world.streams["noncore"]
+        self.detect_prob = sc.review.detect_prob
+        a = sc.authors
+        self.abandonment = a.abandonment
+        self.response_median, self.response_sigma = a.response_median_days, a.response_sigma
+        self.stall_prob, self.stall_mean = a.stall_prob, a.stall_mean_days
+        self.recheck_delay = a.recheck_delay_days
+        self.noncore_catch, self.noncore_delay = sc.noncore.catch_prob, sc.noncore.delay_days
+        self.check_on = sc.check.enabled
+        self.check_time = sc.check.run_time_days
+        self.check_catch = sc.check.defect_catch_prob
+        self.gate_catch = sc.gate.defect_catch_prob
+
+    # ------------------------------------------------------------------ author side
+
+    def upload(self, change: Change) -> None:
+        """A patch set is uploaded (the first one at arrival): it goes through check."""
+        self.check(change)
+
+    def revise(self, change: Change) -> None:
+        """A defect was found: the author fixes it after a delay, or stalls, or gives up."""
+        now = self.env.now
+        if self.stall_prob and self.author.uniform() < self.stall_prob:
+            delay = self.author.exponential(self.stall_mean)
+        else:
+            delay = self.author.lognormal(self.response_median, self.response_sigma)
+        if self.abandonment and delay > change.patience:
+            change.author_time += change.patience
+            self.world.abandon(change, now + change.patience)
+            return
+        change.author_time += delay
+        after(self.env, delay, self._new_patch_set, change)
+
+    def _new_patch_set(self, change: Change) -> None:
+        change.defects = max(0, change.defects - 1)
+        change.patch_sets += 1
+        change.last_upload = self.env.now
+        change.votes.clear()
+        change.reviewed_by.clear()
+        self.policy.on_new_patch_set(change)
+        self.upload(change)
+
+    # ------------------------------------------------------------------ check pipeline
+
+    def check(self, change: Change) -> None:
+        if not self.check_on:
+            self._check_passed(change)
+            return
+        change.ci_time += self.check_time
+        after(self.env, self.check_time, self._check_done, change)
+
+    def _check_done(self, change: Change) -> None:
+        rng = self.check_rng
+        caught = change.defects > 0 and rng.uniform() >= (1.0 - self.check_catch) ** change.defects
+        flaky = rng.uniform() >= self.policy.check_pass_prob(change)
+        if caught:
+            self.revise(change)
+        elif flaky:
+            self.recheck(change)
+        else:
+            self._check_passed(change)
+
+    def recheck(self, change: Change) -> None:
+        """A false CI failure: the author asks for a recheck after a short delay."""
+        change.rechecks += 1
+        delay = self.author.exponential(self.recheck_delay) if self.recheck_delay else 0.0
+        change.ci_time += delay
+        after(self.env, delay, self.check, change)
+
+    def _check_passed(self, change: Change) -> None:
+        if self.policy.approved(change):  # approval survives a false gate failure + recheck
+            self.to_gate(change)
+        else:
+            self.ready(change)
+
+    # ------------------------------------------------------------------ review
+
+    def ready(self, change: Change) -> None:
+        """Ready for review: non-core reviewers may find a defect first; then the cores' board."""
+        if self.noncore_catch and change.defects > 0 and self.noncore_rng.uniform() < self.noncore_catch:
+            delay = self.noncore_rng.exponential(self.noncore_delay)
+            after(self.env, delay, self.revise, change)
+            return
+        self.policy.offer(change)
+
+    def reviewed(self, change: Change, reviewer: Reviewer) -> None:
+        """Called by a board when ``reviewer`` finishes a review of ``change``."""
+        if change.defects > 0 and self.review_rng.uniform() < self.detect_prob:
+            self.revise(change)
+            return
+        change.votes.append(reviewer)
+        if self.policy.approved(change):
+            self.approve(change)
+        else:
+            self.policy.offer(change)
+
+    def approve(self, change: Change) -> None:
+        change.approved = self.env.now
+        self.policy.on_approved(change)
+        hold = self.world.freeze_hold(change)
+        if hold > 0.0:
+            after(self.env, hold, self.to_gate, change)
+        else:
+            self.to_gate(change)
+
+    # ------------------------------------------------------------------ gate
+
+    def to_gate(self, change: Change) -> None:
+        gate = change.gate
+        if gate is None:
+            self.world.merge(change)
+            return
+        jobs_pass, jobs = self.policy.gate_jobs(change)
+        defect_pass = (1.0 - self.gate_catch) ** change.defects if change.defects else 1.0
+        change.ci_time -= self.env.now  # the gate's time is added back when the change leaves it
+        gate.enqueue(GateItem(change, change.area, jobs_pass, defect_pass, jobs))
+
+    def merged(self, change: Change) -> None:
+        change.ci_time += self.env.now
+        self.world.merge(change)
+
+    def rejected(self, change: Change, true_failure: bool) -> None:
+        change.ci_time += self.env.now
+        if true_failure:
+            self.revise(change)
+        else:
+            self.recheck(change)
+
+    # ------------------------------------------------------------------ abandonment
+
+    def expired(self, change: Change, at: float) -> None:
+        """A board found a waiting change whose author's patience ran out at ``at``."""
+        if not math.isnan(change.ready_since):
+            change.wait_review += at - change.ready_since
+            change.ready_since = math.nan
+        self.world.abandon(change, at)

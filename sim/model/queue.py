@@ -1,0 +1,60 @@
+"""Changes waiting for a reviewer, grouped by area, with their selection weights.
+
+A reviewer picks in two stages: an area with probability proportional to
+(the reviewer's weight for the area) x (total attractiveness waiting in it), then a change in that
+area proportional to its attractiveness. Together this is one draw proportional to
+expertise x attractiveness over every waiting change, at the cost of a scan of one area's list.
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate
+from typing import Any
+
+from sim.rng import Stream
+
+
+class WeightedQueue:
+    """Per-area lists of waiting changes with O(1) add/remove (swap with the last element)."""
+
+    __slots__ = ("items", "weights", "totals", "size")
+
+    def __init__(self, n_areas: int) -> None:
+        self.items: list[list[Any]] = [[] for _ in range(n_areas)]
+        self.weights: list[list[float]] = [[] for _ in range(n_areas)]
+        self.totals: list[float] = [0.0] * n_areas
+        self.size = 0
+
+    def add(self, change: Any, position: dict[int, int]) -> None:
+        a = change.area
+        position[change.id] = len(self.items[a])
+        self.items[a].append(change)
+        self.weights[a].append(change.attractiveness)
+        self.totals[a] += change.attractiveness
+        self.size += 1
+
+    def remove(self, change: Any, position: dict[int, int]) -> None:
+        a = change.area
+        i = position.pop(change.id)
+        items, weights = self.items[a], self.weights[a]
+        last_item, last_weight = items.pop(), weights.pop()
+        if i < len(items):
+            items[i], weights[i] = last_item, last_weight
+            position[last_item.id] = i
+        self.size -= 1
+        # Recompute rather than subtract when the area empties, so float drift cannot accumulate.
+        self.totals[a] = self.totals[a] - change.attractiveness if items else 0.0
+
+    def draw(self, area_weights: list[float], stream: Stream) -> Any | None:
+        """A change drawn proportional to area weight x attractiveness; None if nothing eligible."""
+        scores = [w * t for w, t in zip(area_weights, self.totals)]
+        cumulative = list(accumulate(scores))
+        if not cumulative or cumulative[-1] <= 0.0:
+            return None
+        a = stream.choice_index(cumulative)
+        if not self.items[a]:
+            return None
+        return self.items[a][stream.choice_index(list(accumulate(self.weights[a])))]
+
+    def __len__(self) -> int:
+        return self.size

@@ -1,0 +1,192 @@
+"""A review board: the changes waiting for review in one repository and the reviewers who pick them.
+
+A change offered to the board goes straight to an idle reviewer who may review it (chosen in
+proportion to their weight for its area), or waits. A reviewer who finishes a review picks the
+next change by the board's selection rule (:class:`~sim.model.queue.WeightedQueue`: expertise x
+attractiveness), never one they already reviewed at this patch set. A waiting change whose
+author's patience runs out is abandoned at that moment; the board notices lazily, when a
+reviewer draws it or at the end of the run, which costs no events and changes no outcome.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+
+from sim.model.change import Change
+from sim.model.queue import WeightedQueue
+from sim.model.reviewers import Reviewer
+from sim.model.schedule import after
+from sim.rng import Stream
+
+MAX_REJECTIONS = 8  # draws before falling back to an exact scan of eligible changes
+
+
+class ReviewBoard:
+    """Review queue and reviewers of one repository (nova, or a split-out driver repo)."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        reviewers: list[Reviewer],
+        n_areas: int,
+        *,
+        selection: Stream,
+        effort: Stream,
+        effort_cv: float,
+        median_size: float,
+        size_elasticity: float,
+        window: tuple[float, float],
+        on_reviewed: Callable[[Change, Reviewer], None],
+        on_expired: Callable[[Change, float], None],
+        may_review: Callable[[Reviewer, Change], bool] | None = None,
+        effort_factor: Callable[[Reviewer, Change], float] | None = None,
+    ) -> None:
+        self.env = env
+        self.name = name
+        self.reviewers = reviewers
+        self.queue = WeightedQueue(n_areas)
+        self.position: dict[int, int] = {}
+        self.idle: list[Reviewer] = list(reviewers)
+        self.selection = selection
+        self.effort = effort
+        self.effort_cv = effort_cv
+        self.median_size = median_size
+        self.size_elasticity = size_elasticity
+        self.window = window
+        self.on_reviewed = on_reviewed
+        self.on_expired = on_expired
+        self.may_review = may_review
+        self.effort_factor = effort_factor
+        self.patience_enabled = True
+
+    # ------------------------------------------------------------------ offering work
+
+    def offer(self, change: Change) -> None:
+        """The change is ready for review: hand it to an idle reviewer or let it wait."""
+        change.board = self
+        change.ready_since = self.env.now
+        reviewer = self._idle_reviewer_for(change)
+        if reviewer is None:
+            self.queue.add(change, self.position)
+        else:
+            self.idle.remove(reviewer)
+            self._start(reviewer, change)
+
+    def withdraw(self, change: Change) -> None:
+        """Take a waiting change out of the queue (a policy moved it elsewhere)."""
+        if change.id in self.position:
+            self.queue.remove(change, self.position)
+            change.ready_since = math.nan
+
+    def _eligible(self, reviewer: Reviewer, change: Change) -> bool:
+        return (
+            reviewer.weights[change.area] > 0.0
+            and reviewer.id not in change.reviewed_by
+            and (self.may_review is None or self.may_review(reviewer, change))
+        )
+
+    def _idle_reviewer_for(self, change: Change) -> Reviewer | None:
+        if not self.idle:
+            return None
+        candidates = [r for r in self.idle if self._eligible(r, change)]
+        if not candidates:
+            return None
+        if len(candidates) == 1:
+            return candidates[0]
+        cumulative, total = [], 0.0
+        for r in candidates:
+            total += r.weights[change.area]
+            cumulative.append(total)
+        return candidates[self.selection.choice_index(cumulative)]
+
+    # ------------------------------------------------------------------ reviewing
+
+    def _deadline(self, change: Change) -> float:
+        return change.ready_since + change.patience if self.patience_enabled else math.inf
+
+    def _expire(self, change: Change) -> None:
+        self.queue.remove(change, self.position)
+        self.on_expired(change, self._deadline(change))
+
+    def _next_for(self, reviewer: Reviewer) -> Change | None:
+        """The next change ``reviewer`` reviews, or None (then they wait for an offer)."""
+        now = self.env.now
+        queue = self.queue
+        for _ in range(MAX_REJECTIONS):
+            change = queue.draw(reviewer.weights, self.selection)
+            if change is None:
+                return None
+            if self._deadline(change) <= now:
+                self._expire(change)
+            elif self._eligible(reviewer, change):
+                return change
+        # Rare: the draws kept hitting changes this reviewer may not take. Scan exactly.
+        cumulative, candidates, total = [], [], 0.0
+        for area_items in queue.items:
+            for change in list(area_items):
+                if self._deadline(change) <= now:
+                    self._expire(change)
+                elif self._eligible(reviewer, change):
+                    total += reviewer.weights[change.area] * change.attractiveness
+                    cumulative.append(total)
+                    candidates.append(change)
+        if not candidates or total <= 0.0:
+            return None
+        return candidates[self.selection.choice_index(cumulative)]
+
+    def _start(self, reviewer: Reviewer, change: Change) -> None:
+        """``reviewer`` (no longer idle) begins reviewing ``change`` (no longer waiting)."""
+        now = self.env.now
+        change.wait_review += now - change.ready_since
+        change.ready_since = math.nan
+        if math.isnan(change.first_review):
+            change.first_review = now
+        reviewer.busy = True
+        reviewer.review_start = now
+        effort = self.effort.gamma_unit_mean(self.effort_cv)
+        if self.size_elasticity:
+            effort *= (change.size / self.median_size) ** self.size_elasticity
+        if self.effort_factor is not None:
+            effort *= self.effort_factor(reviewer, change)
+        after(self.env, effort / reviewer.rate, self._finish, reviewer, change)
+
+    def _finish(self, reviewer: Reviewer, change: Change) -> None:
+        now = self.env.now
+        start, end = self.window
+        reviewer.busy_days += max(0.0, min(now, end) - max(reviewer.review_start, start))
+        if start <= now < end:
+            reviewer.reviews += 1
+        reviewer.busy = False
+        change.core_reviews += 1
+        change.reviewed_by.add(reviewer.id)
+        self.on_reviewed(change, reviewer)
+        self._take_next(reviewer)
+
+    def _take_next(self, reviewer: Reviewer) -> None:
+        change = self._next_for(reviewer)
+        if change is None:
+            self.idle.append(reviewer)
+        else:
+            self.queue.remove(change, self.position)
+            self._start(reviewer, change)
+
+    # ------------------------------------------------------------------ end of run
+
+    def close(self, end: float) -> None:
+        """At the end of the run: expire waiting changes whose patience ran out; account busy time."""
+        for area_items in self.queue.items:
+            for change in list(area_items):
+                if self._deadline(change) <= end:
+                    self._expire(change)
+        start, stop = self.window
+        for reviewer in self.reviewers:
+            if reviewer.busy:
+                reviewer.busy_days += max(0.0, min(end, stop) - max(reviewer.review_start, start))
+
+    def waiting(self) -> int:
+        return len(self.queue)

@@ -1,0 +1,9 @@
+"""Where the project's own data live (inside the repository, never ../shared)."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+SCENARIOS = DATA / "scenarios"
+BASELINE_SCENARIO = SCENARIOS / "monolith.toml"
+MMC_SCENARIO = SCENARIOS / "mmc.toml"

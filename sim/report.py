@@ -1,0 +1,93 @@
+"""Writing results: ``summary.csv``, ``changes.csv.gz``, ``run.json``, and the console table.
+
+Output directories are written atomically: files go to a temporary sibling directory that
+replaces the target only when everything is written, so a failed run leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.experiments import RunResult
+
+HEADLINE = (
+    ("time_to_merge_median_days", "median time to merge (d)"),
+    ("time_to_merge_p90_days", "p90 time to merge (d)"),
+    ("time_to_first_review_median_days", "median wait for 1st review (d)"),
+    ("merged_per_week", "merged per week"),
+    ("abandoned_fraction", "abandoned fraction"),
+    ("core_utilization", "core utilisation"),
+    ("gate_resets_per_week", "gate resets per week"),
+    ("sim_events", "engine events per replication"),
+)
+
+
+@contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield a temporary directory that replaces ``target`` if the block succeeds."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(tmp, target)
+
+
+def package_versions() -> dict[str, str]:
+    names = ("driversplit", "simpy", "numpy", "scipy", "pandas", "pydantic", "matplotlib")
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def run_manifest(result: RunResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "scenario": result.scenario.to_toml_dict(),
+        "seed": result.seed,
+        "replications": result.replications,
+        "versions": package_versions(),
+        **(extra or {}),
+    }
+
+
+def write_run(result: RunResult, out: Path) -> None:
+    """Write one run's outputs into ``out`` (replacing it)."""
+    with atomic_directory(out) as tmp:
+        result.summary.to_csv(tmp / "summary.csv", index=False)
+        result.changes.to_csv(tmp / "changes.csv.gz", index=False, compression={"method": "gzip", "mtime": 0})
+        (tmp / "run.json").write_text(json.dumps(run_manifest(result), indent=2) + "\n")
+
+
+def headline_table(summary: pd.DataFrame) -> str:
+    """Compact text table of the headline metrics for area ``all``."""
+    rows = []
+    for metric, label in HEADLINE:
+        hit = summary[(summary["area"] == "all") & (summary["metric"] == metric)]
+        if hit.empty:
+            continue
+        r = hit.iloc[0]
+        rows.append((label, f"{r['mean']:.3g}", f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}]"))
+    width = max(len(r[0]) for r in rows)
+    lines = [f"{'metric':<{width}}  {'mean':>9}  95% CI"]
+    lines += [f"{label:<{width}}  {mean:>9}  {ci}" for label, mean, ci in rows]
+    return "\n".join(lines)

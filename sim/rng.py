@@ -1,0 +1,135 @@
+"""One named random stream per random source, derived from ``numpy.random.SeedSequence``.
+
+A stream is identified by (root seed, replication, name) only, so replication r of every policy
+sees the same arrivals, sizes, defects and patience draws (common random numbers), and changing
+the gate's parameters never changes the arrivals drawn. Draws are buffered in blocks: one numpy
+call fills thousands of variates, and the simulation takes them one at a time from a list.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from bisect import bisect_right
+
+import numpy as np
+
+BLOCK = 4096
+
+# The random sources of the model. A new source gets a new name; existing streams are unaffected.
+STREAM_NAMES: tuple[str, ...] = (
+    "arrivals",  # inter-arrival times and which area/kind arrives
+    "attributes",  # size, interface flag
+    "defects",  # latent defects per change
+    "patience",  # author patience per change
+    "attractiveness",  # per-change attention weight
+    "roster",  # which cores know which area
+    "review",  # review effort and outcome
+    "selection",  # which change a reviewer picks
+    "author",  # revision delays and stalls
+    "noncore",  # non-core reviews
+    "check",  # check pipeline outcomes and durations
+    "gate",  # gate outcomes and durations
+    "background",  # other projects' changes in the shared gate queue
+    "policy",  # random choices made by a governance policy
+)
+
+
+def stream_seed(seed: int, replication: int, name: str) -> np.random.SeedSequence:
+    """The SeedSequence of stream ``name`` in ``replication`` of root ``seed``.
+
+    The name enters through a CRC32 spawn key, so streams stay fixed when others are added.
+    """
+    return np.random.SeedSequence(entropy=seed, spawn_key=(replication, zlib.crc32(name.encode())))
+
+
+class Stream:
+    """A block-buffered source of variates from one named generator.
+
+    Methods return Python floats; every method consumes a fixed number of underlying draws
+    per call, so a stream's sequence depends only on the calls made on that stream.
+    """
+
+    __slots__ = ("name", "generator", "_u", "_e", "_z", "_g")
+
+    def __init__(self, name: str, seed_sequence: np.random.SeedSequence) -> None:
+        self.name = name
+        self.generator = np.random.Generator(np.random.PCG64(seed_sequence))
+        self._u: list[float] = []
+        self._e: list[float] = []
+        self._z: list[float] = []
+        self._g: dict[float, list[float]] = {}
+
+    def uniform(self) -> float:
+        """U(0, 1)."""
+        if not self._u:
+            self._u = self.generator.random(BLOCK).tolist()
+            self._u.reverse()
+        return self._u.pop()
+
+    def exponential(self, mean: float) -> float:
+        """Exponential with the given mean."""
+        if not self._e:
+            self._e = self.generator.standard_exponential(BLOCK).tolist()
+            self._e.reverse()
+        return self._e.pop() * mean
+
+    def normal(self) -> float:
+        """Standard normal."""
+        if not self._z:
+            self._z = self.generator.standard_normal(BLOCK).tolist()
+            self._z.reverse()
+        return self._z.pop()
+
+    def lognormal(self, median: float, sigma: float) -> float:
+        """Lognormal with the given median and log-sd."""
+        return median * math.exp(sigma * self.normal())
+
+    def gamma_unit_mean(self, cv: float) -> float:
+        """Gamma variate with mean 1 and coefficient of variation ``cv`` (1: exponential, 0: 1.0)."""
+        if cv == 1.0:
+            return self.exponential(1.0)
+        if cv == 0.0:
+            return 1.0
+        block = self._g.get(cv)
+        if not block:
+            shape = 1.0 / (cv * cv)
+            block = self._g[cv] = (self.generator.standard_gamma(shape, BLOCK) / shape).tolist()
+            block.reverse()
+        return block.pop()
+
+    def poisson(self, mean: float) -> int:
+        """Poisson count with the given mean (by inversion of one uniform: one draw per call)."""
+        if mean <= 0.0:
+            self.uniform()
+            return 0
+        u = self.uniform()
+        k, p = 0, math.exp(-mean)
+        cumulative = p
+        while u > cumulative and p > 0.0:
+            k += 1
+            p *= mean / k
+            cumulative += p
+        return k
+
+    def choice_index(self, cumulative: list[float]) -> int:
+        """Index drawn with probabilities proportional to the increments of ``cumulative``."""
+        x = self.uniform() * cumulative[-1]
+        return min(bisect_right(cumulative, x), len(cumulative) - 1)
+
+
+class Streams:
+    """All named streams of one replication."""
+
+    def __init__(self, seed: int, replication: int) -> None:
+        self.seed = seed
+        self.replication = replication
+        self._streams: dict[str, Stream] = {}
+
+    def __getitem__(self, name: str) -> Stream:
+        if name not in STREAM_NAMES:
+            raise KeyError(f"unknown random stream {name!r}; declare it in sim.rng.STREAM_NAMES")
+        stream = self._streams.get(name)
+        if stream is None:
+            stream = self._streams[name] = Stream(name, stream_seed(self.seed, self.replication, name))
+        return stream

@@ -1,0 +1,484 @@
+"""The scenario schema: every model parameter with its unit, default, valid range and source.
+
+A scenario is a TOML file in ``data/scenarios/`` validated against :class:`Scenario`. Unknown keys
+are rejected and every error names the file, the field, the bad value and the allowed range.
+Time is in days throughout; rates are per day; sizes are changed lines.
+
+References used in the ``source`` strings (full citations in ``MODEL.md``):
+facts §x.y = ``../shared/research/facts.md`` section x.y; portrait = ``data-portrait.md``;
+study = ``calibration-study.md``; data = ``data/nova/nova_changes.csv.gz``.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from sim.params import allowed_range, param
+
+KINDS: tuple[str, ...] = ("bug", "blueprint", "other")
+
+
+class ScenarioError(ValueError):
+    """A scenario file or override is invalid; the message is one line naming file and field."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Info(_Section):
+    """Identity of the scenario."""
+
+    name: str = param("scenario", unit="-", source="-", description="Scenario name used in outputs")
+    description: str = param("", unit="-", source="-", description="Free text")
+
+
+class Run(_Section):
+    """Length of one replication and default experiment size."""
+
+    cycle_weeks: int = param(
+        26, ge=4, le=104, unit="weeks", source="fact: Nova's six-month release cycle (data README)",
+        description="Length of a release cycle",
+    )
+    cycles: int = param(
+        1, ge=1, le=10, unit="cycles", source="assumption", description="Measured cycles per replication"
+    )
+    warmup_days: float = param(
+        182.0, ge=0, le=2000, unit="days",
+        source="assumption: one cycle; the model starts empty (no open-change snapshot in the data)",
+        description="Simulated time discarded before measurement starts",
+    )
+    replications: int = param(
+        10, ge=1, le=10_000, unit="replications", source="assumption", description="Default replications"
+    )
+    seed: int = param(
+        20140904, ge=0, unit="-", source="assumption: date of the split thread",
+        description="Default root seed of numpy.random.SeedSequence",
+    )
+
+
+class Arrivals(_Section):
+    """Time profile of change arrivals over the release cycle."""
+
+    weekly_profile: tuple[float, ...] | None = param(
+        None, unit="multiplier", source="data: changes authored per cycle week / mean",
+        description="Rate multiplier per cycle week for every kind (length cycle_weeks; None = flat)",
+    )
+    blueprint_weekly_profile: tuple[float, ...] | None = param(
+        None, unit="multiplier", source="data: blueprint changes authored per cycle week / mean",
+        description="Rate multiplier per cycle week for blueprint changes (overrides weekly_profile)",
+    )
+
+    @field_validator("weekly_profile", "blueprint_weekly_profile")
+    @classmethod
+    def _non_negative(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        if v is not None and (not v or min(v) < 0 or not all(math.isfinite(x) for x in v)):
+            raise ValueError("must be a non-empty list of finite multipliers >= 0")
+        return v
+
+
+class Area(_Section):
+    """One code area (a virt driver or a group of non-driver directories)."""
+
+    driver: bool = param(False, unit="-", source="data README: nova/virt/<driver>/", description="Is a virt driver")
+    data_areas: tuple[str, ...] = param(
+        (), unit="-", source="data README areas", description="Data-file areas this model area covers (default: its name)"
+    )
+    rate_per_day: float = param(
+        1.0, ge=0, le=1000, unit="changes/day", source="data: merged changes per day in the cycle",
+        description="Mean arrival rate of new changes",
+    )
+    kind_mix: dict[str, float] = param(
+        {"bug": 0.42, "blueprint": 0.21, "other": 0.37}, unit="share",
+        source="data: kind column, juno", description="Share of bug / blueprint / other changes (sums to 1)",
+    )
+    size_log_mean: float = param(
+        3.59, ge=-5, le=15, unit="log(lines)", source="portrait: log(lines changed) mean 3.59",
+        description="Mean of log changed lines",
+    )
+    size_log_sd: float = param(
+        1.67, ge=0, le=10, unit="log(lines)", source="portrait: sd 1.67", description="Sd of log changed lines"
+    )
+    interface_share: float = param(
+        0.02, ge=0, le=1, unit="probability", source="data: touches_virt_api",
+        description="Probability a change touches the virt driver interface",
+    )
+    defects_mean: float = param(
+        1.0, ge=0, le=50, unit="defects", source="fitted (provisional)",
+        description="Mean latent defects of a median-size change (Poisson); drives review rounds",
+    )
+    expert_share: float = param(
+        1.0, ge=0, le=1, unit="share of cores", source="assumption: few cores know each driver (facts §4 thread)",
+        description="Share of the core team with expertise in this area",
+    )
+
+    @field_validator("kind_mix")
+    @classmethod
+    def _mix(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown kind(s) {sorted(unknown)}; allowed {list(KINDS)}")
+        if any(x < 0 for x in v.values()) or not math.isclose(sum(v.values()), 1.0, abs_tol=1e-6):
+            raise ValueError("shares must be >= 0 and sum to 1")
+        return {k: float(v.get(k, 0.0)) for k in KINDS}
+
+
+class Review(_Section):
+    """The core team and how its members choose and review changes."""
+
+    cores: int = param(20, ge=0, le=1000, unit="reviewers", source="fact §1.1: 20 in Sept 2014", description="Core reviewers")
+    reviews_per_core_per_day: float = param(
+        2.7, gt=0, le=100, unit="reviews/day",
+        source="fact §1.2: 2.5-3.5 inferred from reviewstats; study fitted 2.7",
+        description="Review capacity of an active core (reviews of a median-size change per day)",
+    )
+    effort_cv: float = param(
+        1.0, ge=0, le=10, unit="-", source="assumption: 1 = exponential review time",
+        description="Coefficient of variation of one review's effort (gamma; 0 = deterministic)",
+    )
+    size_effort_elasticity: float = param(
+        0.0, ge=0, le=2, unit="-", source="assumption (Sadowski 2018: large changes take longer)",
+        description="Effort scales as (size / median size) ** elasticity",
+    )
+    votes_required: int = param(2, ge=1, le=10, unit="+2 votes", source="fact §1.4: two +2 rule", description="+2 votes that approve")
+    detect_prob: float = param(
+        0.9, ge=0, le=1, unit="probability", source="fitted (provisional)",
+        description="Probability a core review of a patch set with defects finds one (-1)",
+    )
+    defects_size_elasticity: float = param(
+        0.0, ge=0, le=2, unit="-", source="assumption",
+        description="Mean latent defects scale as (size / median size) ** elasticity",
+    )
+    non_expert_weight: float = param(
+        0.1, ge=0, le=1, unit="weight", source="assumption: a core rarely picks an area they do not know",
+        description="Selection weight of a change in an area the core does not know (experts: 1)",
+    )
+    attractiveness_sigma: float = param(
+        1.5, ge=0, le=5, unit="log-weight", source="study §1: per-change attention heterogeneity sigma ~ 1.5",
+        description="Sd of a change's lognormal attractiveness to every reviewer (mean 1)",
+    )
+
+
+class NonCore(_Section):
+    """Non-core reviewers who may catch a defect before cores see a patch set."""
+
+    catch_prob: float = param(
+        0.0, ge=0, le=1, unit="probability", source="assumption (study §4: patch sets are not core rounds)",
+        description="Probability non-core review finds a defect of a patch set that has one",
+    )
+    delay_days: float = param(
+        1.0, gt=0, le=100, unit="days", source="assumption", description="Mean delay of a non-core -1 (exponential)"
+    )
+
+
+class Authors(_Section):
+    """Author behaviour: response to reviews, stalls and patience."""
+
+    response_median_days: float = param(
+        1.5, gt=0, le=100, unit="days", source="study §1: author revision delay median ~1.5 d",
+        description="Median author delay before uploading a revised patch set (lognormal)",
+    )
+    response_sigma: float = param(1.0, ge=0, le=5, unit="log-days", source="assumption", description="Lognormal sigma of that delay")
+    stall_prob: float = param(
+        0.06, ge=0, le=1, unit="probability", source="study §1: ~6 % of revisions go dormant",
+        description="Probability a revision stalls instead",
+    )
+    stall_mean_days: float = param(
+        49.0, gt=0, le=1000, unit="days", source="study §1: dormant about 7 weeks", description="Mean stall (exponential)"
+    )
+    patience_median_days: float = param(
+        60.0, gt=0, le=5000, unit="days", source="assumption (facts §1.5: ~20 % of changes never merge)",
+        description="Median patience: an author abandons when waiting on reviewers or stalled longer than this",
+    )
+    patience_sigma: float = param(1.0, ge=0, le=5, unit="log-days", source="assumption", description="Lognormal sigma of patience")
+    abandonment: bool = param(True, unit="-", source="study §1: needed near saturation", description="Authors abandon at all")
+    recheck_delay_days: float = param(
+        0.25, ge=0, le=30, unit="days", source="assumption", description="Mean delay before a recheck after a false CI failure"
+    )
+
+
+class JobGroup(_Section):
+    """A group of CI jobs with the same false-failure probability."""
+
+    name: str = param("jobs", unit="-", source="-", description="Label")
+    count: int = param(1, ge=0, le=10_000, unit="jobs", source="fact §2.2", description="Number of jobs")
+    false_failure_prob: float = param(
+        0.01, ge=0, lt=1, unit="probability", source="fact §2.4", description="Per-run false (flaky) failure probability of one job"
+    )
+
+
+class ThirdPartyCI(_Section):
+    """A virt driver's external CI (VMware Minesweeper, Hyper-V CI, XenServer CI)."""
+
+    jobs: int = param(1, ge=0, le=100, unit="jobs", source="fact §3", description="Jobs the CI reports")
+    false_failure_prob: float = param(
+        0.075, ge=0, lt=1, unit="probability", source="fact §3: libvirt+Xen CI 5-10 % baseline false failures",
+        description="Per-run false failure probability of one job",
+    )
+
+
+class Check(_Section):
+    """The check pipeline run on every patch set (clean check before review)."""
+
+    enabled: bool = param(True, unit="-", source="fact §2.1: clean-check rule", description="Run the check pipeline")
+    jobs: tuple[JobGroup, ...] = param(
+        (JobGroup(name="dsvm", count=9, false_failure_prob=0.03), JobGroup(name="unit", count=6, false_failure_prob=0.005)),
+        unit="-", source="fact §2.2: 15 check jobs (9 devstack/tempest) in Oct 2014", description="Voting check jobs",
+    )
+    run_time_days: float = param(
+        0.05, gt=0, le=10, unit="days", source="fact §2.3: ~1 h jobs plus node wait",
+        description="Duration of one check run (jobs run in parallel)",
+    )
+    defect_catch_prob: float = param(
+        0.2, ge=0, le=1, unit="probability", source="assumption", description="Probability check catches one latent defect"
+    )
+
+
+class Gate(_Section):
+    """The Zuul dependent gate pipeline (integrated queue shared with other projects)."""
+
+    enabled: bool = param(True, unit="-", source="fact §2.1", description="Run the gate")
+    jobs: tuple[JobGroup, ...] = param(
+        (JobGroup(name="dsvm", count=9, false_failure_prob=0.03), JobGroup(name="unit", count=4, false_failure_prob=0.005)),
+        unit="-", source="fact §2.2: 13 gate jobs (9 dsvm) Oct 2014; §2.4: 5-10 % per big tempest job in 2013",
+        description="Gating jobs run on every nova change",
+    )
+    extra_config_jobs: int = param(
+        0, ge=0, le=10_000, unit="jobs", source="assumption: the '100s more tempest jobs' argument",
+        description="Extra configuration jobs added to the gate",
+    )
+    extra_job_false_failure_prob: float = param(
+        0.01, ge=0, lt=1, unit="probability", source="assumption", description="False failure probability of each extra job"
+    )
+    third_party: dict[str, ThirdPartyCI] = param(
+        {"vmwareapi": ThirdPartyCI(), "hyperv": ThirdPartyCI(), "xenapi": ThirdPartyCI()},
+        unit="-", source="fact §3: Minesweeper, Hyper-V CI, XenServer CI", description="Third-party CI per driver",
+    )
+    third_party_gating: bool = param(
+        False, unit="-", source="fact §3: Class B, non-gating", description="Third-party CI votes in the gate"
+    )
+    run_time_days: float = param(
+        0.046, gt=0, le=10, unit="days", source="fact §2.3: gate jobs 'up to a little over an hour'",
+        description="Duration of one gate run",
+    )
+    run_time_cv: float = param(
+        0.2, ge=0, le=10, unit="-", source="assumption",
+        description="Coefficient of variation of the gate run time (gamma; 0 = deterministic)",
+    )
+    defect_catch_prob: float = param(
+        0.5, ge=0, le=1, unit="probability", source="assumption (fact §2.4: gate misses intermittent bugs)",
+        description="Probability the gate catches one latent defect that escaped review",
+    )
+    window: int = param(20, ge=1, le=1000, unit="changes", source="fact §2.1: Zuul window 20", description="Initial window")
+    window_floor: int = param(20, ge=1, le=1000, unit="changes", source="fact §2.1: OpenStack 2014 floor 20", description="Window floor")
+    window_increase: int = param(2, ge=0, le=100, unit="changes", source="fact §2.1: +2 per merge", description="Window increase per merge")
+    window_decrease_factor: float = param(
+        2.0, ge=1, le=100, unit="-", source="fact §2.1: halved per failure", description="Window divisor per failure"
+    )
+    background_rate_per_day: float = param(
+        30.0, ge=0, le=10_000, unit="changes/day",
+        source="assumption: 31 projects share the integrated queue (fact §2.1)",
+        description="Approved changes of other projects joining the shared queue",
+    )
+    background_defect_fail_prob: float = param(
+        0.03, ge=0, le=1, unit="probability", source="assumption", description="True failure probability of a background change"
+    )
+
+    @model_validator(mode="after")
+    def _floor(self) -> Gate:
+        if self.window < self.window_floor:
+            raise ValueError(f"window ({self.window}) must be >= window_floor ({self.window_floor})")
+        return self
+
+
+class Cycle(_Section):
+    """Release-cycle rules."""
+
+    feature_freeze: bool = param(True, unit="-", source="fact: Nova's feature freeze", description="Apply a feature freeze")
+    feature_freeze_week: int = param(
+        20, ge=0, le=104, unit="cycle week",
+        source="portrait: blueprint merges fall to 1-3 a week after week 21 (Juno FF 2014-09-04)",
+        description="Week of the cycle from which blueprints are not approved until the next cycle",
+    )
+
+
+class PolicyConfig(_Section):
+    """Which governance policy runs; the policy tables are added by the policies."""
+
+    name: str = param("monolith", unit="-", source="-", description="Policy label in outputs")
+    kind: Literal["monolith"] = param("monolith", unit="-", source="-", description="Policy implementation")
+
+
+class Scenario(_Section):
+    """A complete, validated scenario."""
+
+    scenario: Info = Info()
+    run: Run = Run()
+    arrivals: Arrivals = Arrivals()
+    areas: dict[str, Area]
+    review: Review = Review()
+    noncore: NonCore = NonCore()
+    authors: Authors = Authors()
+    check: Check = Check()
+    gate: Gate = Gate()
+    cycle: Cycle = Cycle()
+    policy: PolicyConfig = PolicyConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if not self.areas:
+            raise ValueError("at least one area is required")
+        for key in ("weekly_profile", "blueprint_weekly_profile"):
+            profile = getattr(self.arrivals, key)
+            if profile is not None and len(profile) != self.run.cycle_weeks:
+                raise ValueError(
+                    f"arrivals.{key} has {len(profile)} weeks; run.cycle_weeks is {self.run.cycle_weeks}"
+                )
+        ff = self.cycle.feature_freeze_week
+        if self.cycle.feature_freeze and ff > self.run.cycle_weeks:
+            raise ValueError(f"cycle.feature_freeze_week ({ff}) is after the cycle's end ({self.run.cycle_weeks})")
+        if sum(a.rate_per_day for a in self.areas.values()) <= 0:
+            raise ValueError("areas: total rate_per_day must be > 0")
+        return self
+
+    @property
+    def area_names(self) -> tuple[str, ...]:
+        return tuple(self.areas)
+
+    @property
+    def cycle_days(self) -> float:
+        return 7.0 * self.run.cycle_weeks
+
+    @property
+    def horizon_days(self) -> float:
+        """Simulated time of one replication: warm-up plus the measured cycles."""
+        return self.run.warmup_days + self.run.cycles * self.cycle_days
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON/TOML-ready) of the fully resolved scenario."""
+        return _drop_none(self.model_dump(mode="json"))
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, override (``section.key=value``) and validate a scenario TOML file.
+
+    Raises :class:`ScenarioError` with a one-line message naming the file and field.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: file not found")
+    text = path.read_text(encoding="utf-8")
+    if not text.strip():
+        raise ScenarioError(f"{path}: file is empty")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
+    raw = apply_overrides(raw, overrides, origin=str(path))
+    return validate_scenario(raw, origin=str(path))
+
+
+def validate_scenario(raw: Mapping[str, Any], origin: str = "<scenario>") -> Scenario:
+    """Validate a plain dict as a :class:`Scenario`; errors name ``origin`` and the field."""
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_describe(exc, origin)) from None
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str], origin: str = "--set") -> dict[str, Any]:
+    """Return a copy of ``raw`` with each ``dotted.key=value`` applied (value parsed as TOML)."""
+    result: dict[str, Any] = _deep_copy(raw)
+    for item in overrides:
+        if "=" not in item:
+            raise ScenarioError(f"{origin}: --set {item!r}: expected section.key=value")
+        key, _, text = item.partition("=")
+        parts = [p for p in key.strip().split(".") if p]
+        if len(parts) < 2:
+            raise ScenarioError(f"{origin}: --set {item!r}: key must be section.key")
+        try:
+            value = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()
+        node = result
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ScenarioError(f"{origin}: --set {key}: {part} is not a table")
+            node = child
+        node[parts[-1]] = value
+    return result
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    """One line per error (first error only shown first), naming field, value and range."""
+    lines = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{origin}: unknown key {field!r}")
+            continue
+        if err["type"] == "missing":
+            lines.append(f"{origin}: {field}: required field is missing")
+            continue
+        rng = _range_of(err["loc"])
+        allowed = f" (allowed {rng})" if rng else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        value = f" = {err['input']!r}" if "input" in err and not isinstance(err["input"], dict) else ""
+        lines.append(f"{origin}: {field}{value}: {msg}{allowed}")
+    return lines[0] if len(lines) == 1 else lines[0] + f" (and {len(lines) - 1} more: " + "; ".join(
+        line.split(": ", 1)[1] for line in lines[1:]
+    ) + ")"
+
+
+def _range_of(loc: tuple[Any, ...]) -> str:
+    """Allowed range of the field at ``loc`` in the schema, walking nested models and dicts."""
+    model: Any = Scenario
+    info = None
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        fields = getattr(model, "model_fields", {})
+        if part in fields:
+            info = fields[part]
+            model = _model_of(info.annotation)
+        elif model is not None and hasattr(model, "model_fields"):
+            # dict[str, Model] keyed by a user name (areas.libvirt): stay on the value model
+            continue
+    return allowed_range(info) if info is not None else ""
+
+
+def _model_of(annotation: Any) -> Any:
+    """The BaseModel class inside ``Model``, ``dict[str, Model]`` or ``tuple[Model, ...]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
