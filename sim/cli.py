@@ -65,9 +65,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from sim.paramtable import parameter_table
+    from sim.paramtable import parameter_table, update_markdown
 
-    print(parameter_table())
+    if args.update:
+        changed = update_markdown(args.update)
+        print(f"{args.update}: parameter table {'updated' if changed else 'already up to date'}")
+    else:
+        print(parameter_table())
     return 0
 
 
@@ -96,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=cmd_bench)
 
     params = sub.add_parser("params", help="print every parameter with unit, default, range and source (Markdown)")
+    params.add_argument("--update", metavar="FILE.md", help="rewrite the generated table between the markers in FILE.md")
     params.set_defaults(func=cmd_params)
 
     try:
