@@ -13,6 +13,11 @@ from typing import Any
 import simpy
 
 
+def _call(event: simpy.Event) -> None:
+    fn, args = event._value  # type: ignore[attr-defined]
+    fn(*args)
+
+
 def after(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> None:
-    """Call ``fn(*args)`` when ``delay`` days have passed."""
-    env.timeout(delay).callbacks.append(lambda _event: fn(*args))
+    """Call ``fn(*args)`` when ``delay`` days have passed (the call rides on the timeout's value)."""
+    env.timeout(delay, (fn, args)).callbacks.append(_call)
