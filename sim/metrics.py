@@ -147,7 +147,8 @@ def replication_metrics(records: Records, df: pd.DataFrame | None = None) -> pd.
     rows: list[tuple[int, str, str, float]] = []
     rep = records.replication
     groups: list[tuple[str, int | None, pd.DataFrame]] = [(ALL, None, df)]
-    groups += [(name, i, df[df["area"] == name]) for i, name in enumerate(records.area_names)]
+    # An area literally named "all" (a one-area scenario) is the aggregate itself: count it once.
+    groups += [(name, i, df[df["area"] == name]) for i, name in enumerate(records.area_names) if name != ALL]
     for name, index, sub in groups:
         values = change_metrics(sub, records.window)
         n_merged = round(values["merged_per_week"] * (records.window[1] - records.window[0]) / 7.0)
@@ -180,8 +181,7 @@ def summarize(per_replication: pd.DataFrame, scenario: str, policy: str) -> pd.D
     rows = []
     for (area, metric), group in per_replication.groupby(["area", "metric"], sort=False):
         mean, low, high, n = mean_ci(group["value"])
-        if n:
-            rows.append((scenario, policy, area, metric, mean, low, high, n))
+        rows.append((scenario, policy, area, metric, mean, low, high, n))  # n = 0: undefined in every replication
     return pd.DataFrame(rows, columns=["scenario", "policy", "area", "metric", "mean", "ci_low", "ci_high", "n"])
 
 

@@ -99,10 +99,12 @@ class Stream:
         return block.pop()
 
     def poisson(self, mean: float) -> int:
-        """Poisson count with the given mean (by inversion of one uniform: one draw per call)."""
+        """Poisson count with the given mean (inversion of one buffered uniform up to mean 30)."""
         if mean <= 0.0:
             self.uniform()
             return 0
+        if mean > 30.0:  # inversion from exp(-mean) loses precision (and underflows past ~745)
+            return int(self.generator.poisson(mean))
         u = self.uniform()
         k, p = 0, math.exp(-mean)
         cumulative = p

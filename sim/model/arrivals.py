@@ -78,14 +78,20 @@ def arrival_process(world: World) -> Generator[Any, Any, None]:
     stream = world.streams["arrivals"]
     combos, cumulative = weekly_rates(world.scenario)
     factory = ChangeFactory(world)
+    weeks = world.scenario.run.cycle_weeks
+    warmup = world.warmup
+    k = math.floor(-warmup / 7.0)  # index of the week containing t = 0 (week 0 of a cycle starts at warmup)
     while True:
-        week = world.cycle_week(env.now)
-        week_end = world.week_end(env.now)
-        rates = cumulative[week]
+        week_end = warmup + 7.0 * (k + 1)
+        if week_end <= env.now:
+            k += 1
+            continue
+        rates = cumulative[k % weeks]
         total = rates[-1]
         gap = stream.exponential(1.0 / total) if total > 0 else math.inf
         if env.now + gap >= week_end:
             yield env.timeout(week_end - env.now)
+            k += 1
             continue
         yield env.timeout(gap)
         area_index, kind = combos[stream.choice_index(rates)]

@@ -31,7 +31,9 @@ HOURS_PER_DAY = 24.0
 class GateItem:
     """One change (or background change) in the gate queue."""
 
-    __slots__ = ("change", "area", "jobs_pass", "defect_pass", "jobs", "state", "generation", "started", "true_failure")
+    __slots__ = (
+        "change", "area", "jobs_pass", "defect_pass", "jobs", "state", "generation", "started", "ended", "true_failure",
+    )
 
     def __init__(self, change: Any, area: int, jobs_pass: float, defect_pass: float, jobs: int) -> None:
         self.change = change  # None for a background change
@@ -42,6 +44,7 @@ class GateItem:
         self.state = WAITING
         self.generation = 0
         self.started = 0.0
+        self.ended = 0.0  # end of the last completed run
         self.true_failure = False
 
 
@@ -138,6 +141,7 @@ class Gate:
         if item.generation != generation or item.state != RUNNING:
             return  # this run was cancelled by a reset
         now = self.env.now
+        item.ended = now
         self.log.runs.append((now, item.area, outcome, item.jobs))
         if outcome == 0:
             item.state = PASSED
@@ -157,8 +161,8 @@ class Gate:
         for item in behind:
             if item.state == WAITING:
                 continue
-            elapsed = now - item.started
-            wasted += elapsed * item.jobs * HOURS_PER_DAY
+            ran_until = now if item.state == RUNNING else item.ended  # finished runs idle while waiting
+            wasted += (ran_until - item.started) * item.jobs * HOURS_PER_DAY
             item.state = WAITING
             item.generation += 1  # its pending run end is now stale
             restarted += 1

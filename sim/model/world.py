@@ -82,9 +82,6 @@ class World:
         """Week of the release cycle at time ``t`` (the measurement starts at week 0)."""
         return min(int(self._cycle_time(t) // 7.0), self.scenario.run.cycle_weeks - 1)
 
-    def week_end(self, t: float) -> float:
-        return t + 7.0 - (self._cycle_time(t) % 7.0)
-
     def freeze_hold(self, change: Change) -> float:
         """Days an approved change must wait for the next cycle (blueprints after feature freeze)."""
         if change.kind != "blueprint":
