@@ -13,6 +13,7 @@ import zlib
 from bisect import bisect_right
 
 import numpy as np
+from scipy.stats import poisson as poisson_dist
 
 BLOCK = 4096
 
@@ -99,13 +100,13 @@ class Stream:
         return block.pop()
 
     def poisson(self, mean: float) -> int:
-        """Poisson count with the given mean (inversion of one buffered uniform up to mean 30)."""
+        """Poisson count with the given mean, by inversion of one buffered uniform (one draw per call)."""
         if mean <= 0.0:
             self.uniform()
             return 0
-        if mean > 30.0:  # inversion from exp(-mean) loses precision (and underflows past ~745)
-            return int(self.generator.poisson(mean))
         u = self.uniform()
+        if mean > 30.0:  # the recurrence from exp(-mean) loses precision (and underflows past ~745)
+            return int(poisson_dist.ppf(u, mean))
         k, p = 0, math.exp(-mean)
         cumulative = p
         while u > cumulative and p > 0.0:

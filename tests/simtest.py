@@ -1,0 +1,86 @@
+"""Shared helpers of the test suite (imported as ``simtest``; fixtures live in conftest.py).
+
+Statistical tests follow one rule: a simulated mean matches theory when it is within k standard
+errors over n independent replications (SE = sample sd / sqrt(n)), where k gives the two-sided
+false-alarm rate of a 3-sigma rule (0.27 %). The SE is estimated from the replications, so k comes
+from Student's t with n - 1 degrees of freedom (k = 3.58 at n = 20, 3.38 at n = 30), not 3: with 3
+a correct model fails ~1 % of seeds at n = 20. Counts and proportions over thousands of draws use
+Z = 3 with their exact binomial/Poisson SE. Seeds are fixed, so every test is deterministic;
+tolerances come from the SE, never from a hand-picked margin.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.experiments import RunResult
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "data" / "scenarios"
+MMC = SCENARIOS / "mmc.toml"
+MONOLITH = SCENARIOS / "monolith.toml"
+Z = 3.0
+FALSE_ALARM = 2 * stats.norm.sf(Z)  # 0.27 %, two-sided
+
+# A shortened monolith: the real parameters, a 60-day warm-up (enough to fill the queues).
+SHORT_MONOLITH = ["run.warmup_days=60"]
+
+
+def per_replication(result: RunResult, metric: str, area: str = "all") -> np.ndarray:
+    """One value of ``metric`` per replication, in replication order.
+
+
+
+    """
+    pr = result.per_replication
+    rows = pr[(pr["metric"] == metric) & (pr["area"] == area)]
+    values = rows.groupby("replication", sort=True)["value"].first()
+    assert len(values) == result.replications, f"{metric}/{area}: one value per replication expected"
+    return values.to_numpy(dtype=float)
+
+
+def mean_se(values: np.ndarray) -> tuple[float, float]:
+    x = np.asarray(values, dtype=float)
+    assert len(x) >= 2 and np.all(np.isfinite(x))
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(len(x)))
+
+
+def t_limit(n: int, one_sided: bool = False) -> float:
+    """SEs a mean of n replications may stray with probability FALSE_ALARM (Student's t, n - 1 df)."""
+    return float(stats.t.isf(FALSE_ALARM if one_sided else FALSE_ALARM / 2, n - 1))
+
+
+def assert_within_se(values: np.ndarray, expected: float, label: str) -> None:
+    mean, se = mean_se(values)
+    k = t_limit(len(values))
+    assert se > 0, f"{label}: replications are identical (no sampling error?)"
+    assert abs(mean - expected) <= k * se, (
+        f"{label}: simulated {mean:.5g} +- {se:.3g} (SE, n={len(values)}), theory {expected:.5g}: "
+        f"off by {abs(mean - expected) / se:.1f} SE (limit {k:.2f})"
+    )
+
+
+def assert_positive(values: np.ndarray, label: str) -> None:
+    """The mean of paired differences is above zero beyond noise (one-sided, same false-alarm rate)."""
+    mean, se = mean_se(values)
+    k = t_limit(len(values), one_sided=True)
+    assert mean > k * se, f"{label}: paired difference {mean:.4g} +- {se:.3g} (SE, n={len(values)}), limit {k:.2f} SE"
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python -m sim ARGS`` in a fresh interpreter."""
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=timeout,
+        check=False,
+    )
+
+
+def frame_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_exact=True)
