@@ -34,11 +34,7 @@ SHORT_MONOLITH = ["run.warmup_days=60"]
 
 
 def per_replication(result: RunResult, metric: str, area: str = "all") -> np.ndarray:
-    """One value of ``metric`` per replication, in replication order.
-
-
-
-    """
+    """One value of ``metric`` per replication, in replication order (first row per replication)."""
     pr = result.per_replication
     rows = pr[(pr["metric"] == metric) & (pr["area"] == area)]
     values = rows.groupby("replication", sort=True)["value"].first()
