@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXTRAS ?= test
 
-.PHONY: run test figures validate bench params clean-results
+.PHONY: run test validate bench params clean-results
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,10 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
-run: figures
-
-figures: $(STAMP)
-	$(BIN)/python -m sim figures
+# Main job. Until the policy comparison lands, the baseline scenario with 20 replications.
+run: $(STAMP)
+	$(BIN)/python -m sim run data/scenarios/monolith.toml --replications 20 --workers 2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
