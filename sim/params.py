@@ -5,7 +5,7 @@ Every field of the scenario schema is built with :func:`param`, so the parameter
 
 Source strings follow one convention:
 ``fact: <reference>`` (a published number, see ``../shared/research/facts.md``),
-``data: <what was computed>`` (measured from ``data/nova/nova_changes.csv.gz``),
+``data: <what was computed>`` (measured from Nova's merged-change history, ``nova_changes.csv``),
 ``fitted: <how>`` (chosen by calibration), or ``assumption: <why>``.
 """
 

@@ -6,7 +6,7 @@ Time is in days throughout; rates are per day; sizes are changed lines.
 
 References used in the ``source`` strings (full citations in ``MODEL.md``):
 facts §x.y = ``../shared/research/facts.md`` section x.y; portrait = ``data-portrait.md``;
-study = ``calibration-study.md``; data = ``data/nova/nova_changes.csv.gz``.
+study = ``calibration-study.md``; data = Nova's merged-change history ``nova_changes.csv`` (shared project data).
 """
 
 from __future__ import annotations
