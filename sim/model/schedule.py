@@ -1,23 +1,42 @@
-"""Scheduling a plain function call after a delay: one SimPy event, no process.
+"""Scheduling a plain function call after a delay: one SimPy engine event, no process.
 
-Most of the model's steps are "in d days, do f". A callback on a ``Timeout`` is the cheapest way
-SimPy offers to do that (one engine event, no generator), which keeps the model's overhead small
-next to the engine's own cost per event.
+Most of the model's steps are "in d days, do f". SimPy's engine (``Environment.step``) pops
+``(time, priority, id, event)`` from its heap and calls each of ``event.callbacks``; any object
+with ``callbacks`` and ``_ok`` attributes is a valid event. :class:`Call` is the smallest such
+object: it skips the argument checks and bookkeeping of a full ``Timeout`` (which the model never
+needs: nothing waits on these events, they are never triggered twice and never fail), so the
+model's cost per engine event stays small next to the engine's own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 from typing import Any
 
 import simpy
+from simpy.events import NORMAL
 
 
-def _call(event: simpy.Event) -> None:
-    fn, args = event._value  # type: ignore[attr-defined]
-    fn(*args)
+class Call:
+    """A function call scheduled on SimPy's event heap."""
+
+    __slots__ = ("callbacks", "_ok", "fn", "args")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.callbacks = _FIRE
+        self._ok = True
+        self.fn = fn
+        self.args = args
+
+
+def _fire(call: Call) -> None:
+    call.fn(*call.args)
+
+
+_FIRE = (_fire,)
 
 
 def after(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> None:
-    """Call ``fn(*args)`` when ``delay`` days have passed (the call rides on the timeout's value)."""
-    env.timeout(delay, (fn, args)).callbacks.append(_call)
+    """Call ``fn(*args)`` when ``delay`` (>= 0) days have passed; FIFO among equal times, like SimPy."""
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(fn, args)))  # type: ignore[attr-defined]
