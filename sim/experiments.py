@@ -28,6 +28,7 @@ class ReplicationResult:
     replication: int
     changes: pd.DataFrame
     metrics: pd.DataFrame
+    reviewers: pd.DataFrame
     littles_law: dict[str, float]
     records: Records | None = None
 
@@ -42,8 +43,14 @@ class RunResult:
     summary: pd.DataFrame  # scenario, policy, area, metric, mean, ci_low, ci_high, n
     per_replication: pd.DataFrame  # replication, area, metric, value
     changes: pd.DataFrame  # one row per change per replication
+    reviewers: pd.DataFrame  # one row per reviewer per replication (load inside the window)
     littles_law: pd.DataFrame  # one row per replication
     records: list[Records] | None = None
+
+    @property
+    def window(self) -> tuple[float, float]:
+        """The measurement window [start, end) of every replication, in days."""
+        return self.scenario.run.warmup_days, self.scenario.horizon_days
 
 
 def replicate(scenario: Scenario, replication: int, seed: int, keep_records: bool = False) -> ReplicationResult:
@@ -52,7 +59,8 @@ def replicate(scenario: Scenario, replication: int, seed: int, keep_records: boo
     df = metrics.changes_frame(records)
     per_rep = metrics.replication_metrics(records, df)
     little = metrics.littles_law(records, df)
-    return ReplicationResult(replication, df, per_rep, little, records if keep_records else None)
+    reviewers = metrics.reviewers_frame(records)
+    return ReplicationResult(replication, df, per_rep, reviewers, little, records if keep_records else None)
 
 
 def _replicate_task(args: tuple[Scenario, int, int, bool]) -> ReplicationResult:
@@ -107,6 +115,7 @@ def _collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) ->
     per_rep = pd.concat([r.metrics for r in results], ignore_index=True)
     summary = metrics.summarize(per_rep, scenario.scenario.name, scenario.policy.name)
     changes = pd.concat([r.changes for r in results], ignore_index=True)
+    reviewers = pd.concat([r.reviewers for r in results], ignore_index=True)
     little = pd.DataFrame([{"replication": r.replication, **r.littles_law} for r in results])
     records = [r.records for r in results if r.records is not None] or None
-    return RunResult(scenario, seed, len(results), summary, per_rep, changes, little, records)
+    return RunResult(scenario, seed, len(results), summary, per_rep, changes, reviewers, little, records)

@@ -75,6 +75,12 @@ class Arrivals(_Section):
         description="Rate multiplier per cycle week for blueprint changes (overrides weekly_profile)",
     )
 
+    blueprint_changes_per_feature: float = param(
+        7.4, ge=1, le=100, unit="changes",
+        source="data + fact §1.5: 364 Juno blueprint changes / 49 blueprints implemented",
+        description="Mean changes per feature (blueprint series); a feature's changes arrive in its area one after another",
+    )
+
     @field_validator("weekly_profile", "blueprint_weekly_profile")
     @classmethod
     def _non_negative(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
@@ -108,6 +114,10 @@ class Area(_Section):
     interface_share: float = param(
         0.02, ge=0, le=1, unit="probability", source="data: touches_virt_api",
         description="Probability a change touches the virt driver interface",
+    )
+    driver_only_share: float = param(
+        1.0, ge=0, le=1, unit="probability", source="data: areas column (driver changes touching only their driver)",
+        description="Probability a change of a driver area touches no code outside its driver (ignored elsewhere)",
     )
     defects_mean: float = param(
         1.0, ge=0, le=50, unit="defects", source="fitted (provisional)",
@@ -162,6 +172,11 @@ class Review(_Section):
     attractiveness_sigma: float = param(
         1.5, ge=0, le=5, unit="log-weight", source="study §1: per-change attention heterogeneity sigma ~ 1.5",
         description="Sd of a change's lognormal attractiveness to every reviewer (mean 1)",
+    )
+    context_switch_share: float = param(
+        0.2, ge=0, lt=1, unit="share of effort",
+        source="assumption: Weinberg (1992) ~20 % of time lost per extra concurrent task",
+        description="Share of a review's effort spent re-loading context when cores jump between many changes",
     )
 
 
@@ -251,10 +266,18 @@ class Gate(_Section):
     )
     extra_config_jobs: int = param(
         0, ge=0, le=10_000, unit="jobs", source="assumption: the '100s more tempest jobs' argument",
-        description="Extra configuration jobs added to the gate",
+        description="Extra configuration jobs every nova change runs in the gate",
     )
     extra_job_false_failure_prob: float = param(
         0.01, ge=0, lt=1, unit="probability", source="assumption", description="False failure probability of each extra job"
+    )
+    config_jobs_per_driver: int = param(
+        0, ge=0, le=1000, unit="jobs", source="assumption: the 2014 thread's driver configuration jobs (facts §3)",
+        description="Configuration jobs of each virt driver (run on its own and on non-driver changes, like its CI)",
+    )
+    config_job_false_failure_prob: float = param(
+        0.01, ge=0, lt=1, unit="probability", source="assumption (fact §2.4: ~1 % subtle failures per run)",
+        description="False failure probability of one driver configuration job",
     )
     third_party: dict[str, ThirdPartyCI] = param(
         {"vmwareapi": ThirdPartyCI(), "hyperv": ThirdPartyCI(), "xenapi": ThirdPartyCI()},
@@ -308,11 +331,129 @@ class Cycle(_Section):
     )
 
 
+class RunwaysConfig(_Section):
+    """Runways: only ``slots`` blueprints (features) under active review at once (facts §4)."""
+
+    slots: int = param(
+        10, ge=1, le=1000, unit="features", source="fact §4: M. Still's 2014 proposal, 'initial number of runways ... ten'",
+        description="Features that may hold a runway at once",
+    )
+    timebox_days: float = param(
+        14.0, gt=0, le=365, unit="days", source="fact §4: nova process.rst, a runway lasts two weeks",
+        description="How long a feature keeps its runway before returning to the queue",
+    )
+    priority_share: float = param(
+        0.5, ge=0, le=1, unit="share of picks", source="assumption: 'cores focus review on slotted series' (facts §4)",
+        description="Share of a core's picks that go to a waiting runway item when one is eligible",
+    )
+    focus: float = param(
+        0.5, ge=0, le=1, unit="share", source="assumption",
+        description="Share of the context-switch effort (review.context_switch_share) saved on a runway item",
+    )
+
+
+class LieutenantsConfig(_Section):
+    """Lieutenants: a sub-team per driver whose +2 approves driver-only changes (facts §4)."""
+
+    drivers: tuple[str, ...] | None = param(
+        None, unit="areas", source="assumption", description="Driver areas with lieutenants (none = every driver area)"
+    )
+    per_driver: int = param(
+        2, ge=1, le=100, unit="reviewers", source="assumption: S. Bauza's 'half-cores' sub-teams (facts §4)",
+        description="Lieutenants per driver",
+    )
+    reviews_per_day: float = param(
+        1.0, gt=0, le=100, unit="reviews/day", source="assumption: part-time; Ironic asked cores for 2/day (facts §1.1)",
+        description="Review capacity of one lieutenant",
+    )
+    core_votes_required: int = param(
+        1, ge=0, le=10, unit="+2 votes", source="assumption: the thread's 'one core plus the sub-team' variant",
+        description="Nova-core +2 votes still needed on a driver-only change (the rest may come from lieutenants)",
+    )
+
+
+class DriverTeam(_Section):
+    """The core team of one split-out driver repository."""
+
+    size: int = param(4, ge=1, le=100, unit="reviewers", source="assumption: Ironic had 6 cores in 2014 (facts §1.1)",
+                      description="Reviewers in the driver's core team")
+    reviews_per_day: float = param(
+        1.5, gt=0, le=100, unit="reviews/day", source="assumption: below nova cores' 2.5-3.5 (facts §1.2)",
+        description="Review capacity of one driver-team reviewer",
+    )
+
+
+class SplitConfig(_Section):
+    """Split repos: each split driver has its own repository, core team and gate (facts §4, Berrange 2014)."""
+
+    drivers: tuple[str, ...] | None = param(
+        None, unit="areas", source="fact §4: Berrange proposed splitting out every virt driver",
+        description="Driver areas moved to their own repositories (none = every driver area)",
+    )
+    team: DriverTeam = param(DriverTeam(), unit="-", source="assumption", description="Default team of a split driver")
+    teams: dict[str, DriverTeam] = param({}, unit="-", source="assumption", description="Per-driver team overrides")
+    experts_move: bool = param(
+        False, unit="-", source="assumption", description="Nova cores who know a split driver leave nova for its team"
+    )
+    driver_jobs: tuple[JobGroup, ...] = param(
+        (JobGroup(name="unit", count=2, false_failure_prob=0.005), JobGroup(name="dsvm", count=3, false_failure_prob=0.015)),
+        unit="-", source="assumption: unit tests plus a smaller tempest set (issue; facts §2.2)",
+        description="Check and gate jobs of a driver repository",
+    )
+    third_party_gating: bool = param(
+        True, unit="-", source="fact §3: Berrange expected third-party CI to gate only its driver repo",
+        description="A driver's third-party CI votes in its own repository's gate",
+    )
+    interface_extra_defects: float = param(
+        1.0, ge=0, le=20, unit="defects", source="assumption: a versioned interface costs review rounds",
+        description="Mean extra latent defects (Poisson) of a nova change touching the virt driver interface",
+    )
+    followup_delay_days: float = param(
+        3.0, gt=0, le=365, unit="days", source="assumption",
+        description="Mean delay (exponential) before a driver team uploads the change adopting a new interface",
+    )
+
+    def team_of(self, driver: str) -> DriverTeam:
+        return self.teams.get(driver, self.team)
+
+
+class SponsorshipConfig(_Section):
+    """Sponsorship ('permanent feature freeze'): a blueprint is reviewed once enough cores sign on."""
+
+    sponsors: int = param(
+        3, ge=1, le=20, unit="cores", source="fact §4 thread: three core sponsors per blueprint",
+        description="Cores who must sponsor a blueprint before it is reviewed",
+    )
+    max_per_core: int = param(
+        3, ge=1, le=100, unit="features", source="assumption", description="Blueprints one core sponsors at a time"
+    )
+    priority_share: float = param(
+        0.5, ge=0, le=1, unit="share of picks", source="assumption",
+        description="Share of a sponsor's picks that go to a waiting blueprint they sponsor",
+    )
+
+
+Mechanism = Literal["runways", "lieutenants", "split", "sponsorship"]
+
+
 class PolicyConfig(_Section):
-    """Which governance policy runs; the policy tables are added by the policies."""
+    """The governance policy: a composition of mechanisms on top of the monolith."""
 
     name: str = param("monolith", unit="-", source="-", description="Policy label in outputs")
-    kind: Literal["monolith"] = param("monolith", unit="-", source="-", description="Policy implementation")
+    mechanisms: tuple[Mechanism, ...] = param(
+        (), unit="-", source="-", description="Mechanisms applied on top of the monolith, in order (none = monolith)"
+    )
+    runways: RunwaysConfig = RunwaysConfig()
+    lieutenants: LieutenantsConfig = LieutenantsConfig()
+    split: SplitConfig = SplitConfig()
+    sponsorship: SponsorshipConfig = SponsorshipConfig()
+
+    @field_validator("mechanisms")
+    @classmethod
+    def _distinct(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(v)) != len(v):
+            raise ValueError("each mechanism may appear once")
+        return v
 
 
 class Scenario(_Section):
@@ -345,7 +486,47 @@ class Scenario(_Section):
             raise ValueError(f"cycle.feature_freeze_week ({ff}) is after the cycle's end ({self.run.cycle_weeks})")
         if sum(a.rate_per_day for a in self.areas.values()) <= 0:
             raise ValueError("areas: total rate_per_day must be > 0")
+        self._check_policy()
         return self
+
+    def _check_policy(self) -> None:
+        policy, drivers = self.policy, self.driver_areas
+        for mechanism in ("lieutenants", "split"):
+            listed = getattr(policy, mechanism).drivers or ()
+            unknown = [d for d in listed if d not in drivers]
+            if unknown:
+                raise ValueError(
+                    f"policy.{mechanism}.drivers: {unknown} are not driver areas of this scenario (driver areas: {list(drivers)})"
+                )
+        unknown = [d for d in policy.split.teams if d not in drivers]
+        if unknown:
+            raise ValueError(f"policy.split.teams: {unknown} are not driver areas of this scenario")
+        if "lieutenants" in policy.mechanisms and "split" in policy.mechanisms:
+            both = set(self.mechanism_drivers("lieutenants")) & set(self.mechanism_drivers("split"))
+            if both:
+                raise ValueError(f"policy: drivers {sorted(both)} cannot both be split out and have lieutenants")
+        required = self.review.votes_required
+        if policy.lieutenants.core_votes_required > required:
+            raise ValueError(
+                f"policy.lieutenants.core_votes_required ({policy.lieutenants.core_votes_required}) "
+                f"exceeds review.votes_required ({required})"
+            )
+        if "split" in policy.mechanisms:
+            for driver in self.mechanism_drivers("split"):
+                if policy.split.team_of(driver).size < required:
+                    raise ValueError(
+                        f"policy.split: the {driver} team ({policy.split.team_of(driver).size}) is smaller than "
+                        f"review.votes_required ({required})"
+                    )
+
+    @property
+    def driver_areas(self) -> tuple[str, ...]:
+        return tuple(name for name, area in self.areas.items() if area.driver)
+
+    def mechanism_drivers(self, mechanism: Literal["lieutenants", "split"]) -> tuple[str, ...]:
+        """The driver areas a mechanism applies to (its ``drivers`` list, or every driver area)."""
+        listed = getattr(self.policy, mechanism).drivers
+        return tuple(listed) if listed is not None else self.driver_areas
 
     @property
     def area_names(self) -> tuple[str, ...]:

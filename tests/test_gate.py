@@ -15,7 +15,7 @@ import pytest
 import simpy
 from simtest import MONOLITH, Z
 
-from sim.model.ci import job_count, jobs_pass_prob, per_area_pass, third_party_applies
+from sim.model.ci import driver_jobs_apply, job_count, jobs_pass_prob, per_area_pass
 from sim.model.gate import Gate, GateItem
 from sim.rng import Stream, stream_seed
 from sim.scenario import JobGroup, load_scenario
@@ -295,19 +295,20 @@ def test_jobs_pass_prob_is_product_of_job_pass_rates() -> None:
     assert job_count(groups) == 13 and job_count(groups, 50) == 63
 
 
-def test_third_party_ci_runs_on_own_driver_and_non_driver_changes() -> None:
+def test_driver_jobs_run_on_own_driver_and_non_driver_changes() -> None:
     drivers = ["libvirt", "vmwareapi", "hyperv"]
-    assert third_party_applies("vmwareapi", "vmwareapi", drivers)
-    assert third_party_applies("vmwareapi", "api", drivers)
-    assert not third_party_applies("vmwareapi", "libvirt", drivers)
+    assert driver_jobs_apply("vmwareapi", "vmwareapi", drivers)
+    assert driver_jobs_apply("vmwareapi", "api", drivers)
+    assert not driver_jobs_apply("vmwareapi", "libvirt", drivers)
 
 
 def test_per_area_pass_counts_third_party_only_when_voting(short_monolith) -> None:
     sc = short_monolith
     base = jobs_pass_prob(sc.gate.jobs)
-    silent, jobs = per_area_pass(sc, sc.gate.jobs, third_party_voting=False)
+    drivers = sc.driver_areas
+    silent, jobs = per_area_pass(sc, sc.gate.jobs, drivers=drivers, third_party_voting=False)
     assert silent == pytest.approx([base] * len(sc.areas)) and jobs == [13] * len(sc.areas)
-    voting, vjobs = per_area_pass(sc, sc.gate.jobs, third_party_voting=True)
+    voting, vjobs = per_area_pass(sc, sc.gate.jobs, drivers=drivers, third_party_voting=True)
     p = {name: v for name, v in zip(sc.area_names, voting)}
     q = 1 - 0.075  # default third-party false-failure probability, one job each
     assert p["api"] == pytest.approx(base * q**3)  # non-driver: all three CIs
@@ -323,3 +324,16 @@ def test_more_extra_jobs_lower_the_gate_pass_probability() -> None:
     p50, n50 = per_area_pass(sc50, sc50.gate.jobs, extra_jobs=50, extra_fail=0.01, third_party_voting=False)
     assert all(b == pytest.approx(a * 0.99**50) for a, b in zip(p0, p50))
     assert all(b == a + 50 for a, b in zip(n0, n50))
+
+
+def test_driver_configuration_jobs_run_where_their_driver_ci_would() -> None:
+    sc = load_scenario(MONOLITH, ["gate.config_jobs_per_driver=10", "gate.config_job_false_failure_prob=0.02"])
+    base = jobs_pass_prob(sc.gate.jobs)
+    p, n = per_area_pass(sc, sc.gate.jobs, drivers=sc.driver_areas)
+    by_area = dict(zip(sc.area_names, zip(p, n)))
+    n_drivers = len(sc.driver_areas)
+    assert by_area["api"] == (pytest.approx(base * 0.98 ** (10 * n_drivers)), 13 + 10 * n_drivers)
+    assert by_area["libvirt"] == (pytest.approx(base * 0.98**10), 23)
+    # a pipeline that carries no driver's jobs (nova after a full split) runs none of them
+    p_none, n_none = per_area_pass(sc, sc.gate.jobs)
+    assert p_none == pytest.approx([base] * len(p)) and n_none == [13] * len(n)

@@ -28,7 +28,7 @@ def stream(name: str, seed: int = 1) -> Stream:
 
 
 def change(id: int, area: int = 0, *, attractiveness: float = 1.0, patience: float = math.inf, size: float = 10.0) -> Change:
-    return Change(id, area, "bug", size, False, 0, patience, attractiveness, 0.0)
+    return Change(id, area, "bug", size, False, False, -1, 0, patience, attractiveness, 0.0)
 
 
 # ------------------------------------------------------------------------------ WeightedQueue

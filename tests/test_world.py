@@ -122,10 +122,12 @@ def test_littles_law_on_hand_made_records() -> None:
 
 def record(**values: Any) -> tuple[Any, ...]:
     defaults: dict[str, Any] = {
-        "change": 0, "area": "a", "kind": "bug", "size_lines": 10.0, "touches_interface": False, "defects_initial": 0,
+        "change": 0, "area": "a", "kind": "bug", "size_lines": 10.0, "touches_interface": False, "driver_only": False,
+        "feature": -1, "parent": -1, "defects_initial": 0,
         "arrived": 0.0, "first_review": math.nan, "last_upload": None, "approved": math.nan, "merged": math.nan,
-        "abandoned": math.nan, "patch_sets": 1, "core_reviews": 0, "rechecks": 0, "gate_attempts": 0,
-        "gate_resets_suffered": 0, "wait_review_days": 0.0, "author_days": 0.0, "ci_days": 0.0, "repo": "nova",
+        "abandoned": math.nan, "usable": math.nan, "patch_sets": 1, "core_reviews": 0, "rechecks": 0, "gate_attempts": 0,
+        "gate_resets_suffered": 0, "wait_review_days": 0.0, "held_days": 0.0, "review_days": 0.0, "author_days": 0.0,
+        "ci_days": 0.0, "gate_days": 0.0, "freeze_days": 0.0, "repo": "nova",
     }
     defaults.update(values)
     if defaults["last_upload"] is None:
@@ -135,7 +137,7 @@ def record(**values: Any) -> tuple[Any, ...]:
 
 
 def records(rows: list[tuple[Any, ...]], window: tuple[float, float], open_time_integral: float = 0.0) -> Records:
-    return Records("hand", "monolith", 0, ("a",), window, rows, {}, [], open_time_integral, 0)
+    return Records("hand", "monolith", 0, ("a",), (), window, rows, {}, [], open_time_integral, 0)
 
 
 def test_change_metrics_by_hand() -> None:
@@ -175,7 +177,8 @@ def test_summary_n_is_the_number_of_replications(monolith_run: RunResult) -> Non
     s = monolith_run.summary
     assert list(s.columns) == ["scenario", "policy", "area", "metric", "mean", "ci_low", "ci_high", "n"]
     assert (s["n"] <= monolith_run.replications).all()
-    assert set(s["area"]) == {"all", *monolith_run.scenario.area_names}
+    groups = {"group:drivers", "group:non-drivers", "kind:bug", "kind:blueprint", "kind:other"}
+    assert set(s["area"]) == {"all", *monolith_run.scenario.area_names, *groups}
     pr = monolith_run.per_replication
     assert not pr.duplicated(["replication", "area", "metric"]).any()
 

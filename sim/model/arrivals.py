@@ -14,6 +14,7 @@ from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from sim.model.change import Change
+from sim.rng import Stream
 from sim.scenario import KINDS, Scenario
 
 if TYPE_CHECKING:
@@ -40,7 +41,12 @@ def weekly_rates(scenario: Scenario) -> tuple[list[tuple[int, str]], list[list[f
 
 
 class ChangeFactory:
-    """Draws a new change's attributes, each from its own named stream (common random numbers)."""
+    """Draws a new change's attributes, each from its own named stream (common random numbers).
+
+    Blueprint changes come in features (series): a blueprint change joins the open feature of its
+    area until that feature has all its changes (a geometric number with mean
+    ``arrivals.blueprint_changes_per_feature``), then the next blueprint change starts a new one.
+    """
 
     def __init__(self, world: World) -> None:
         sc = world.scenario
@@ -53,21 +59,59 @@ class ChangeFactory:
         self.patience_sigma = sc.authors.patience_sigma
         self.attract_sigma = sc.review.attractiveness_sigma
         self.defects_elasticity = sc.review.defects_size_elasticity
+        per_feature = sc.arrivals.blueprint_changes_per_feature
+        self.log_continue = math.log1p(-1.0 / per_feature) if per_feature > 1.0 else -math.inf
+        self.feature_of_area = [-1] * len(self.areas)
+        self.feature_left = [0] * len(self.areas)
+        self.next_feature = 0
         self.next_id = 0
+
+    def _feature(self, area_index: int, kind: str) -> int:
+        if kind != "blueprint":
+            return -1
+        if self.feature_left[area_index] == 0:
+            u = 1.0 - self.attributes.uniform()  # in (0, 1]
+            self.feature_left[area_index] = 1 + int(math.log(u) / self.log_continue) if u < 1.0 else 1
+            self.feature_of_area[area_index] = self.next_feature
+            self.next_feature += 1
+        self.feature_left[area_index] -= 1
+        return self.feature_of_area[area_index]
 
     def make(self, area_index: int, kind: str, now: float) -> Change:
         area = self.areas[area_index]
         median_size = math.exp(area.size_log_mean)
         size = float(max(1, round(median_size * math.exp(area.size_log_sd * self.attributes.normal()))))
         touches = self.attributes.uniform() < area.interface_share
+        driver_only = area.driver and self.attributes.uniform() < area.driver_only_share
+        feature = self._feature(area_index, kind)
         mean_defects = area.defects_mean
         if self.defects_elasticity:
             mean_defects *= (size / median_size) ** self.defects_elasticity
         defects = self.defects.poisson(mean_defects)
         patience = self.patience.lognormal(self.patience_median, self.patience_sigma)
+        return self._new(area_index, kind, size, touches, driver_only, feature, defects, patience,
+                         self._attractiveness(self.attract), now)
+
+    def make_followup(self, parent: Change, area_index: int, now: float, stream: Stream) -> Change:
+        """The change that adopts ``parent``'s interface change in a split driver repository.
+
+        Every attribute comes from ``stream`` (the policy's), so that follow-ups, which exist only
+        in some policies, leave the common random numbers of all other changes untouched.
+        """
+        area = self.areas[area_index]
+        size = float(max(1, round(math.exp(area.size_log_mean + area.size_log_sd * stream.normal()))))
+        defects = stream.poisson(area.defects_mean)
+        patience = stream.lognormal(self.patience_median, self.patience_sigma)
+        return self._new(area_index, parent.kind, size, False, True, -1, defects, patience,
+                         self._attractiveness(stream), now, parent.id)
+
+    def _attractiveness(self, stream: Stream) -> float:
+        """Lognormal with mean 1 and log-sd ``review.attractiveness_sigma``."""
         s = self.attract_sigma
-        attractiveness = math.exp(s * self.attract.normal() - 0.5 * s * s)  # mean 1
-        change = Change(self.next_id, area_index, kind, size, touches, defects, patience, attractiveness, now)
+        return math.exp(s * stream.normal() - 0.5 * s * s)
+
+    def _new(self, *attributes: Any) -> Change:
+        change = Change(self.next_id, *attributes)
         self.next_id += 1
         return change
 
@@ -77,7 +121,7 @@ def arrival_process(world: World) -> Generator[Any, Any, None]:
     env = world.env
     stream = world.streams["arrivals"]
     combos, cumulative = weekly_rates(world.scenario)
-    factory = ChangeFactory(world)
+    factory = world.factory
     weeks = world.scenario.run.cycle_weeks
     warmup = world.warmup
     k = math.floor(-warmup / 7.0)  # index of the week containing t = 0 (week 0 of a cycle starts at warmup)

@@ -18,6 +18,9 @@ RECORD_FIELDS: tuple[str, ...] = (
     "kind",
     "size_lines",
     "touches_interface",
+    "driver_only",
+    "feature",
+    "parent",
     "defects_initial",
     "arrived",
     "first_review",
@@ -25,14 +28,19 @@ RECORD_FIELDS: tuple[str, ...] = (
     "approved",
     "merged",
     "abandoned",
+    "usable",
     "patch_sets",
     "core_reviews",
     "rechecks",
     "gate_attempts",
     "gate_resets_suffered",
     "wait_review_days",
+    "held_days",
+    "review_days",
     "author_days",
     "ci_days",
+    "gate_days",
+    "freeze_days",
     "repo",
 )
 
@@ -49,6 +57,9 @@ class Change:
         "kind",  # "bug" | "blueprint" | "other"
         "size",  # changed lines
         "touches_interface",
+        "driver_only",  # a driver-area change touching no code outside its driver
+        "feature",  # blueprint series this change belongs to (-1: not a blueprint)
+        "parent",  # for a follow-up in a split driver repo: the interface change it adopts (-1: none)
         "defects",  # latent defects still in the current patch set
         "defects_initial",
         "patience",  # days an author waits on reviewers (or stalls) before abandoning
@@ -59,6 +70,8 @@ class Change:
         "approved",
         "merged",
         "abandoned",
+        "usable",  # when the change's feature works everywhere (interface changes: after every follow-up)
+        "followups_open",  # follow-ups still to merge before ``usable``
         "patch_sets",
         "core_reviews",
         "rechecks",
@@ -67,12 +80,18 @@ class Change:
         "votes",  # reviewers who gave +2 on the current patch set
         "reviewed_by",  # reviewers who reviewed the current patch set (any vote)
         "ready_since",  # when the change last became ready for review (nan: not waiting)
-        "wait_review",
-        "author_time",
-        "ci_time",
+        "held",  # a policy holds it back from review (runway queue, waiting for sponsors)
+        "held_since",
+        # Where the time goes (days); for a merged change they sum to its time to merge.
+        "wait_review",  # ready, waiting for a reviewer (including time held by a policy)
+        "held_time",  # the part of wait_review spent held by a policy
+        "review_time",  # being reviewed (cores, non-cores)
+        "author_time",  # the author revising (or stalled)
+        "ci_time",  # check runs and recheck delays
+        "gate_time",  # in the gate queue
+        "freeze_time",  # approved blueprint held by the feature freeze
         "board",  # the ReviewBoard that reviews it (set by the policy)
         "gate",  # the Gate that tests it (set by the policy)
-        "tags",  # free dict for policies (runway slot, sponsors...); None until used
     )
 
     def __init__(
@@ -82,16 +101,22 @@ class Change:
         kind: str,
         size: float,
         touches_interface: bool,
+        driver_only: bool,
+        feature: int,
         defects: int,
         patience: float,
         attractiveness: float,
         arrived: float,
+        parent: int = -1,
     ) -> None:
         self.id = id
         self.area = area
         self.kind = kind
         self.size = size
         self.touches_interface = touches_interface
+        self.driver_only = driver_only
+        self.feature = feature
+        self.parent = parent
         self.defects = defects
         self.defects_initial = defects
         self.patience = patience
@@ -102,6 +127,8 @@ class Change:
         self.approved = NAN
         self.merged = NAN
         self.abandoned = NAN
+        self.usable = NAN
+        self.followups_open = 0
         self.patch_sets = 1
         self.core_reviews = 0
         self.rechecks = 0
@@ -110,12 +137,17 @@ class Change:
         self.votes: list[Any] = []
         self.reviewed_by: set[int] = set()
         self.ready_since = NAN
+        self.held = False
+        self.held_since = NAN
         self.wait_review = 0.0
+        self.held_time = 0.0
+        self.review_time = 0.0
         self.author_time = 0.0
         self.ci_time = 0.0
+        self.gate_time = 0.0
+        self.freeze_time = 0.0
         self.board: ReviewBoard | None = None
         self.gate: Gate | None = None
-        self.tags: dict[str, Any] | None = None
 
     @property
     def closed(self) -> bool:
@@ -129,6 +161,9 @@ class Change:
             self.kind,
             self.size,
             self.touches_interface,
+            self.driver_only,
+            self.feature,
+            self.parent,
             self.defects_initial,
             self.arrived,
             self.first_review,
@@ -136,13 +171,18 @@ class Change:
             self.approved,
             self.merged,
             self.abandoned,
+            self.usable,
             self.patch_sets,
             self.core_reviews,
             self.rechecks,
             self.gate_attempts,
             self.gate_resets,
             self.wait_review,
+            self.held_time,
+            self.review_time,
             self.author_time,
             self.ci_time,
+            self.gate_time,
+            self.freeze_time,
             self.board.name if self.board is not None else "",
         )

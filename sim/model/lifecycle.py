@@ -120,6 +120,7 @@ class Lifecycle:
         """Ready for review: non-core reviewers may find a defect first; then the cores' board."""
         if self.noncore_catch and change.defects > 0 and self.noncore_rng.uniform() < self.noncore_catch:
             delay = self.noncore_rng.exponential(self.noncore_delay)
+            change.review_time += delay
             after(self.env, delay, self.revise, change)
             return
         self.policy.offer(change)
@@ -140,6 +141,7 @@ class Lifecycle:
         self.policy.on_approved(change)
         hold = self.world.freeze_hold(change)
         if hold > 0.0:
+            change.freeze_time += hold
             after(self.env, hold, self.to_gate, change)
         else:
             self.to_gate(change)
@@ -153,15 +155,15 @@ class Lifecycle:
             return
         jobs_pass, jobs = self.policy.gate_jobs(change)
         defect_pass = (1.0 - self.gate_catch) ** change.defects if change.defects else 1.0
-        change.ci_time -= self.env.now  # the gate's time is added back when the change leaves it
+        change.gate_time -= self.env.now  # the time in the gate is added back when the change leaves it
         gate.enqueue(GateItem(change, change.area, jobs_pass, defect_pass, jobs))
 
     def merged(self, change: Change) -> None:
-        change.ci_time += self.env.now
+        change.gate_time += self.env.now
         self.world.merge(change)
 
     def rejected(self, change: Change, true_failure: bool) -> None:
-        change.ci_time += self.env.now
+        change.gate_time += self.env.now
         if true_failure:
             self.revise(change)
         else:

@@ -3,7 +3,9 @@
 A change offered to the board goes straight to an idle reviewer who may review it (chosen in
 proportion to their weight for its area), or waits. A reviewer who finishes a review picks the
 next change by the board's selection rule (:class:`~sim.model.queue.WeightedQueue`: expertise x
-attractiveness), never one they already reviewed at this patch set. A waiting change whose
+attractiveness), never one they already reviewed at this patch set. A policy may add priority
+lanes (runway items, sponsored blueprints): with the lane's share of picks, the reviewer first
+picks by the same rule among the lane's waiting changes. A waiting change whose
 author's patience runs out is abandoned at that moment; the board notices lazily, when a
 reviewer draws it or at the end of the run, which costs no events and changes no outcome.
 """
@@ -11,7 +13,7 @@ reviewer draws it or at the end of the run, which costs no events and changes no
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import simpy
 
@@ -62,13 +64,32 @@ class ReviewBoard:
         self.may_review = may_review
         self.effort_factor = effort_factor
         self.patience_enabled = True
+        self.lanes: list[tuple[float, Callable[[Reviewer], Iterable[Change]]]] = []
+
+    def add_reviewers(self, reviewers: list[Reviewer]) -> None:
+        """New reviewers join the board, idle."""
+        self.reviewers.extend(reviewers)
+        self.idle.extend(reviewers)
+
+    def remove_reviewers(self, reviewers: list[Reviewer]) -> None:
+        """Idle reviewers leave the board (before the run starts)."""
+        for reviewer in reviewers:
+            self.reviewers.remove(reviewer)
+            self.idle.remove(reviewer)
+
+    def add_lane(self, share: float, candidates: Callable[[Reviewer], Iterable[Change]]) -> None:
+        """A priority lane: ``share`` of a reviewer's picks go to ``candidates(reviewer)`` when one is waiting."""
+        self.lanes.append((share, candidates))
 
     # ------------------------------------------------------------------ offering work
 
-    def offer(self, change: Change) -> None:
-        """The change is ready for review: hand it to an idle reviewer or let it wait."""
+    def offer(self, change: Change, since: float | None = None) -> None:
+        """The change is ready for review: hand it to an idle reviewer or let it wait.
+
+        ``since`` continues an earlier wait (a change a policy held back since then).
+        """
         change.board = self
-        change.ready_since = self.env.now
+        change.ready_since = self.env.now if since is None else since
         reviewer = self._idle_reviewer_for(change)
         if reviewer is None:
             self.queue.add(change, self.position)
@@ -76,11 +97,18 @@ class ReviewBoard:
             self.idle.remove(reviewer)
             self._start(reviewer, change)
 
-    def withdraw(self, change: Change) -> None:
-        """Take a waiting change out of the queue (a policy moved it elsewhere)."""
-        if change.id in self.position:
-            self.queue.remove(change, self.position)
-            change.ready_since = math.nan
+    def withdraw(self, change: Change) -> bool:
+        """Take a waiting change out of the queue (a policy holds it back; it keeps waiting).
+
+        Returns False when the change was not waiting here (being reviewed, or with its author).
+        """
+        if change.id not in self.position:
+            return False
+        self.queue.remove(change, self.position)
+        return True
+
+    def is_waiting(self, change: Change) -> bool:
+        return change.id in self.position
 
     def _eligible(self, reviewer: Reviewer, change: Change) -> bool:
         return (
@@ -112,10 +140,32 @@ class ReviewBoard:
         self.queue.remove(change, self.position)
         self.on_expired(change, self._deadline(change))
 
+    def _pick_among(self, reviewer: Reviewer, changes: Iterable[Change]) -> Change | None:
+        """A waiting change among ``changes`` drawn by the selection rule, or None."""
+        now = self.env.now
+        cumulative, candidates, total = [], [], 0.0
+        for change in list(changes):  # a copy: expiring a change may edit the source
+            if change.id not in self.position:
+                continue
+            if self._deadline(change) <= now:
+                self._expire(change)
+            elif self._eligible(reviewer, change):
+                total += reviewer.weights[change.area] * change.attractiveness
+                cumulative.append(total)
+                candidates.append(change)
+        if not candidates or total <= 0.0:
+            return None
+        return candidates[self.selection.choice_index(cumulative)]
+
     def _next_for(self, reviewer: Reviewer) -> Change | None:
         """The next change ``reviewer`` reviews, or None (then they wait for an offer)."""
         now = self.env.now
         queue = self.queue
+        for share, candidates in self.lanes:
+            if queue.size and self.selection.uniform() < share:
+                change = self._pick_among(reviewer, candidates(reviewer))
+                if change is not None:
+                    return change
         for _ in range(MAX_REJECTIONS):
             change = queue.draw(reviewer.weights, self.selection)
             if change is None:
@@ -125,18 +175,7 @@ class ReviewBoard:
             elif self._eligible(reviewer, change):
                 return change
         # Rare: the draws kept hitting changes this reviewer may not take. Scan exactly.
-        cumulative, candidates, total = [], [], 0.0
-        for area_items in queue.items:
-            for change in list(area_items):
-                if self._deadline(change) <= now:
-                    self._expire(change)
-                elif self._eligible(reviewer, change):
-                    total += reviewer.weights[change.area] * change.attractiveness
-                    cumulative.append(total)
-                    candidates.append(change)
-        if not candidates or total <= 0.0:
-            return None
-        return candidates[self.selection.choice_index(cumulative)]
+        return self._pick_among(reviewer, (c for area_items in queue.items for c in area_items))
 
     def _start(self, reviewer: Reviewer, change: Change) -> None:
         """``reviewer`` (no longer idle) begins reviewing ``change`` (no longer waiting)."""
@@ -161,6 +200,7 @@ class ReviewBoard:
         if start <= now < end:
             reviewer.reviews += 1
         reviewer.busy = False
+        change.review_time += now - reviewer.review_start
         change.core_reviews += 1
         change.reviewed_by.add(reviewer.id)
         self.on_reviewed(change, reviewer)

@@ -13,7 +13,7 @@ from typing import Any
 
 import simpy
 
-from sim.model.arrivals import arrival_process
+from sim.model.arrivals import ChangeFactory, arrival_process
 from sim.model.change import RECORD_FIELDS, Change
 from sim.model.gate import Gate, GateLog
 from sim.model.lifecycle import Lifecycle
@@ -31,6 +31,7 @@ class Records:
     policy: str
     replication: int
     area_names: tuple[str, ...]
+    driver_areas: tuple[str, ...]
     window: tuple[float, float]  # measurement window [start, end) in days
     changes: list[tuple[Any, ...]]  # rows of RECORD_FIELDS
     gates: dict[str, GateLog]
@@ -70,6 +71,7 @@ class World:
         self._last_t = 0.0
         self.policy = make_policy(scenario)
         self.lifecycle = Lifecycle(self)
+        self.factory = ChangeFactory(self)
         self.policy.build(self)
         self.env.process(arrival_process(self))
 
@@ -105,6 +107,10 @@ class World:
         self.boards[name] = board
         return board
 
+    def new_reviewer_id(self) -> int:
+        """An id no reviewer of any board has (reviewers never leave a replication)."""
+        return sum(len(board.reviewers) for board in self.boards.values())
+
     def add_gate(self, name: str, *, background_rate: float = 0.0, background_pass: float = 1.0,
                  background_jobs: int = 0) -> Gate:
         g = self.scenario.gate
@@ -131,8 +137,17 @@ class World:
         self.lifecycle.upload(change)
 
     def merge(self, change: Change) -> None:
-        change.merged = self.env.now
-        self._close(change, self.env.now)
+        """``change`` merged now; its feature is usable once every follow-up it needs has merged too."""
+        now = self.env.now
+        change.merged = now
+        self._close(change, now)  # the policy may ask for follow-ups (split repos)
+        if change.followups_open == 0:
+            change.usable = now
+        if change.parent >= 0:
+            parent = self.changes[change.parent]
+            parent.followups_open -= 1
+            if parent.followups_open == 0:
+                parent.usable = now
 
     def abandon(self, change: Change, at: float) -> None:
         """The author abandons ``change`` at time ``at`` (may be past or future: see _close)."""
@@ -161,6 +176,7 @@ class World:
     def run(self) -> Records:
         end = self.window[1]
         self.env.run(until=end)
+        self.policy.close(end)
         for board in self.boards.values():
             board.close(end)
         self._count(end, 0)
@@ -175,6 +191,7 @@ class World:
             policy=self.scenario.policy.name,
             replication=self.replication,
             area_names=names,
+            driver_areas=self.scenario.driver_areas,
             window=self.window,
             changes=[c.record(names) for c in self.changes],
             gates={name: gate.log for name, gate in self.gates.items()},

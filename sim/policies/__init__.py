@@ -1,17 +1,25 @@
-"""Governance policies: each decides who reviews a change, what approves it and which gate tests it."""
+"""Governance policies: the monolith plus composable mechanisms (runways, lieutenants, split, sponsorship)."""
 
 from __future__ import annotations
 
-from sim.policies.base import Policy
-from sim.policies.monolith import Monolith
+from sim.policies.base import Mechanism, Policy
+from sim.policies.lieutenants import Lieutenants
+from sim.policies.runways import Runways
+from sim.policies.split import Split
+from sim.policies.sponsorship import Sponsorship
 from sim.scenario import Scenario
 
-POLICIES: dict[str, type[Policy]] = {"monolith": Monolith}
+MECHANISMS: dict[str, type[Mechanism]] = {
+    "runways": Runways,
+    "lieutenants": Lieutenants,
+    "split": Split,
+    "sponsorship": Sponsorship,
+}
 
 
 def make_policy(scenario: Scenario) -> Policy:
-    """The policy object the scenario's ``[policy]`` table asks for."""
-    return POLICIES[scenario.policy.kind](scenario)
+    """The policy the scenario's ``[policy]`` table composes."""
+    return Policy(scenario)
 
 
-__all__ = ["POLICIES", "Policy", "make_policy"]
+__all__ = ["MECHANISMS", "Mechanism", "Policy", "make_policy"]

@@ -1,21 +1,26 @@
-"""The policy seam: for each change, which board reviews it, how many votes approve it, which
-gate tests it and with which jobs.
+"""The policy seam: for each change, which board reviews it, when it may be reviewed, what
+approves it, and which gate tests it with which jobs.
 
-:class:`Policy` implements today's arrangement (one repo, one core team, one gate: the
-monolith). A governance policy subclasses it and overrides only the decisions it changes; the
-model calls nothing else. Hooks (all optional):
+:class:`Policy` is today's arrangement (the monolith: one repository, one core team, one
+integrated gate) plus the mechanisms a scenario lists in ``policy.mechanisms``, applied in that
+order (``["lieutenants", "runways"]`` is lieutenants and runways together). A
+:class:`Mechanism` overrides only the hooks it changes:
 
-- ``build(world)``: create review boards (``world.add_board``) and gates (``world.add_gate``).
-- ``route(change)``: at arrival, set ``change.board`` and ``change.gate``.
-- ``offer(change)``: the change is ready for review (a policy may hold it in its own queue).
-- ``approved(change) -> bool``: do the votes on the current patch set approve it?
-- ``check_pass_prob(change)`` / ``gate_jobs(change) -> (pass probability, job count)``.
-- ``on_new_patch_set``, ``on_approved``, ``on_closed``: notifications.
-- ``extra_records() -> dict``: policy-specific data for the metrics.
+- ``build(world)``: add reviewers, boards, gates, priority lanes; adjust job tables;
+- ``route(change)``: at arrival, may move the change to another board and gate;
+- ``admit(change) -> bool``: may the ready change be reviewed now? ``False`` means the mechanism
+  holds it (:meth:`Policy.hold`) and releases it later (:meth:`Policy.release`);
+- ``approved(change) -> bool | None``: a verdict on the votes, or ``None`` for no opinion;
+- ``effort_factor(reviewer, change) -> float``: multiplies a review's effort;
+- ``on_new_patch_set``, ``on_approved``, ``on_closed``: notifications; ``close(end)`` at the end
+  of the run; ``extra_records()``: policy-specific data for the metrics.
+
+The model calls only :class:`Policy`; nothing else knows which mechanisms run.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from sim.model.ci import per_area_pass
@@ -23,57 +28,32 @@ from sim.model.reviewers import core_team
 
 if TYPE_CHECKING:
     from sim.model.change import Change
+    from sim.model.review import ReviewBoard
+    from sim.model.reviewers import Reviewer
     from sim.model.world import World
     from sim.scenario import Scenario
 
 
-class Policy:
-    """Monolith: every change is reviewed by the nova core team and gated in the integrated queue."""
+class Mechanism:
+    """One governance mechanism composed onto the monolith; every hook is optional."""
 
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
-        self.votes_required = scenario.review.votes_required
-
-    # ------------------------------------------------------------------ structure
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.scenario = policy.scenario
 
     def build(self, world: World) -> None:
-        sc = self.scenario
-        self.world = world
-        self.board = world.add_board("nova", core_team(sc, world.streams["roster"]))
-        voting = sc.gate.third_party_gating
-        self.check_pass, _ = per_area_pass(sc, sc.check.jobs, third_party_voting=voting)
-        self.gate_pass, self.gate_job_count = per_area_pass(
-            sc, sc.gate.jobs, extra_jobs=sc.gate.extra_config_jobs,
-            extra_fail=sc.gate.extra_job_false_failure_prob, third_party_voting=voting,
-        )
-        self.gate = None
-        if sc.gate.enabled:
-            # Other projects' changes run the integrated jobs, not nova's third-party CIs.
-            background_pass, background_jobs = per_area_pass(sc, sc.gate.jobs, third_party_voting=False)
-            self.gate = world.add_gate(
-                "nova", background_rate=sc.gate.background_rate_per_day,
-                background_pass=background_pass[0], background_jobs=background_jobs[0],
-            )
+        pass
 
     def route(self, change: Change) -> None:
-        change.board = self.board
-        change.gate = self.gate
+        pass
 
-    # ------------------------------------------------------------------ decisions
+    def admit(self, change: Change) -> bool:
+        return True
 
-    def offer(self, change: Change) -> None:
-        change.board.offer(change)
+    def approved(self, change: Change) -> bool | None:
+        return None
 
-    def approved(self, change: Change) -> bool:
-        return len(change.votes) >= self.votes_required
-
-    def check_pass_prob(self, change: Change) -> float:
-        return self.check_pass[change.area]
-
-    def gate_jobs(self, change: Change) -> tuple[float, int]:
-        return self.gate_pass[change.area], self.gate_job_count[change.area]
-
-    # ------------------------------------------------------------------ notifications
+    effort_factor: Any = None  # a method (reviewer, change) -> float when the mechanism has one
 
     def on_new_patch_set(self, change: Change) -> None:
         pass
@@ -84,5 +64,149 @@ class Policy:
     def on_closed(self, change: Change) -> None:
         pass
 
+    def close(self, end: float) -> None:
+        pass
+
     def extra_records(self) -> dict[str, Any]:
         return {}
+
+
+class Policy:
+    """The monolith, with the scenario's mechanisms composed on top."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        from sim.policies import MECHANISMS
+
+        self.scenario = scenario
+        self.votes_required = scenario.review.votes_required
+        self.mechanisms: list[Mechanism] = [MECHANISMS[name](self) for name in scenario.policy.mechanisms]
+
+    # ------------------------------------------------------------------ structure
+
+    def build(self, world: World) -> None:
+        sc = self.scenario
+        self.world = world
+        self.env = world.env
+        self.board: ReviewBoard = world.add_board("nova", core_team(sc, world.streams["roster"]))
+        self.set_job_tables(sc.driver_areas)
+        self.gate = None
+        if sc.gate.enabled:
+            # Other projects' changes run the integrated jobs, not nova's own driver jobs.
+            background_pass, background_jobs = per_area_pass(sc, sc.gate.jobs)
+            self.gate = world.add_gate(
+                "nova", background_rate=sc.gate.background_rate_per_day,
+                background_pass=background_pass[0], background_jobs=background_jobs[0],
+            )
+        for mechanism in self.mechanisms:
+            mechanism.build(world)
+        factors = [m.effort_factor for m in self.mechanisms if m.effort_factor is not None]
+        if factors:
+            self.board.effort_factor = factors[0] if len(factors) == 1 else (
+                lambda reviewer, change: math.prod(f(reviewer, change) for f in factors)
+            )
+        self._approval = [m for m in self.mechanisms if type(m).approved is not Mechanism.approved]
+        self._admission = [m for m in self.mechanisms if type(m).admit is not Mechanism.admit]
+
+    def set_job_tables(self, drivers: tuple[str, ...]) -> None:
+        """Per-area check and gate job sets of nova's pipelines, carrying ``drivers``' own jobs."""
+        sc = self.scenario
+        g = sc.gate
+        voting = g.third_party_gating
+        self.check_pass, _ = per_area_pass(
+            sc, sc.check.jobs, extra_jobs=g.extra_config_jobs, extra_fail=g.extra_job_false_failure_prob,
+            drivers=drivers, third_party_voting=voting,
+        )
+        self.gate_pass, self.gate_job_count = per_area_pass(
+            sc, g.jobs, extra_jobs=g.extra_config_jobs, extra_fail=g.extra_job_false_failure_prob,
+            drivers=drivers, third_party_voting=voting,
+        )
+
+    def route(self, change: Change) -> None:
+        change.board = self.board
+        change.gate = self.gate
+        for mechanism in self.mechanisms:
+            mechanism.route(change)
+
+    # ------------------------------------------------------------------ decisions
+
+    def offer(self, change: Change, since: float | None = None) -> None:
+        """The change is ready for review (since ``since``, default now); mechanisms may hold it."""
+        change.ready_since = self.env.now if since is None else since
+        for mechanism in self._admission:
+            if not mechanism.admit(change):
+                return
+        change.board.offer(change, change.ready_since)
+
+    def approved(self, change: Change) -> bool:
+        for mechanism in self._approval:
+            verdict = mechanism.approved(change)
+            if verdict is not None:
+                return verdict
+        return len(change.votes) >= self.votes_required
+
+    def check_pass_prob(self, change: Change) -> float:
+        return self.check_pass[change.area]
+
+    def gate_jobs(self, change: Change) -> tuple[float, int]:
+        return self.gate_pass[change.area], self.gate_job_count[change.area]
+
+    # ------------------------------------------------------------------ held changes
+
+    def hold(self, change: Change) -> None:
+        """A mechanism keeps a ready change from review; its wait for a reviewer goes on."""
+        change.held = True
+        change.held_since = self.env.now
+
+    def release(self, change: Change) -> None:
+        """A held change may be reviewed (by the later mechanisms' leave), or was abandoned meanwhile."""
+        now = self.env.now
+        change.held = False
+        change.held_time += now - change.held_since
+        deadline = self.deadline(change)
+        if deadline <= now:
+            change.held_time -= now - deadline
+            self.world.lifecycle.expired(change, deadline)
+        else:
+            self.offer(change, since=change.ready_since)
+
+    def expire_held(self, change: Change, end: float) -> bool:
+        """At the end of the run: abandon a held change whose author's patience ran out; True if so."""
+        deadline = self.deadline(change)
+        if deadline > end:
+            return False
+        change.held = False
+        change.held_time += deadline - change.held_since
+        self.world.lifecycle.expired(change, deadline)
+        return True
+
+    def deadline(self, change: Change) -> float:
+        """When the author of a waiting change gives up."""
+        return change.ready_since + change.patience if self.scenario.authors.abandonment else math.inf
+
+    # ------------------------------------------------------------------ notifications
+
+    def on_new_patch_set(self, change: Change) -> None:
+        for mechanism in self.mechanisms:
+            mechanism.on_new_patch_set(change)
+
+    def on_approved(self, change: Change) -> None:
+        for mechanism in self.mechanisms:
+            mechanism.on_approved(change)
+
+    def on_closed(self, change: Change) -> None:
+        for mechanism in self.mechanisms:
+            mechanism.on_closed(change)
+
+    def close(self, end: float) -> None:
+        for mechanism in self.mechanisms:
+            mechanism.close(end)
+
+    def extra_records(self) -> dict[str, Any]:
+        records: dict[str, Any] = {}
+        for mechanism in self.mechanisms:
+            records.update(mechanism.extra_records())
+        return records
+
+    def cores(self) -> list[Reviewer]:
+        """Nova's core reviewers (not lieutenants)."""
+        return [r for r in self.board.reviewers if r.role == "core"]

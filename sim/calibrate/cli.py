@@ -1,0 +1,133 @@
+"""``python -m sim data extract|summary``: build a changes CSV from git, print its empirical summaries.
+
+Bad input (missing file, malformed CSV, unknown cycle, missing repository) exits with code 2
+and one line on stderr naming the file and field; ``extract`` never leaves a partial file.
+Heavy imports (pandas) happen inside the commands so ``python -m sim --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sim.calibrate import DataError
+from sim.cli import _non_negative_int
+from sim.paths import DATA
+
+NOVA_CHANGES = DATA / "nova" / "nova_changes.csv.gz"
+
+
+def _utc_time(text: str) -> datetime:
+    """argparse type: an ISO 8601 time; without an offset it is taken as UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time (e.g. 2011-01-01T00:00:00Z)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _data_errors_exit_2(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except DataError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+@_data_errors_exit_2
+def cmd_extract(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from sim.calibrate.data import load_changes, write_changes
+    from sim.calibrate.extract import extract, load_area_rules
+
+    rules = load_area_rules(args.areas)
+    since = None if args.since is None else pd.Timestamp(args.since)
+    until = None if args.until is None else pd.Timestamp(args.until)
+    frame = extract(args.repo, rules, branch=args.branch, since=since, until=until)
+    if frame.empty:
+        raise DataError(f"{args.repo}: no change landed on {args.branch} in the selected period (--since/--until)")
+    write_changes(frame, args.out)
+    table = load_changes(args.out, include_suspect=True, drivers=rules.drivers)
+    print(f"wrote {args.out}: {table.rows_read} rows from {frame['merge_commit'].nunique()} landing commits, "
+          f"{frame['author_id'].nunique()} authors, {table.suspect_rows} suspect")
+    return 0
+
+
+def _table(title: str, frame, decimals: int | dict[str, int]) -> str:
+    return f"\n{title}\n{frame.round(decimals).to_string()}"
+
+
+@_data_errors_exit_2
+def cmd_summary(args: argparse.Namespace) -> int:
+    from sim.calibrate.data import load_changes, load_model_areas, model_areas
+    from sim.calibrate.summaries import cycle_summary, cycles_overview, quantile_cis
+
+    table = load_changes(args.data, include_suspect=args.include_suspect)
+    frame, area_col = table.frame, "area"
+    if args.areas:
+        mapping = load_model_areas(args.areas)
+        try:
+            frame = frame.assign(model_area=model_areas(frame["area"], mapping, args.default_area))
+        except DataError as exc:
+            raise DataError(f"{args.areas}: {exc}") from None
+        area_col = "model_area"
+    print(table.report())
+    if args.cycle is None:
+        print(_table("Per release (days; merges per cycle week, dispersion = variance / mean):",
+                     cycles_overview(frame), 1))
+        return 0
+    try:
+        summary = cycle_summary(frame, args.cycle, area_col)
+    except DataError as exc:
+        raise DataError(f"{table.source}: --cycle {args.cycle}: {exc}") from None
+    rows = frame[frame["release"] == args.cycle]
+    print(f"{args.cycle}: ({summary.start:%Y-%m-%dT%H:%M:%SZ}, {summary.end:%Y-%m-%dT%H:%M:%SZ}], "
+          f"{summary.weeks} weeks, {len(rows)} changes merged")
+    print(_table("Days: time to merge (authored -> merged), revision (authored -> last upload), "
+                 "final (last upload -> merged); quantiles p50 / p75 / p90", summary.phases, 1))
+    if args.bootstrap:
+        cis = quantile_cis(rows, area_col, n_boot=args.bootstrap, seed=args.seed)
+        print(_table(f"Time to merge (days) with 90% bootstrap intervals ({args.bootstrap} resamples, seed {args.seed})",
+                     cis, 1))
+    print(_table("Size: log(changed lines) mean and sd over changes with lines > 0; median lines", summary.size, 2))
+    print(_table("Mix: kind shares, share touching the virt interface, share driver-only, distinct authors",
+                 summary.mix, 3))
+    print(_table("Per cycle week: changes authored (arrivals, whatever their release) and merged; "
+                 "dispersion = variance / mean", summary.weekly, 2))
+    return 0
+
+
+def add_data_commands(sub: argparse._SubParsersAction) -> None:
+    """Add ``data extract`` and ``data summary`` to the ``python -m sim`` subcommands."""
+    data = sub.add_parser("data", help="merged-change histories: extract one from git, summarise one")
+    commands = data.add_subparsers(dest="data_command", required=True)
+
+    ext = commands.add_parser("extract", help="build a changes CSV from a Gerrit-managed project's git clone")
+    ext.add_argument("--repo", required=True, help="path of the git clone")
+    ext.add_argument("--out", required=True, help="output FILE.csv (or FILE.csv.gz, gzipped)")
+    ext.add_argument("--areas", help="areas TOML: path -> area rules, drivers, cycles (Nova: data/nova/areas.toml); "
+                                     "default: every path in 'other', no release labels")
+    ext.add_argument("--branch", default="master", help="branch whose first-parent chain is walked")
+    ext.add_argument("--since", type=_utc_time, help="keep rows merged at or after this UTC time")
+    ext.add_argument("--until", type=_utc_time, help="keep rows merged at or before this UTC time")
+    ext.set_defaults(func=cmd_extract)
+
+    summ = commands.add_parser("summary", help="empirical summaries per release cycle and area")
+    summ.add_argument("--data", default=str(NOVA_CHANGES), help="changes CSV (default: the shipped Nova history)")
+    summ.add_argument("--cycle", help="release cycle to detail (default: one line per cycle)")
+    summ.add_argument("--areas", metavar="SCENARIO.toml",
+                      help="group data areas into the [areas.NAME] of a scenario (data_areas, default [NAME])")
+    summ.add_argument("--default-area", default="other", help="model area of data areas no model area lists")
+    summ.add_argument("--include-suspect", action="store_true", help="keep rows flagged suspect")
+    summ.add_argument("--bootstrap", type=_non_negative_int, default=1000, metavar="N",
+                      help="resamples for the 90%% intervals of time-to-merge quantiles (0: none)")
+    summ.add_argument("--seed", type=_non_negative_int, default=1, help="bootstrap seed")
+    summ.set_defaults(func=cmd_summary)

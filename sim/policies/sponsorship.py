@@ -1,0 +1,60 @@
+"""Sponsorship (the thread's 'permanent feature freeze'): a blueprint is reviewed once cores sponsor it.
+
+A blueprint feature waits in a FIFO queue until ``sponsors`` nova cores sign on; a core
+sponsors at most ``max_per_core`` features at a time, and cores who know the feature's area
+sign on first (then others, in random order). Sponsors review their features with priority: a
+sponsor who finishes a review picks a waiting change of a feature they sponsor with probability
+``priority_share``. Sponsors are released when the feature has no change under review; a later
+change of it needs sponsors again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sim.policies.features import Feature, FeatureAdmission
+
+if TYPE_CHECKING:
+    from sim.model.change import Change
+    from sim.model.reviewers import Reviewer
+    from sim.model.world import World
+
+
+class Sponsorship(FeatureAdmission):
+    def build(self, world: World) -> None:
+        super().build(world)
+        config = self.scenario.policy.sponsorship
+        self.needed = config.sponsors
+        self.limit = config.max_per_core
+        self.stream = world.streams["policy"]
+        self.cores = self.policy.cores()
+        self.load = {r.id: 0 for r in self.cores}
+        self.sponsoring: dict[int, list[Feature]] = {r.id: [] for r in self.cores}
+        self.policy.board.add_lane(config.priority_share, self._sponsored_changes)
+
+    def _free_cores(self, area: int) -> list[Reviewer]:
+        free = [r for r in self.cores if self.load[r.id] < self.limit]
+        order = {r.id: (r.weights[area] < 1.0, self.stream.uniform()) for r in free}
+        return sorted(free, key=lambda r: order[r.id])
+
+    def can_grant(self, feature: Feature) -> bool:
+        return sum(1 for r in self.cores if self.load[r.id] < self.limit) >= self.needed
+
+    def on_grant(self, feature: Feature) -> None:
+        feature.holders = [r.id for r in self._free_cores(feature.area)[: self.needed]]
+        for rid in feature.holders:
+            self.load[rid] += 1
+            self.sponsoring[rid].append(feature)
+
+    def on_revoke(self, feature: Feature) -> None:
+        for rid in feature.holders:
+            self.load[rid] -= 1
+            self.sponsoring[rid].remove(feature)
+        feature.holders = []
+
+    def _sponsored_changes(self, reviewer: Reviewer) -> list[Change]:
+        features = self.sponsoring.get(reviewer.id)
+        return [c for feature in features for c in feature.active.values()] if features else []
+
+    def extra_records(self) -> dict[str, Any]:
+        return {"sponsored_max": self.granted_max}
