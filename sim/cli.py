@@ -51,6 +51,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim.compare import compare
+    from sim.report import comparison_headline, write_comparison
+
+    scenarios = [load_scenario(path, args.set or ()) for path in args.scenarios]
+    n = args.replications or scenarios[0].run.replications
+    seed = scenarios[0].run.seed if args.seed is None else args.seed
+    out = Path(args.out) if args.out else Path("results") / "compare"
+    with tqdm(total=n * len(scenarios), desc="compare", unit="rep", disable=not sys.stderr.isatty()) as bar:
+        result = compare(scenarios, n, seed, workers=args.workers, progress=bar.update)
+    write_comparison(result, out)
+    print(f"{len(scenarios)} scenarios x {n} replications, seed {seed}, common random numbers; "
+          f"differences are paired, from {result.names[0]}")
+    print(comparison_headline(result))
+    print(f"wrote {out}/comparison.csv, summary.csv, run.json")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from sim.validate import run_checks
 
@@ -86,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="output directory (default results/<scenario name>/)")
     run.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a scenario value")
     run.set_defaults(func=cmd_run)
+
+    comp = sub.add_parser("compare", help="run scenarios with common random numbers and compare them with the first")
+    comp.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML files; the first is the reference")
+    comp.add_argument("--replications", type=_positive_int, help="replications (default: the first scenario's)")
+    comp.add_argument("--seed", type=_non_negative_int, help="root seed shared by all scenarios (default: the first's)")
+    comp.add_argument("--workers", type=_positive_int, default=1, help="parallel worker processes")
+    comp.add_argument("--out", help="output directory (default results/compare/)")
+    comp.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value in every scenario")
+    comp.set_defaults(func=cmd_compare)
 
     val = sub.add_parser("validate", help="check the simulation against queueing theory and the gate formula")
     val.add_argument("--replications", type=_positive_int, default=20)

@@ -11,7 +11,7 @@ import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.compare import Comparison
 from sim.experiments import RunResult
 
 HEADLINE = (
@@ -76,6 +77,43 @@ def write_run(result: RunResult, out: Path) -> None:
         result.summary.to_csv(tmp / "summary.csv", index=False)
         result.changes.to_csv(tmp / "changes.csv.gz", index=False, compression={"method": "gzip", "mtime": 0})
         (tmp / "run.json").write_text(json.dumps(run_manifest(result), indent=2) + "\n")
+
+
+def write_comparison(comparison: Comparison, out: Path, extra: Callable[[Path], None] | None = None) -> None:
+    """Write ``comparison.csv``, ``summary.csv`` and ``run.json`` into ``out`` (replacing it).
+
+    ``extra(tmp)`` may add files (figures) inside the same atomic write.
+    """
+    with atomic_directory(out) as tmp:
+        comparison.comparison.to_csv(tmp / "comparison.csv", index=False)
+        comparison.summary.to_csv(tmp / "summary.csv", index=False)
+        manifest = {
+            "seed": comparison.seed,
+            "replications": comparison.replications,
+            "reference": comparison.names[0],
+            "scenarios": {run.scenario.scenario.name: run.scenario.to_toml_dict() for run in comparison.runs},
+            "versions": package_versions(),
+        }
+        (tmp / "run.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if extra is not None:
+            extra(tmp)
+
+
+def comparison_headline(comparison: Comparison, area: str = "all") -> str:
+    """Text table: headline metrics per scenario, with the paired difference from the reference."""
+    table = comparison.comparison
+    lines = []
+    for metric, label in HEADLINE[:-1]:
+        rows = table[(table["area"] == area) & (table["metric"] == metric)]
+        if rows.empty:
+            continue
+        lines.append(label)
+        for _, r in rows.iterrows():
+            diff = "" if r["scenario"] == r["reference"] else (
+                f"  diff {r['diff']:+.3g} [{r['diff_ci_low']:+.3g}, {r['diff_ci_high']:+.3g}]"
+            )
+            lines.append(f"  {r['scenario']:<22} {r['mean']:>9.3g} [{r['ci_low']:.3g}, {r['ci_high']:.3g}]{diff}")
+    return "\n".join(lines)
 
 
 def headline_table(summary: pd.DataFrame) -> str:

@@ -560,11 +560,21 @@ def _drop_none(value: Any) -> Any:
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read, override (``section.key=value``) and validate a scenario TOML file.
 
+    A file may start from another: ``extends = "monolith.toml"`` (relative to the file) takes
+    every value of that scenario and overrides it table by table, key by key.
     Raises :class:`ScenarioError` with a one-line message naming the file and field.
     """
     path = Path(path)
+    raw = read_scenario_tables(path)
+    raw = apply_overrides(raw, overrides, origin=str(path))
+    return validate_scenario(raw, origin=str(path))
+
+
+def read_scenario_tables(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The plain tables of a scenario file, with the file it ``extends`` merged underneath."""
     if not path.is_file():
-        raise ScenarioError(f"{path}: file not found")
+        origin = f"{_seen[-1]}: extends" if _seen else str(path)
+        raise ScenarioError(f"{origin}: file not found" + (f": {path}" if _seen else ""))
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -575,8 +585,25 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
-    raw = apply_overrides(raw, overrides, origin=str(path))
-    return validate_scenario(raw, origin=str(path))
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ScenarioError(f"{path}: extends = {base!r}: expected a file name")
+    base_path = (path.parent / base).resolve()
+    if base_path in _seen or base_path == path.resolve():
+        raise ScenarioError(f"{path}: extends {base!r}: circular")
+    return _merge(read_scenario_tables(base_path, (*_seen, path.resolve())), raw)
+
+
+def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = _deep_copy(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = _deep_copy(value)
+    return merged
 
 
 def validate_scenario(raw: Mapping[str, Any], origin: str = "<scenario>") -> Scenario:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sim.calibrate import DataError
-from sim.cli import _non_negative_int
 from sim.paths import DATA
 
 NOVA_CHANGES = DATA / "nova" / "nova_changes.csv.gz"
@@ -27,6 +26,13 @@ def _utc_time(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time (e.g. 2011-01-01T00:00:00Z)") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _count(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 0")
+    return int(text)
 
 
 def _data_errors_exit_2(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -127,7 +133,7 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
                       help="group data areas into the [areas.NAME] of a scenario (data_areas, default [NAME])")
     summ.add_argument("--default-area", default="other", help="model area of data areas no model area lists")
     summ.add_argument("--include-suspect", action="store_true", help="keep rows flagged suspect")
-    summ.add_argument("--bootstrap", type=_non_negative_int, default=1000, metavar="N",
+    summ.add_argument("--bootstrap", type=_count, default=1000, metavar="N",
                       help="resamples for the 90%% intervals of time-to-merge quantiles (0: none)")
-    summ.add_argument("--seed", type=_non_negative_int, default=1, help="bootstrap seed")
+    summ.add_argument("--seed", type=_count, default=1, help="bootstrap seed")
     summ.set_defaults(func=cmd_summary)

@@ -33,16 +33,16 @@ SUSPECT_REASONS: tuple[str, ...] = (
 """Reasons the extractor computes, in the order they are written (the data README's ``missing_blob``
 cannot happen in a complete clone)."""
 
-CHANGE_ID = re.compile(r"^Change-Id:\s*(I[0-9a-f]{40})\s*$", re.M)
+CHANGE_ID = re.compile(r"^Change-Id:\s*(I[0-9a-f]{40})\s*$", re.MULTILINE)
 CHERRY_PICK = re.compile(r"\(cherry picked from commit [0-9a-f]{7,40}\)")
 BUG = re.compile(
     r"^\s*(?:(?:closes|partial|related|fixes)-bug\b|(?:fix(?:es|ed)?\s*:?\s*)?(?:lp\s*:?\s*)?bug\s*[#:]?\s*#?\d+)",
-    re.I | re.M,
+    re.IGNORECASE | re.MULTILINE,
 )
 BLUEPRINT = re.compile(
     r"^\s*(?:(?:partially[- ])?implements\s*:|(?:(?:partially[- ])?implements|part\s+of|related\s+to)?\s*"
     r"\b(?:blueprint|bp)\b[\s:/]+[\w.-]+)",
-    re.I | re.M,
+    re.IGNORECASE | re.MULTILINE,
 )
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|\+00:00)")
 RULE_KEYS = ("default", "drivers", "interface_files", "gerrit_start", "test_roots", "areas", "cycles")

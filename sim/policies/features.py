@@ -132,7 +132,9 @@ class FeatureAdmission(Mechanism):
             self.revoke(feature)
 
     def revoke(self, feature: Feature) -> None:
-        """The feature gives its grant back (done for now, or out of time)."""
+        """The feature gives its grant back (done for now, or out of time); a no-op if it has none."""
+        if not feature.granted:
+            return
         feature.granted = False
         self.granted_now -= 1
         self.on_revoke(feature)
