@@ -108,10 +108,10 @@ def test_loader_reads_gzip_whatever_the_name(tiny: Path, tmp_path: Path) -> None
 
 
 BAD_CSV = {
-    "missing_column": (lambda lines: [",".join(c for c in COLUMNS if c != "kind")]
-                       + [",".join(v for c, v in zip(COLUMNS, r.split(","), strict=True) if c != "kind") for r in lines],
+    "missing_column": (lambda lines: [",".join(v for c, v in zip(COLUMNS, r.split(","), strict=True) if c != "kind")
+                                      for r in [HEADER, *lines]],
                        ["line 1", "missing column(s) kind"]),
-    "bad_timestamp": (lambda lines: [HEADER, lines[0], lines[1].replace("2020-01-05T00:00:00Z", "2020-13-05T00:00:00Z")],
+    "bad_timestamp": (lambda lines: [HEADER, lines[0], lines[1].replace("01-05T00:00:00Z", "13-05T00:00:00Z")],
                       ["line 3, column merged_at", "'2020-13-05T00:00:00Z'", "UTC ISO 8601"]),
     "local_time": (lambda lines: [HEADER, lines[0].replace("2020-01-03T00:00:00Z", "2020-01-03T00:00:00+02:00")],
                    ["line 2, column merged_at", "+02:00"]),
@@ -185,13 +185,12 @@ def test_summaries_of_the_tiny_file_by_hand(tiny: Path) -> None:
     frame = load_changes(tiny).frame
     q = phase_quantiles(frame)
     assert q.index.tolist() == ["libvirt", "api", "all"]
-    assert q.loc["all", ["n", "time_to_merge_p50", "time_to_merge_p75", "time_to_merge_p90"]].tolist() == [5, 4, 8, 12.8]
+    ttm = ["time_to_merge_p50", "time_to_merge_p75", "time_to_merge_p90"]
+    assert q.loc["all", ["n", *ttm]].tolist() == [5, 4, 8, 12.8]
     assert q.loc["all", ["revision_p50", "revision_p75", "revision_p90"]].tolist() == pytest.approx([1, 6, 8.4])
     assert q.loc["all", ["final_p50", "final_p75", "final_p90"]].tolist() == pytest.approx([2, 4, 5.2])
-    assert q.loc["libvirt", ["time_to_merge_p50", "time_to_merge_p75", "time_to_merge_p90"]].tolist() == \
-        pytest.approx([4, 6, 7.2])
-    assert q.loc["api", ["time_to_merge_p50", "time_to_merge_p75", "time_to_merge_p90"]].tolist() == \
-        pytest.approx([8.75, 12.375, 14.55])
+    assert q.loc["libvirt", ttm].tolist() == pytest.approx([4, 6, 7.2])
+    assert q.loc["api", ttm].tolist() == pytest.approx([8.75, 12.375, 14.55])
 
     size = size_summary(frame).loc["all"]
     assert size["log_lines_mean"] == pytest.approx(1.5 * math.log(10))
@@ -364,7 +363,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
                      {"README": None, "nova/virt/libvirt/README": lines(10) + "more\n"},
                      author=ALICE, authored="2014-01-20T00:00:00Z", committed="2014-01-21T00:00:00Z")
     g("checkout", "-q", "-b", "f2")
-    f4 = repo.commit(f"Backport\n\nFixes bug 456\n(cherry picked from commit 0123456789abcdef)\nChange-Id: {cid('a')}\n",
+    backport = f"Backport\n\nFixes bug 456\n(cherry picked from commit 0123456789abcdef)\nChange-Id: {cid('a')}\n"
+    f4 = repo.commit(backport,
                      {"nova/virt/driver.py": lines(3)}, author="Bob <Bob.Alias@Example.COM>",
                      authored="2013-01-01T00:00:00Z", committed="2014-02-01T00:00:00Z")
     g("checkout", "-q", "-b", "f3")
@@ -385,7 +385,9 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
 
     alice, bob, carol = uid("alice@example.com"), uid("bob@example.com"), uid("carol@solo.org")
     t = "2014-0{}T00:00:00Z".format
-    rows = [  # change_id commit merge authored committed merged author domain files + - area areas api kind series release reason
+    # change_id, commit, merge, authored, committed, merged, author, domain, files, +, -, area, areas, api, kind,
+    # series, release, reason
+    rows = [
         ("", c0, c0, t("1-01"), t("1-01"), t("1-01"), alice, "example.com", 2, 12, 0, "docs", "docs;virt_common", 1,
          "other", 1, "one", "no_merge_commit;pre_gerrit"),
         (cid("a"), f1, m1, "2014-01-05T10:00:00Z", "2014-01-06T12:00:00Z", t("1-08"), bob, "example.com", 2, 8, 0,
@@ -452,7 +454,8 @@ def test_area_patterns() -> None:
     rules = load_area_rules(ROOT / "data" / "nova" / "areas.toml")
     cases = {
         "nova/virt/libvirt/driver.py": "libvirt", "nova/tests/unit/virt/libvirt/test_driver.py": "libvirt",
-        "nova/tests/test_libvirt.py": "libvirt", "nova/tests/test_db_api.py": "db", "nova/virt/driver.py": "virt_common",
+        "nova/tests/test_libvirt.py": "libvirt", "nova/tests/test_db_api.py": "db",
+        "nova/virt/driver.py": "virt_common",
         "nova/virt/newdriver/x.py": "other_virt", "nova/tests/unit/api/openstack/compute/test_networks.py": "api",
         "doc/api_samples/x.json": "api", "doc/source/index.rst": "docs", "plugins/xenserver/x": "xenapi",
         "nova/cmd/api.py": "other", "nova/tests/test_servers.py": "other",

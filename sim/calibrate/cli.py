@@ -101,8 +101,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
                  "final (last upload -> merged); quantiles p50 / p75 / p90", summary.phases, 1))
     if args.bootstrap:
         cis = quantile_cis(rows, area_col, n_boot=args.bootstrap, seed=args.seed)
-        print(_table(f"Time to merge (days) with 90% bootstrap intervals ({args.bootstrap} resamples, seed {args.seed})",
-                     cis, 1))
+        title = f"Time to merge (days), 90% bootstrap intervals ({args.bootstrap} resamples, seed {args.seed})"
+        print(_table(title, cis, 1))
     print(_table("Size: log(changed lines) mean and sd over changes with lines > 0; median lines", summary.size, 2))
     print(_table("Mix: kind shares, share touching the virt interface, share driver-only, distinct authors",
                  summary.mix, 3))

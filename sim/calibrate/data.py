@@ -13,9 +13,10 @@ import gzip
 import os
 import tempfile
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -99,7 +100,7 @@ class ChangeTable:
                 f"({self.excluded} excluded; reasons: {reasons})")
 
 
-def _open_text(path: Path):
+def _open_text(path: Path) -> IO[str]:
     with open(path, "rb") as raw:
         magic = raw.read(2)
     if magic == b"\x1f\x8b":
@@ -159,7 +160,7 @@ def _parse_times(text: pd.Series) -> pd.Series:
     return pd.to_datetime(text.where(ok), format="ISO8601", utc=True, errors="coerce")
 
 
-def _checks(raw: pd.DataFrame, times: dict[str, pd.Series]):
+def _checks(raw: pd.DataFrame, times: dict[str, pd.Series]) -> Iterator[tuple[str, pd.Series, str]]:
     """Yield (column, bad-row mask, problem) in the order problems are reported."""
     yield "change_id", raw["change_id"].ne("") & ~raw["change_id"].str.fullmatch(r"I[0-9a-f]{40}"), \
         "is neither empty nor a Change-Id (I and 40 hex digits)"
@@ -180,7 +181,8 @@ def _checks(raw: pd.DataFrame, times: dict[str, pd.Series]):
     yield "suspect_reason", raw["suspect"].eq("1") != raw["suspect_reason"].ne(""), \
         "must be non-empty exactly when suspect is 1"
     clean = raw["suspect"].eq("0")
-    for later, earlier in (("committed_at", "authored_at"), ("merged_at", "committed_at"), ("merged_at", "authored_at")):
+    order = (("committed_at", "authored_at"), ("merged_at", "committed_at"), ("merged_at", "authored_at"))
+    for later, earlier in order:
         yield later, clean & (times[later] < times[earlier]), f"is before {earlier} in a row not flagged suspect"
 
 
@@ -225,7 +227,8 @@ def load_changes(
         frame = frame.loc[~suspect].reset_index(drop=True)
     return ChangeTable(
         frame=_derive(frame, tuple(drivers)), source=path, rows_read=len(raw), suspect_rows=int(suspect.sum()),
-        excluded=0 if include_suspect else int(suspect.sum()), suspect_reasons={str(k): int(v) for k, v in reasons.items()},
+        excluded=0 if include_suspect else int(suspect.sum()),
+        suspect_reasons={str(k): int(v) for k, v in reasons.items()},
     )
 
 

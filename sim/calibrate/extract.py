@@ -10,12 +10,13 @@ fast-forwarded or pushed and becomes its own row with ``merge_commit`` = ``commi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 import subprocess
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -225,7 +226,8 @@ def read_history(repo: str | os.PathLike[str], branch: str = "master") -> tuple[
     for record in out.split("\x1e")[1:]:
         sha, parents, authored, committed, email, rest = record.split("\x1f", 5)
         message, stats = rest.rsplit("\x1f", 1)
-        commits[sha] = Commit(sha, tuple(parents.split()), int(authored), int(committed), email, message, _numstat(stats))
+        commits[sha] = Commit(sha, tuple(parents.split()), int(authored), int(committed), email, message,
+                              _numstat(stats))
     return commits, list(reversed(commits)), tip
 
 
@@ -276,31 +278,32 @@ def classify_kind(message: str) -> str:
     return "other"
 
 
-def _areas(files: tuple[FileStat, ...], rules: AreaRules, cache: dict[str, str]) -> tuple[str, str]:
-    """(primary area, ';'-joined sorted areas): most lines, then most files, then name."""
+def _areas(files: tuple[FileStat, ...], area_of: Callable[[str], str], default: str) -> tuple[str, str]:
+    """(primary area, ';'-joined sorted areas): most lines, then most files, then name; a renamed
+    file's lines and file count go to its new path's area, its old path only adds to the areas."""
     if not files:
-        return rules.default, ""
+        return default, ""
     lines: dict[str, list[int]] = {}
     touched = set()
     for f in files:
-        area = cache.setdefault(f.path, rules.area_of(f.path))
+        area = area_of(f.path)
         tally = lines.setdefault(area, [0, 0])
         tally[0] += f.added + f.deleted
         tally[1] += 1
         touched.add(area)
         if f.old_path is not None:
-            touched.add(cache.setdefault(f.old_path, rules.area_of(f.old_path)))
+            touched.add(area_of(f.old_path))
     primary = min(lines, key=lambda a: (-lines[a][0], -lines[a][1], a))
     return primary, ";".join(sorted(touched))
 
 
 def _rows(commits: Mapping[str, Commit], walk: Iterator[Landing], rules: AreaRules) -> pd.DataFrame:
-    cache: dict[str, str] = {}
+    area_of = functools.lru_cache(maxsize=None)(rules.area_of)
     rows = []
     for landing in walk:
         for sha in landing.changes:
             c = commits[sha]
-            area, areas = _areas(c.files, rules, cache)
+            area, areas = _areas(c.files, area_of, rules.default)
             ids = CHANGE_ID.findall(c.message)
             paths = {f.path for f in c.files} | {f.old_path for f in c.files if f.old_path}
             rows.append({

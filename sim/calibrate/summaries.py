@@ -146,7 +146,8 @@ def quantile_cis(frame: pd.DataFrame, area_col: str = "area", column: str = "tim
         bounds = np.quantile(_resampled_quantiles(x, quantiles, n_boot, seed), tails, axis=0)
         for i, q in enumerate(quantiles):
             name = f"p{round(q * 100)}"
-            out |= {name: float(np.quantile(x, q)), f"{name}_low": float(bounds[0, i]), f"{name}_high": float(bounds[1, i])}
+            out |= {name: float(np.quantile(x, q)), f"{name}_low": float(bounds[0, i]),
+                    f"{name}_high": float(bounds[1, i])}
         return out
 
     return per_area(frame, stat, area_col).astype({"n": int})
