@@ -55,6 +55,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sim.compare import compare
+    from sim.figures import comparison_figures
     from sim.report import comparison_headline, write_comparison
 
     scenarios = [load_scenario(path, args.set or ()) for path in args.scenarios]
@@ -63,11 +64,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / "compare"
     with tqdm(total=n * len(scenarios), desc="compare", unit="rep", disable=not sys.stderr.isatty()) as bar:
         result = compare(scenarios, n, seed, workers=args.workers, progress=bar.update)
-    write_comparison(result, out)
+    write_comparison(result, out, extra=lambda tmp: comparison_figures(result, tmp / "figures"))
     print(f"{len(scenarios)} scenarios x {n} replications, seed {seed}, common random numbers; "
           f"differences are paired, from {result.names[0]}")
     print(comparison_headline(result))
-    print(f"wrote {out}/comparison.csv, summary.csv, run.json")
+    print(f"wrote {out}/comparison.csv, summary.csv, run.json, figures/")
+    return 0
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from sim.figures import DEFAULT_REPLICATIONS, make_figures
+
+    out = Path(args.out) if args.out else Path("figures")
+    n = args.replications or DEFAULT_REPLICATIONS
+    outputs = make_figures(out, n, args.seed, args.workers, sweep_replications=args.sweep_replications,
+                           overrides=args.set or (), scenario_dir=args.scenario_dir)
+    for o in outputs:
+        print(f"{o.number}. {o.heading}: {o.finding}")
+    print(f"wrote {out}/: {len(outputs)} figures as PNG and SVG, README.md, figures.json")
     return 0
 
 
@@ -115,6 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--out", help="output directory (default results/compare/)")
     comp.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value in every scenario")
     comp.set_defaults(func=cmd_compare)
+
+    figs = sub.add_parser("figures", help="run the policy comparison and sweeps, write the figures (PNG, SVG) and README.md")
+    figs.add_argument("--out", help="output directory (default figures/)")
+    figs.add_argument("--replications", type=_positive_int, help="replications per compared scenario (default 10)")
+    figs.add_argument("--sweep-replications", type=_positive_int,
+                      help="replications per sweep point of figures 4 and 5 (default: half of --replications, at least 2)")
+    figs.add_argument("--seed", type=_non_negative_int, help="root seed shared by every run (default: the monolith's)")
+    figs.add_argument("--workers", type=_positive_int, default=2, help="parallel worker processes (default 2)")
+    figs.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value in every scenario")
+    figs.add_argument("--scenario-dir", metavar="DIR",
+                      help="directory holding monolith, runways, lieutenants, split, sponsorship .toml (default data/scenarios)")
+    figs.set_defaults(func=cmd_figures)
 
     val = sub.add_parser("validate", help="check the simulation against queueing theory and the gate formula")
     val.add_argument("--replications", type=_positive_int, default=20)

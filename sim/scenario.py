@@ -148,6 +148,16 @@ class Review(_Section):
         source="fact §1.2: 2.5-3.5 inferred from reviewstats; study fitted 2.7",
         description="Review capacity of an active core (reviews of a median-size change per day)",
     )
+    activity_sigma: float = param(
+        0.0, ge=0, le=3, unit="log-activity",
+        source="assumption (study §2: capacity is what active members do; Rigby et al.: review load is concentrated)",
+        description="Lognormal sd of core members' activity (their mean over the reference roster is reviews_per_core_per_day)",
+    )
+    reference_cores: int | None = param(
+        None, ge=1, le=1000, unit="reviewers",
+        source="assumption: Nova removes members whose involvement dropped (wiki Nova/CoreTeam, study §2)",
+        description="Roster the capacity was measured on (none = cores); a smaller roster keeps its most active members, a larger one adds members of median activity",
+    )
     effort_cv: float = param(
         1.0, ge=0, le=10, unit="-", source="assumption: 1 = exponential review time",
         description="Coefficient of variation of one review's effort (gamma; 0 = deterministic)",
@@ -160,6 +170,11 @@ class Review(_Section):
     detect_prob: float = param(
         0.9, ge=0, le=1, unit="probability", source="fitted (provisional)",
         description="Probability a core review of a patch set with defects finds one (-1)",
+    )
+    defects_cv: float = param(
+        0.0, ge=0, le=10, unit="-",
+        source="fitted (study §1: heterogeneity in review rounds; 20 % of Juno changes merge at their first patch set)",
+        description="Coefficient of variation of a change's expected latent defects across changes (gamma-Poisson; 0 = Poisson)",
     )
     defects_size_elasticity: float = param(
         0.0, ge=0, le=2, unit="-", source="assumption",

@@ -13,6 +13,8 @@ from collections.abc import Generator
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
+from scipy.special import gammaincinv
+
 from sim.model.change import Change
 from sim.rng import Stream
 from sim.scenario import KINDS, Scenario
@@ -59,6 +61,8 @@ class ChangeFactory:
         self.patience_sigma = sc.authors.patience_sigma
         self.attract_sigma = sc.review.attractiveness_sigma
         self.defects_elasticity = sc.review.defects_size_elasticity
+        cv = sc.review.defects_cv
+        self.defects_shape = 1.0 / (cv * cv) if cv > 0 else 0.0
         per_feature = sc.arrivals.blueprint_changes_per_feature
         self.log_continue = math.log1p(-1.0 / per_feature) if per_feature > 1.0 else -math.inf
         self.feature_of_area = [-1] * len(self.areas)
@@ -87,6 +91,10 @@ class ChangeFactory:
         mean_defects = area.defects_mean
         if self.defects_elasticity:
             mean_defects *= (size / median_size) ** self.defects_elasticity
+        u = self.defects.uniform()  # drawn even without heterogeneity, so streams stay aligned
+        if self.defects_shape:
+            # Gamma mixing by inversion: a smooth function of the parameter under common random numbers.
+            mean_defects *= gammaincinv(self.defects_shape, u) / self.defects_shape
         defects = self.defects.poisson(mean_defects)
         patience = self.patience.lognormal(self.patience_median, self.patience_sigma)
         return self._new(area_index, kind, size, touches, driver_only, feature, defects, patience,

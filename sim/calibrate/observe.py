@@ -1,0 +1,141 @@
+"""What a release cycle's history says directly: the observable inputs and the calibration targets.
+
+Observable inputs (no simulation needed), per model area: the arrival rate (changes authored in
+the cycle, whenever they merged, per day), the kind mix, the size distribution (lognormal on
+changed lines), the share touching the virt driver interface and the share of driver changes that
+touch only their driver; and the weekly profiles of arrivals over the cycle (all kinds but
+blueprints, and blueprints). Targets: per model area and for all areas, the median, p75 and p90
+of time to merge, revision phase and final phase of the changes *merged* in the cycle, each with
+the bootstrap standard deviation of log(1 + value) and its bootstrap 90 % interval; the weekly
+merge series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.calibrate import DataError
+from sim.calibrate.data import NOVA_CYCLES, ChangeTable, cycle_bounds, model_areas
+from sim.calibrate.summaries import PHASES, QUANTILES, _resampled_quantiles, weekly_counts
+
+DAY = pd.Timedelta(days=1)
+# Target phase name (summaries.PHASES) -> simulation metric stem (sim.metrics.METRICS).
+PHASE_METRIC = {"time_to_merge": "time_to_merge", "revision": "revision_phase", "final": "final_phase"}
+QUANTILE_NAME = {0.5: "median", 0.75: "p75", 0.9: "p90"}
+
+
+def metric_name(phase: str, q: float) -> str:
+    """Simulation metric of a target, e.g. ('revision', 0.75) -> 'revision_phase_p75_days'."""
+    return f"{PHASE_METRIC[phase]}_{QUANTILE_NAME[q]}_days"
+
+
+@dataclass(frozen=True)
+class CycleData:
+    """The rows of one cycle, with model areas: ``authored`` in the cycle, ``merged`` in it."""
+
+    cycle: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    authored: pd.DataFrame
+    merged: pd.DataFrame
+    areas: tuple[str, ...]  # model areas, in mapping order
+    drivers: tuple[str, ...]  # model areas that are virt drivers
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start) / DAY
+
+    @property
+    def weeks(self) -> int:
+        return max(1, round(self.days / 7.0))
+
+
+def cycle_data(
+    table: ChangeTable,
+    cycle: str,
+    mapping: Mapping[str, Sequence[str]],
+    drivers: Sequence[str],
+    known: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]] = NOVA_CYCLES,
+) -> CycleData:
+    """Select ``cycle``'s rows and label them with model areas (``mapping``: model -> data areas)."""
+    frame = table.frame
+    start, end = cycle_bounds(frame, cycle, known)
+    default = next((a for a, sources in mapping.items() if "other" in sources), list(mapping)[-1])
+    frame = frame.assign(model_area=model_areas(frame["area"], mapping, default).to_numpy())
+    authored = frame[(frame["authored_at"] > start) & (frame["authored_at"] <= end)]
+    merged = frame[(frame["merged_at"] > start) & (frame["merged_at"] <= end)]
+    if merged.empty:
+        raise DataError(f"{table.source}: no changes merged in cycle {cycle!r}")
+    return CycleData(cycle, start, end, authored, merged, tuple(mapping), tuple(d for d in mapping if d in drivers))
+
+
+def observables(cd: CycleData) -> dict[str, object]:
+    """Scenario tables measured from the data: ``run.cycle_weeks``, ``arrivals`` profiles, per-area inputs."""
+    authored = cd.authored
+    areas: dict[str, dict[str, object]] = {}
+    for area in cd.areas:
+        rows = authored[authored["model_area"] == area]
+        n = len(rows)
+        if n == 0:
+            raise DataError(f"cycle {cd.cycle}: no change authored in model area {area!r}")
+        lines = rows["size_lines"].to_numpy(dtype=float)
+        logs = np.log(np.maximum(lines, 1.0))
+        kinds = rows["kind"].value_counts(normalize=True)
+        mix = {k: round(float(kinds.get(k, 0.0)), 4) for k in ("bug", "blueprint", "other")}
+        mix["other"] = round(1.0 - mix["bug"] - mix["blueprint"], 4)
+        areas[area] = {
+            "rate_per_day": round(n / cd.days, 4),
+            "kind_mix": mix,
+            "size_log_mean": round(float(logs.mean()), 3),
+            "size_log_sd": round(float(logs.std(ddof=1)) if n > 1 else 0.0, 3),
+            "interface_share": round(float(rows["touches_virt_api"].mean()), 4),
+            "driver_only_share": round(float(rows["driver_only"].mean()), 4) if area in cd.drivers else 1.0,
+        }
+    blueprint = authored["kind"] == "blueprint"
+    return {
+        "run": {"cycle_weeks": cd.weeks},
+        "arrivals": {
+            "weekly_profile": weekly_profile(authored.loc[~blueprint, "authored_at"], cd),
+            "blueprint_weekly_profile": weekly_profile(authored.loc[blueprint, "authored_at"], cd),
+        },
+        "areas": areas,
+    }
+
+
+def weekly_profile(times: pd.Series, cd: CycleData) -> list[float]:
+    """Events per cycle week divided by their mean (a multiplier per week; mean 1)."""
+    counts = weekly_counts(times, cd.start, cd.start + pd.Timedelta(weeks=cd.weeks))
+    mean = counts.mean()
+    return [round(float(c / mean), 3) for c in counts] if mean > 0 else [1.0] * cd.weeks
+
+
+def targets(cd: CycleData, min_changes: int = 1, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Observed quantiles per area (and ``all``) and phase, with their bootstrap noise.
+
+    Columns: area, phase, q, metric, n, observed, low, high (bootstrap 90 % interval), log_sd
+    (bootstrap sd of log(1 + quantile)); areas with fewer than ``min_changes`` merged changes are left out.
+    """
+    merged = cd.merged
+    groups = [(a, merged[merged["model_area"] == a]) for a in cd.areas] + [("all", merged)]
+    rows = []
+    for area, sub in groups:
+        if len(sub) < min_changes:
+            continue
+        for phase, column in PHASES.items():
+            x = sub[column].to_numpy(dtype=float)
+            boot = _resampled_quantiles(x, QUANTILES, n_boot, seed)
+            low, high = np.quantile(boot, [0.05, 0.95], axis=0)
+            log_sd = np.log1p(boot).std(axis=0, ddof=1)
+            for i, q in enumerate(QUANTILES):
+                rows.append((area, phase, q, metric_name(phase, q), len(x), float(np.quantile(x, q)),
+                             float(low[i]), float(high[i]), float(log_sd[i])))
+    return pd.DataFrame(rows, columns=["area", "phase", "q", "metric", "n", "observed", "low", "high", "log_sd"])
+
+
+def weekly_merges(cd: CycleData) -> np.ndarray:
+    """Changes merged per cycle week (all areas)."""
+    return weekly_counts(cd.merged["merged_at"], cd.start, cd.start + pd.Timedelta(weeks=cd.weeks))

@@ -1,0 +1,426 @@
+"""The figures of the policy comparison: run the simulations, draw (``sim.plots``), write atomically.
+
+``make_figures`` runs the five policy scenarios of ``data/scenarios`` under one seed (common
+random numbers) plus two sweeps (gating jobs: monolith vs split; runway slots), draws the seven
+figures and writes each as PNG and SVG with a ``README.md`` listing every figure's finding, the
+scenario files, the seed and the replication counts. ``comparison_figures`` draws the figures
+that any :class:`~sim.compare.Comparison` supports (1, 2, 3, 7); ``sim compare`` writes them into
+``OUT/figures/``. Output directories are replaced atomically: a failure leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim import paths, plots, theory
+from sim.compare import Comparison, compare
+from sim.metrics import NON_DRIVERS
+from sim.model.ci import per_area_pass
+from sim.report import atomic_directory, package_versions
+from sim.scenario import Scenario, load_scenario
+
+matplotlib.use("Agg")  # files only; sim.plots draws on Figure objects, never pyplot
+
+SCENARIO_NAMES: tuple[str, ...] = ("monolith", "runways", "lieutenants", "split", "sponsorship")
+DEFAULT_REPLICATIONS = 10
+DEFAULT_WORKERS = 2
+# Figure 4: driver configuration jobs swept, with third-party CI voting in the gate.
+GATE_CONFIG_JOBS: tuple[int, ...] = (0, 2, 5, 10, 20)
+# The gate's false-rejection ratio is a per-attempt property that settles within days; 60 days of
+# warm-up (instead of a whole cycle) do not bias it (checked against the full warm-up).
+GATE_SWEEP_WARMUP_DAYS = 60
+GATE_METRIC, GATE_AREA = "gate_false_rejections_per_merged", NON_DRIVERS
+# Figure 5: runway slots swept; 0 stands for the monolith (no runways). Runway queues follow the
+# release cycle (feature freeze), so this sweep keeps the scenarios' full warm-up.
+RUNWAY_SLOTS: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 40)
+RUNWAY_METRICS: tuple[str, ...] = ("merged_per_week", "held_days_mean", "abandoned_fraction")
+RUNWAY_AREA = "kind:blueprint"
+DPI = 150
+FORMATS: tuple[str, ...] = ("png", "svg")
+
+Progress = Callable[[int], Any]
+
+
+@dataclass(frozen=True)
+class FigureOutput:
+    """One written figure: its number, file stem, heading, finding (its title), caption and files."""
+
+    number: int
+    name: str
+    heading: str
+    finding: str
+    caption: str
+    files: tuple[str, ...]  # file names inside the output directory
+
+
+HEADINGS: dict[int, tuple[str, str]] = {
+    1: ("fig1_time_to_merge", "Time to merge by policy"),
+    2: ("fig2_backlog", "Open review backlog over a release cycle"),
+    3: ("fig3_where_time_goes", "Where the time goes"),
+    4: ("fig4_gate_jobs", "Gate pain vs number of gating jobs, monolith vs split"),
+    5: ("fig5_runways", "The runways trade-off"),
+    6: ("fig6_interface_usable", "Split's price: interface changes usable in every driver"),
+    7: ("fig7_reviewer_load", "Core reviewer load"),
+}
+
+CAPTIONS: dict[int, str] = {
+    1: ("Empirical cumulative distribution of the time to merge (days from first upload to merge, log scale) of "
+        "the changes merged inside the measurement window, pooled over replications: virt-driver changes (left) "
+        "and non-driver nova changes (right), or all changes when a scenario has no driver areas. Dots: mean over replications of each replication's median; bars: "
+        "its 95% CI. A difference named in the title is the paired difference between policies under common "
+        "random numbers; 'beyond noise' means its 95% CI excludes 0."),
+    2: ("Open changes (uploaded, neither merged nor abandoned) on each day of the measurement window, which "
+        "starts at week 0 of a release cycle. Line: mean over replications; band: pointwise 95% CI of the mean; "
+        "dashed line: feature freeze. The title compares each replication's time-average backlog, paired "
+        "across policies."),
+    3: ("Mean days per merged change (merged inside the window) spent in each phase; the phases add up to the "
+        "time to merge. 'Waiting for a reviewer' includes the time a policy holds a change back (runway queue, "
+        "waiting for sponsors). Error bars: 95% CI of the mean time to merge over replications."),
+    4: ("False rejections (a change ejected from the gate by a flaky job failure, not a defect) per merged "
+        "non-driver nova change, as every virt driver adds configuration jobs (gate.config_jobs_per_driver) and "
+        "third-party CI votes in the gate (gate.third_party_gating = true). x: the jobs a non-driver nova change "
+        "runs in the monolith's gate (sim.model.ci.per_area_pass); split repos move the driver jobs to the driver "
+        "repositories, so nova's gate keeps only its own jobs and its points sit at the same x (same driver job "
+        "configuration). Points: simulation, mean and 95% CI over replications (warm-up shortened to "
+        f"{GATE_SWEEP_WARMUP_DAYS} days). Lines: theory q/(1-q), where q = 1 - prod(1 - p_j) is the per-run "
+        "false-failure probability of the job set: the expected number of false rejections before a merge if "
+        "every gate attempt failed falsely and independently with probability q. This is an approximation: Zuul "
+        "does not eject a change whose run failed behind a failing change ahead of it (it is retested), so the "
+        "simulation may sit slightly below the curve, while rejections for real defects add attempts."),
+    5: ("Blueprint changes only. Left: blueprint changes merged per week inside the window; middle: mean days a "
+        "merged blueprint change was held waiting for a runway; right: share of closed blueprint changes that "
+        "were abandoned. Runways: runways.toml with policy.runways.slots varied (log scale); dashed line and "
+        "band: the monolith (no runways), mean and 95% CI. Points: mean and 95% CI over replications; effects in "
+        "the title are paired differences from the monolith under common random numbers."),
+    6: ("Nova (non-driver) changes touching the virt driver interface: days from upload until the feature is "
+        "usable in every driver (under split repos, when the last split driver's follow-up change adopting the "
+        "interface has merged; in the monolith, when the change merges). ECDF pooled over replications, log "
+        "scale. Dots: mean of the per-replication medians with its 95% CI. Only features that became usable "
+        "inside the measurement window are counted, so the slowest adoptions are left out: the split figure "
+        "is, if anything, an underestimate."),
+    7: ("Reviews per reviewer per week inside the measurement window, one point per reviewer per replication: "
+        "nova cores (circles), driver lieutenants (triangles), split-repo driver cores (squares). Boxes: "
+        "quartiles; whiskers: 1.5 IQR. The title's effect is the paired difference in reviews per nova core per "
+        "week."),
+}
+
+
+def default_sweep_replications(replications: int) -> int:
+    """Replications per sweep point: half the comparison's (at least 2, for a confidence interval)."""
+    return max(2, (replications + 1) // 2)
+
+
+# ------------------------------------------------------------------------------ gate theory
+
+
+def nova_gate_job_probs(scenario: Scenario) -> list[float]:
+    """Per-job false-failure probabilities of a non-driver change's run in nova's gate.
+
+    The gate's job groups and extra configuration jobs, plus, for every driver still inside nova
+    (all of them unless the policy splits them out), its configuration jobs and, when
+    ``gate.third_party_gating``, its third-party CI jobs; as ``Policy.set_job_tables``.
+    """
+    g = scenario.gate
+    probs = [grp.false_failure_prob for grp in g.jobs for _ in range(grp.count)]
+    probs += [g.extra_job_false_failure_prob] * g.extra_config_jobs
+    split = scenario.mechanism_drivers("split") if "split" in scenario.policy.mechanisms else ()
+    for driver in scenario.driver_areas:
+        if driver in split:
+            continue
+        probs += [g.config_job_false_failure_prob] * g.config_jobs_per_driver
+        if g.third_party_gating and driver in g.third_party:
+            probs += [g.third_party[driver].false_failure_prob] * g.third_party[driver].jobs
+    return probs
+
+
+def expected_false_rejections(per_job: Iterable[float]) -> float:
+    """q / (1 - q): expected false rejections per merged change if attempts fail independently with q."""
+    q = theory.false_failure_prob(per_job)
+    return q / (1.0 - q)
+
+
+def nova_gate_jobs(scenario: Scenario) -> int:
+    """Gating jobs a non-driver change runs in nova's gate (``per_area_pass``, as the policy builds it)."""
+    g = scenario.gate
+    split = scenario.mechanism_drivers("split") if "split" in scenario.policy.mechanisms else ()
+    drivers = tuple(d for d in scenario.driver_areas if d not in split)
+    _, jobs = per_area_pass(scenario, g.jobs, extra_jobs=g.extra_config_jobs, extra_fail=g.extra_job_false_failure_prob,
+                            drivers=drivers, third_party_voting=g.third_party_gating)
+    non_driver = [i for i, name in enumerate(scenario.area_names) if name not in scenario.driver_areas]
+    return jobs[non_driver[0] if non_driver else 0]
+
+
+def _with_config_jobs(scenario: Scenario, k: int) -> Scenario:
+    return scenario.model_copy(update={"gate": scenario.gate.model_copy(update={"config_jobs_per_driver": k})})
+
+
+def gate_theory(scenarios: dict[str, Scenario], reference: str, config_jobs: Iterable[int]) -> pd.DataFrame:
+    """The theory curve of figure 4 at every ``config_jobs_per_driver`` in ``config_jobs``.
+
+    Columns: scenario, config_jobs_per_driver, jobs (x: jobs in the reference's gate), own_jobs
+    (jobs in the scenario's nova gate), q (per-run false-failure probability), expected (q/(1-q)).
+    """
+    rows = []
+    for k in config_jobs:
+        x = nova_gate_jobs(_with_config_jobs(scenarios[reference], k))
+        for name, sc in scenarios.items():
+            variant = _with_config_jobs(sc, k)
+            probs = nova_gate_job_probs(variant)
+            rows.append((name, k, x, len(probs), theory.false_failure_prob(probs), expected_false_rejections(probs)))
+    return pd.DataFrame(rows, columns=["scenario", "config_jobs_per_driver", "jobs", "own_jobs", "q", "expected"])
+
+
+# ------------------------------------------------------------------------------ sweeps
+
+
+def _scenario_file(scenario_dir: Path, name: str) -> Path:
+    return scenario_dir / f"{name}.toml"
+
+
+def gate_sweep_scenarios(scenario_dir: Path, overrides: Sequence[str] = (),
+                         config_jobs: Sequence[int] = GATE_CONFIG_JOBS) -> list[tuple[str, int, Scenario]]:
+    """(policy, config_jobs_per_driver, scenario) for monolith and split at every sweep point."""
+    out = []
+    for k in config_jobs:
+        for name in ("monolith", "split"):
+            sc = load_scenario(_scenario_file(scenario_dir, name), [
+                f"run.warmup_days={GATE_SWEEP_WARMUP_DAYS}", *overrides, "gate.third_party_gating=true",
+                f"gate.config_jobs_per_driver={k}", f'scenario.name="{name}_jobs{k}"',
+            ])
+            out.append((name, k, sc))
+    return out
+
+
+def runways_sweep_scenarios(scenario_dir: Path, overrides: Sequence[str] = (),
+                            slots: Sequence[int] = RUNWAY_SLOTS) -> list[tuple[int, Scenario]]:
+    """(slots, scenario): the monolith as slots 0, then runways.toml at every slot count."""
+    out = [(0, load_scenario(_scenario_file(scenario_dir, "monolith"), [*overrides, 'scenario.name="no_runways"']))]
+    for s in slots:
+        out.append((s, load_scenario(_scenario_file(scenario_dir, "runways"), [
+            *overrides, f"policy.runways.slots={s}", f'scenario.name="runways_{s}"',
+        ])))
+    return out
+
+
+def _values(comparison: Comparison, metric: str, area: str) -> dict[str, pd.Series]:
+    """Per-replication values of one metric, per scenario name."""
+    out = {}
+    for run in comparison.runs:
+        pr = run.per_replication
+        rows = pr[(pr["metric"] == metric) & (pr["area"] == area)]
+        out[run.scenario.scenario.name] = rows.set_index("replication")["value"]
+    return out
+
+
+def gate_sweep_frame(points: Sequence[tuple[str, int, Scenario]], comparison: Comparison) -> pd.DataFrame:
+    """Tidy figure-4 data: scenario (policy), config_jobs_per_driver, jobs (x), own_jobs, replication, value."""
+    values = _values(comparison, GATE_METRIC, GATE_AREA)
+    x_of = {k: nova_gate_jobs(sc) for name, k, sc in points if name == "monolith"}
+    frames = []
+    for name, k, sc in points:
+        v = values[sc.scenario.name]
+        frames.append(pd.DataFrame({"scenario": name, "config_jobs_per_driver": k, "jobs": x_of[k],
+                                    "own_jobs": nova_gate_jobs(sc), "replication": v.index, "value": v.to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def runways_sweep_frame(points: Sequence[tuple[int, Scenario]], comparison: Comparison) -> pd.DataFrame:
+    """Tidy figure-5 data: slots (0 = no runways), metric, replication, value (blueprint changes)."""
+    frames = []
+    for metric in RUNWAY_METRICS:
+        values = _values(comparison, metric, RUNWAY_AREA)
+        for s, sc in points:
+            v = values[sc.scenario.name]
+            frames.append(pd.DataFrame({"slots": s, "metric": metric, "replication": v.index, "value": v.to_numpy()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+# ------------------------------------------------------------------------------ writing
+
+
+def save_figure(fig: Figure, directory: Path, stem: str) -> tuple[str, ...]:
+    """Save ``fig`` as ``stem.png`` (DPI) and ``stem.svg`` into ``directory``; return the file names."""
+    names = []
+    with matplotlib.rc_context({"svg.hashsalt": "driversplit"}):
+        for fmt in FORMATS:
+            name = f"{stem}.{fmt}"
+            metadata = {"Date": None} if fmt == "svg" else None
+            fig.savefig(directory / name, dpi=DPI, format=fmt, metadata=metadata, facecolor="white")
+            names.append(name)
+    return tuple(names)
+
+
+def _emit(number: int, drawn: tuple[Figure, str], directory: Path) -> FigureOutput:
+    fig, finding = drawn
+    stem, heading = HEADINGS[number]
+    files = save_figure(fig, directory, stem)
+    return FigureOutput(number, stem, heading, finding, CAPTIONS[number], files)
+
+
+def _draw_comparison(comparison: Comparison, directory: Path) -> list[FigureOutput]:
+    return [
+        _emit(1, plots.plot_time_to_merge(comparison), directory),
+        _emit(2, plots.plot_backlog(comparison), directory),
+        _emit(3, plots.plot_time_buckets(comparison), directory),
+        _emit(7, plots.plot_reviewer_load(comparison), directory),
+    ]
+
+
+def _relative(path: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(paths.ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _figure_sections(outputs: Sequence[FigureOutput]) -> list[str]:
+    lines = ["| # | figure | finding (the figure's title) |", "|---|---|---|"]
+    for o in outputs:
+        lines.append(f"| {o.number} | [{o.heading}]({o.files[0]}) | {o.finding} |")
+    for o in outputs:
+        lines += ["", f"## {o.number}. {o.heading}", "", f"**{o.finding}**", "", o.caption, "",
+                  "Files: " + ", ".join(f"[`{f}`]({f})" for f in o.files)]
+    return lines
+
+
+def write_readme(directory: Path, outputs: Sequence[FigureOutput], header: Sequence[str]) -> None:
+    lines = ["# Figures", "", *header, "", *_figure_sections(outputs), ""]
+    (directory / "README.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _comparison_header(comparison: Comparison) -> list[str]:
+    return [
+        ("Written by `python -m sim compare`; each figure as PNG (150 dpi) and SVG. Each title is the finding, "
+         "computed from the numbers: a difference between policies is stated only when the 95% CI of its paired "
+         "difference (common random numbers) excludes 0."),
+        "",
+        f"- Scenarios: {', '.join(f'`{n}`' for n in comparison.names)} (reference: `{comparison.names[0]}`)",
+        f"- Seed: {comparison.seed}; replications: {comparison.replications} per scenario",
+    ]
+
+
+def comparison_figures(comparison: Comparison, out_dir: Path) -> list[FigureOutput]:
+    """Write figures 1, 2, 3 and 7 of any comparison (PNG, SVG, README.md) into ``out_dir`` atomically."""
+    out_dir = Path(out_dir)
+    with atomic_directory(out_dir) as tmp:
+        tmp.chmod(0o755)  # mkdtemp makes it private; the figures are for sharing
+        outputs = _draw_comparison(comparison, tmp)
+        write_readme(tmp, outputs, _comparison_header(comparison))
+    return outputs
+
+
+# ------------------------------------------------------------------------------ the figures command
+
+
+def make_figures(
+    out_dir: Path | str = Path("figures"),
+    replications: int = DEFAULT_REPLICATIONS,
+    seed: int | None = None,
+    workers: int = DEFAULT_WORKERS,
+    *,
+    sweep_replications: int | None = None,
+    overrides: Sequence[str] = (),
+    scenario_dir: Path | str | None = None,
+    progress: bool | Progress = True,
+) -> list[FigureOutput]:
+    """Run the policy comparison and the sweeps, draw the seven figures, write them into ``out_dir``.
+
+    ``replications`` per scenario of the comparison (figures 1, 2, 3, 6, 7); ``sweep_replications``
+    (default: half of it, at least 2) per sweep point (figures 4, 5). Every scenario runs under
+    ``seed`` (default: the monolith's ``run.seed``), so all comparisons are paired. ``overrides``
+    (``section.key=value``) apply to every scenario. ``progress``: True for a tqdm bar on stderr
+    (shown only on a terminal), False for none, or a callable receiving 1 per replication.
+    Returns the figures written, in order; ``out_dir`` is replaced only when everything succeeded.
+    """
+    from tqdm import tqdm
+
+    if replications < 1:
+        raise ValueError(f"replications must be >= 1, got {replications}")
+    out_dir = Path(out_dir)
+    scenario_dir = Path(scenario_dir) if scenario_dir is not None else paths.SCENARIOS
+    overrides = list(overrides)
+    files = [_scenario_file(scenario_dir, name) for name in SCENARIO_NAMES]
+    # Load (validate) every scenario before simulating anything: bad input fails fast.
+    scenarios = [load_scenario(f, overrides) for f in files]
+    gate_points = gate_sweep_scenarios(scenario_dir, overrides)
+    runway_points = runways_sweep_scenarios(scenario_dir, overrides)
+    seed = scenarios[0].run.seed if seed is None else seed
+    n_sweep = sweep_replications or default_sweep_replications(replications)
+    total = replications * len(scenarios) + n_sweep * (len(gate_points) + len(runway_points))
+
+    bar = tqdm(total=total, desc="figures", unit="rep", disable=not sys.stderr.isatty()) if progress is True else None
+    tick: Progress | None = bar.update if bar is not None else (progress if callable(progress) else None)
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else nullcontext(None)
+    with bar if bar is not None else nullcontext(), pool as executor:
+        comparison = _compare(scenarios, replications, seed, executor, tick)
+        gate_cmp = _compare([sc for _, _, sc in gate_points], n_sweep, seed, executor, tick)
+        runway_cmp = _compare([sc for _, sc in runway_points], n_sweep, seed, executor, tick)
+
+    gate = gate_sweep_frame(gate_points, gate_cmp)
+    gate_base = {name: sc for name, k, sc in gate_points if k == GATE_CONFIG_JOBS[0]}
+    curve = gate_theory(gate_base, "monolith", range(max(GATE_CONFIG_JOBS) + 1))
+    runways = runways_sweep_frame(runway_points, runway_cmp)
+
+    with atomic_directory(out_dir) as tmp:
+        tmp.chmod(0o755)  # mkdtemp makes it private; the figures are for sharing
+        outputs = _draw_comparison(comparison, tmp)
+        outputs.append(_emit(4, plots.plot_gate_sweep(gate, curve, reference="monolith"), tmp))
+        outputs.append(_emit(5, plots.plot_runways_sweep(runways), tmp))
+        outputs.append(_emit(6, plots.plot_interface_usable(comparison, names=["monolith", "split"]), tmp))
+        outputs.sort(key=lambda o: o.number)
+        header = _make_header(files, seed, replications, n_sweep, overrides)
+        write_readme(tmp, outputs, header)
+        manifest = {
+            "seed": seed,
+            "replications": replications,
+            "sweep_replications": n_sweep,
+            "scenario_files": [_relative(f) for f in files],
+            "overrides": overrides,
+            "gate_sweep": {"config_jobs_per_driver": list(GATE_CONFIG_JOBS), "warmup_days": GATE_SWEEP_WARMUP_DAYS,
+                           "metric": GATE_METRIC, "area": GATE_AREA},
+            "runways_sweep": {"slots": list(RUNWAY_SLOTS), "metrics": list(RUNWAY_METRICS), "area": RUNWAY_AREA},
+            "figures": [asdict(o) for o in outputs],
+            "versions": package_versions(),
+        }
+        (tmp / "figures.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return outputs
+
+
+def _compare(scenarios: list[Scenario], replications: int, seed: int, executor: Executor | None,
+             progress: Progress | None) -> Comparison:
+    return compare(scenarios, replications, seed, executor=executor, progress=progress)
+
+
+def _make_header(files: Sequence[Path], seed: int, replications: int, n_sweep: int, overrides: Sequence[str]) -> list[str]:
+    slots = ", ".join(str(s) for s in RUNWAY_SLOTS)
+    jobs = ", ".join(str(k) for k in GATE_CONFIG_JOBS)
+    return [
+        f"Written by `python -m sim figures --replications {replications} --seed {seed}`"
+        + "".join(f" --set {o}" for o in overrides)
+        + "; each figure as PNG (150 dpi) and SVG. Each title is the finding, computed from the numbers: a "
+        "difference between policies is stated only when the 95% CI of its paired difference (common random "
+        "numbers) excludes 0. `figures.json` holds the same findings with the run's parameters and versions.",
+        "",
+        "- Scenario files: " + ", ".join(f"`{_relative(f)}`" for f in files) + f" (reference: `{SCENARIO_NAMES[0]}`)",
+        f"- Seed: {seed}, shared by every run (replication r of every scenario sees the same random draws)",
+        (f"- Replications: {replications} per scenario (figures 1, 2, 3, 6, 7); {n_sweep} per sweep point "
+         "(figures 4, 5)"),
+        (f"- Figure 4 sweep: `gate.config_jobs_per_driver` in {{{jobs}}} with `gate.third_party_gating = true`, on "
+         f"monolith.toml and split.toml, `run.warmup_days = {GATE_SWEEP_WARMUP_DAYS}`; metric `{GATE_METRIC}`, "
+         f"area `{GATE_AREA}`"),
+        (f"- Figure 5 sweep: `policy.runways.slots` in {{{slots}}} on runways.toml, and monolith.toml as 'no "
+         f"runways'; full warm-up; metrics {', '.join(f'`{m}`' for m in RUNWAY_METRICS)}, area `{RUNWAY_AREA}`"),
+        "- Overrides: " + (", ".join(f"`{o}`" for o in overrides) if overrides else "none"),
+    ]
