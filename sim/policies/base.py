@@ -161,10 +161,11 @@ class Policy:
         """A held change may be reviewed (by the later mechanisms' leave), or was abandoned meanwhile."""
         now = self.env.now
         change.held = False
-        change.held_time += now - change.held_since
         deadline = self.deadline(change)
+        # Held until now, or until its author gave up (possibly before it was held: a runway's
+        # timebox can put back a waiting change whose abandonment nobody had noticed yet).
+        change.held_time += max(0.0, min(now, deadline) - change.held_since)
         if deadline <= now:
-            change.held_time -= now - deadline
             self.world.lifecycle.expired(change, deadline)
         else:
             self.offer(change, since=change.ready_since)
@@ -175,7 +176,7 @@ class Policy:
         if deadline > end:
             return False
         change.held = False
-        change.held_time += deadline - change.held_since
+        change.held_time += max(0.0, deadline - change.held_since)
         self.world.lifecycle.expired(change, deadline)
         return True
 

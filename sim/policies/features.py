@@ -125,9 +125,10 @@ class FeatureAdmission(Mechanism):
         self.granted_now += 1
         self.granted_max = max(self.granted_max, self.granted_now)
         self.on_grant(feature)
-        held, feature.held = feature.held, []
-        for change in held:
-            self.policy.release(change)  # admitted again (now active), or abandoned meanwhile
+        # One at a time, the rest still held: a change abandoned meanwhile leaves (``_leave``) while
+        # its feature still has held changes, so it does not take the new grant back with it.
+        while feature.held:
+            self.policy.release(feature.held.pop(0))  # admitted again (now active), or abandoned meanwhile
         if not feature.active and not feature.held:
             self.revoke(feature)
 

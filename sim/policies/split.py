@@ -46,11 +46,11 @@ class Split(Mechanism):
         for driver, a in zip(self.drivers, self.indices):
             weights = [1.0 if b == a else 0.0 for b in range(len(names))]
             movers = [r for r in nova.reviewers if r.role == "core" and r.weights[a] == 1.0] if config.experts_move else []
+            first = world.new_reviewer_id()  # counted with the movers still in nova, so no id is reused
             nova.remove_reviewers(movers)
             for r in movers:
                 r.weights = weights
             team = config.team_of(driver)
-            first = world.new_reviewer_id()
             members = [Reviewer(first + i, f"{driver}-core-{i}", "driver-core", team.reviews_per_day, weights)
                        for i in range(team.size)]
             self.boards[a] = world.add_board(driver, movers + members)
