@@ -1,12 +1,14 @@
-# driversplit: `make run` (main job: policy comparison figures) and `make test` (test suite).
-# Both create .venv with the project's dependencies when it is missing or pyproject.toml changed.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
-EXTRAS ?= test
+# driversplit: `make figures` (main job: the calibrated policy comparison and every figure) and
+# `make test` (what CI runs). Both create .venv with the project's dependencies when it is
+# missing or pyproject.toml changed.
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+EXTRAS  ?= test,notebooks
+WORKERS ?= 2
 
-.PHONY: run test validate bench params clean-results
+.PHONY: figures run test calibrate baseline validate bench params notebooks clean-results
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,12 +16,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
-# Main job. Until the policy comparison lands, the baseline scenario with 20 replications.
-run: $(STAMP)
-	$(BIN)/python -m sim run data/scenarios/monolith.toml --replications 20 --workers 2
+# Main job: the five calibrated policy scenarios with common random numbers, the sweeps, figures/.
+figures: $(STAMP)
+	$(BIN)/python -m sim figures --workers $(WORKERS)
 
+run: figures
+
+# Unit tests (including every notebook, executed headless) and the baseline regression check.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m sim check-baseline --workers $(WORKERS)
+
+# Fit Juno (data/calibrated/juno.toml + juno.md, figures/calibration_juno.*), then predict Kilo.
+calibrate: $(STAMP)
+	$(BIN)/python -m sim calibrate --cycle juno --workers $(WORKERS)
+	$(BIN)/python -m sim calibrate --cycle kilo --predict-from data/calibrated/juno.toml \
+	    --changes data/calibration/kilo_changes.toml --workers $(WORKERS)
+
+# Accept the current results of the calibrated scenarios as the CI baseline.
+baseline: $(STAMP)
+	$(BIN)/python -m sim check-baseline --update --workers $(WORKERS)
 
 validate: $(STAMP)
 	$(BIN)/python -m sim validate
@@ -29,6 +45,9 @@ bench: $(STAMP)
 
 params: $(STAMP)
 	$(BIN)/python -m sim params
+
+notebooks: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 clean-results:
 	rm -rf results

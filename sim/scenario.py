@@ -120,7 +120,7 @@ class Area(_Section):
         description="Probability a change of a driver area touches no code outside its driver (ignored elsewhere)",
     )
     defects_mean: float = param(
-        1.0, ge=0, le=50, unit="defects", source="fitted (provisional)",
+        1.0, ge=0, le=50, unit="defects", source="fitted by `sim calibrate` (per area)",
         description="Mean latent defects of a median-size change (Poisson); drives review rounds",
     )
     expert_share: float = param(
@@ -168,7 +168,7 @@ class Review(_Section):
     )
     votes_required: int = param(2, ge=1, le=10, unit="+2 votes", source="fact §1.4: two +2 rule", description="+2 votes that approve")
     detect_prob: float = param(
-        0.9, ge=0, le=1, unit="probability", source="fitted (provisional)",
+        0.9, ge=0, le=1, unit="probability", source="assumption: confounded with defects_mean, which the calibration fits",
         description="Probability a core review of a patch set with defects finds one (-1)",
     )
     defects_cv: float = param(
@@ -342,7 +342,12 @@ class Cycle(_Section):
     feature_freeze_week: int = param(
         20, ge=0, le=104, unit="cycle week",
         source="portrait: blueprint merges fall to 1-3 a week after week 21 (Juno FF 2014-09-04)",
-        description="Week of the cycle from which blueprints are not approved until the next cycle",
+        description="Week of the cycle from which blueprints are not approved until master reopens",
+    )
+    reopen_week: int | None = param(
+        None, ge=1, le=104, unit="cycle week",
+        source="data README: master opens for the next cycle at the first release candidate, 2-3 weeks before release",
+        description="Week at which master opens for the next cycle's features (none = the cycle's end)",
     )
 
 
@@ -496,9 +501,14 @@ class Scenario(_Section):
                 raise ValueError(
                     f"arrivals.{key} has {len(profile)} weeks; run.cycle_weeks is {self.run.cycle_weeks}"
                 )
-        ff = self.cycle.feature_freeze_week
+        ff, reopen = self.cycle.feature_freeze_week, self.cycle.reopen_week
         if self.cycle.feature_freeze and ff > self.run.cycle_weeks:
             raise ValueError(f"cycle.feature_freeze_week ({ff}) is after the cycle's end ({self.run.cycle_weeks})")
+        if self.cycle.feature_freeze and reopen is not None and not ff < reopen <= self.run.cycle_weeks:
+            raise ValueError(
+                f"cycle.reopen_week ({reopen}) must be after feature_freeze_week ({ff}) and within the cycle "
+                f"({self.run.cycle_weeks} weeks)"
+            )
         if sum(a.rate_per_day for a in self.areas.values()) <= 0:
             raise ValueError("areas: total rate_per_day must be > 0")
         self._check_policy()
@@ -525,6 +535,11 @@ class Scenario(_Section):
             raise ValueError(
                 f"policy.lieutenants.core_votes_required ({policy.lieutenants.core_votes_required}) "
                 f"exceeds review.votes_required ({required})"
+            )
+        if "sponsorship" in policy.mechanisms and policy.sponsorship.sponsors > self.review.cores:
+            raise ValueError(
+                f"policy.sponsorship.sponsors ({policy.sponsorship.sponsors}) exceeds review.cores "
+                f"({self.review.cores}): no blueprint could be sponsored"
             )
         if "split" in policy.mechanisms:
             for driver in self.mechanism_drivers("split"):
@@ -665,7 +680,7 @@ def _describe(exc: ValidationError, origin: str) -> str:
     """One line per error (first error only shown first), naming field, value and range."""
     lines = []
     for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        field = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
             lines.append(f"{origin}: unknown key {field!r}")
             continue
@@ -676,14 +691,21 @@ def _describe(exc: ValidationError, origin: str) -> str:
         allowed = f" (allowed {rng})" if rng else ""
         msg = err["msg"].removeprefix("Value error, ")
         value = f" = {err['input']!r}" if "input" in err and not isinstance(err["input"], dict) else ""
-        lines.append(f"{origin}: {field}{value}: {msg}{allowed}")
+        lines.append(f"{origin}: {field}{value}: {msg}{allowed}" if field else f"{origin}: {msg}")
     return lines[0] if len(lines) == 1 else lines[0] + f" (and {len(lines) - 1} more: " + "; ".join(
         line.split(": ", 1)[1] for line in lines[1:]
     ) + ")"
 
 
 def _range_of(loc: tuple[Any, ...]) -> str:
-    """Allowed range of the field at ``loc`` in the schema, walking nested models and dicts."""
+    """Allowed range of the field at ``loc`` in the schema ('' if unknown or unbounded)."""
+    info = field_at(loc)
+    return allowed_range(info) if info is not None else ""
+
+
+def field_at(loc: Iterable[Any]) -> Any:
+    """The pydantic field at ``loc`` (e.g. ``("areas", "libvirt", "defects_mean")``), walking
+    nested models, ``dict[str, Model]`` tables keyed by user names and lists; None if unknown."""
     model: Any = Scenario
     info = None
     for part in loc:
@@ -693,10 +715,10 @@ def _range_of(loc: tuple[Any, ...]) -> str:
         if part in fields:
             info = fields[part]
             model = _model_of(info.annotation)
-        elif model is not None and hasattr(model, "model_fields"):
-            # dict[str, Model] keyed by a user name (areas.libvirt): stay on the value model
-            continue
-    return allowed_range(info) if info is not None else ""
+        elif not fields:
+            return None
+        # else: a user key of a dict[str, Model] table (areas.libvirt): stay on the value model
+    return info
 
 
 def _model_of(annotation: Any) -> Any:

@@ -27,8 +27,8 @@ def test_readme_opens_with_the_two_commands_and_the_makefile_has_them() -> None:
     first_block = re.search(r"```sh\n(.*?)```", readme, re.S)
     assert first_block is not None
     commands = [line.split("#")[0].strip() for line in first_block.group(1).splitlines() if line.strip()]
-    assert commands == ["make run", "make test"]
+    assert commands == ["make figures", "make test"]
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert re.search(r"^run:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+    assert re.search(r"^figures:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci

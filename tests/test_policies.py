@@ -608,7 +608,7 @@ def test_sponsors_are_nova_cores_whatever_the_order_of_mechanisms(order: list[st
 
     grants = wrap_method(sponsorship, "on_grant", granted)
     world.run()
-    assert len(grants) > 5
+    assert len(grants) >= 3  # enough grants to exercise the check
 
 
 @pytest.mark.parametrize("overrides", [

@@ -17,7 +17,7 @@ from sim.experiments import run_replications
 from sim.model.change import Change
 from sim.model.queue import WeightedQueue
 from sim.model.review import ReviewBoard
-from sim.model.reviewers import Reviewer, core_team, expertise_weights
+from sim.model.reviewers import Reviewer, activity, core_team, expertise_weights
 from sim.model.world import World
 from sim.rng import Stream, stream_seed
 from sim.scenario import load_scenario
@@ -97,8 +97,27 @@ def test_expertise_weights_give_exactly_the_expert_share(short_monolith) -> None
         assert column.count(1.0) == round(area.expert_share * n)
         assert set(column) <= {1.0, sc.review.non_expert_weight}
     team = core_team(sc, stream("roster"))
-    assert len(team) == sc.review.cores and all(r.rate == sc.review.reviews_per_core_per_day for r in team)
+    levels = activity(sc.review.cores, sc.review.activity_sigma, sc.review.reference_cores)
+    assert len(team) == sc.review.cores
+    assert [r.rate for r in team] == pytest.approx([sc.review.reviews_per_core_per_day * x for x in levels])
     assert [r.weights for r in team] == expertise_weights(sc, sc.review.cores, stream("roster"))  # same stream, same roster
+
+
+def test_activity_levels_average_one_and_a_cut_keeps_the_most_active() -> None:
+    from scipy.stats import norm
+
+    flat = activity(5, 0.0)
+    assert flat == [1.0] * 5
+    levels = activity(20, 1.0)
+    assert sum(levels) / 20 == pytest.approx(1.0)
+    assert levels == sorted(levels, reverse=True)
+    # member k of 20 sits at the (k + 0.5) / 20 upper quantile of the lognormal, scaled to mean 1
+    raw = [math.exp(norm.ppf(1 - (k + 0.5) / 20)) for k in range(20)]
+    assert levels == pytest.approx([x / (sum(raw) / 20) for x in raw])
+    cut = activity(15, 1.0, reference=20)
+    assert cut == pytest.approx(levels[:15])  # the roster cut removes the five least active
+    grown = activity(22, 1.0, reference=20)
+    assert grown[20:] == pytest.approx([20 / sum(raw)] * 2)  # added members have the median activity
 
 
 # ------------------------------------------------------------------------------ ReviewBoard micro-scenarios

@@ -137,3 +137,78 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
                       help="resamples for the 90%% intervals of time-to-merge quantiles (0: none)")
     summ.add_argument("--seed", type=_count, default=1, help="bootstrap seed")
     summ.set_defaults(func=cmd_summary)
+
+
+CALIBRATION = DATA / "calibration"
+CALIBRATED = DATA / "calibrated"
+
+
+def load_changes_file(path: str) -> list[tuple[str, object, str]]:
+    """The stated changes of an out-of-sample cycle: ``[[change]]`` tables with key, value, reason."""
+    from sim.calibrate.data import read_toml
+
+    raw = read_toml(path)
+    changes = []
+    for i, item in enumerate(raw.get("change", [])):
+        missing = [k for k in ("key", "value", "reason") if k not in item]
+        if missing:
+            raise DataError(f"{path}: change[{i}]: missing {', '.join(missing)}")
+        changes.append((str(item["key"]), item["value"], str(item["reason"])))
+    return changes
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sim.calibrate.pipeline import calibrate_cycle, predict_cycle
+
+    results = Path(args.results or f"results/calibration_{args.cycle}")
+    out = Path(args.out or CALIBRATED / f"{args.cycle}.toml")
+    try:
+        if args.predict_from:
+            changes = load_changes_file(args.changes) if args.changes else []
+            check = predict_cycle(args.data, args.cycle, args.predict_from, changes, out, results=results,
+                                  figures=Path(args.figures), replications=args.check_replications, seed=args.seed,
+                                  workers=args.workers)
+        else:
+            check = calibrate_cycle(args.data, args.cycle, args.template, out, results=results,
+                                    figures=Path(args.figures), budget=args.budget, replications=args.replications,
+                                    check_replications=args.check_replications, seed=args.seed, workers=args.workers)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _print_check(check)
+    print(f"wrote {out}, {results}/, {args.figures}/calibration_{args.cycle}.png/.svg")
+    return 0
+
+
+def _print_check(check) -> None:  # noqa: ANN001 - a CycleCheck
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        cols = ["area", "metric", "n", "observed", "low", "high", "simulated", "sim_half", "rel_error", "inside"]
+        table = check.table[check.table["phase"] == "time_to_merge"][cols]
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+        if not check.criteria.empty:
+            print(check.criteria.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+
+
+def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
+    """Add ``calibrate`` to the ``python -m sim`` subcommands."""
+    cal = sub.add_parser("calibrate", help="fit the hidden parameters to a cycle's history, or predict a cycle")
+    cal.add_argument("--data", default=str(NOVA_CHANGES), help="changes CSV (default: the shipped Nova history)")
+    cal.add_argument("--cycle", required=True, help="release cycle to fit (or to predict with --predict-from)")
+    cal.add_argument("--template", default=str(CALIBRATION / "nova_template.toml"),
+                     help="scenario whose structure, facts and assumptions the fit starts from")
+    cal.add_argument("--out", help="calibrated scenario TOML (default data/calibrated/<cycle>.toml)")
+    cal.add_argument("--results", help="fit report directory (default results/calibration_<cycle>/)")
+    cal.add_argument("--figures", default="figures", help="directory of calibration_<cycle>.png/.svg")
+    cal.add_argument("--budget", type=_count, default=240, help="simulation evaluations of the least-squares stages")
+    cal.add_argument("--replications", type=_count, default=4, help="replications per evaluation (common random numbers)")
+    cal.add_argument("--check-replications", type=_count, default=8, help="fresh replications judging the fit")
+    cal.add_argument("--seed", type=_count, default=1, help="seed of the fit's replications")
+    cal.add_argument("--workers", type=_count, default=2, help="worker processes")
+    cal.add_argument("--predict-from", metavar="SCENARIO.toml",
+                     help="out of sample: keep this calibrated scenario's hidden parameters, no fitting")
+    cal.add_argument("--changes", metavar="CHANGES.toml", help="with --predict-from: what the facts say changed")
+    cal.set_defaults(func=cmd_calibrate)

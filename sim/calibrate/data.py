@@ -305,17 +305,22 @@ def write_changes(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
         raise
 
 
-def load_model_areas(path: str | os.PathLike[str]) -> dict[str, list[str]]:
-    """Model area -> data areas from the ``[areas.NAME]`` tables of a TOML file (a scenario works):
-    ``data_areas`` lists the data areas, default ``[NAME]``; other keys are ignored."""
+def read_toml(path: str | os.PathLike[str]) -> dict[str, object]:
+    """The tables of a TOML file; a missing, non-text or malformed file raises :class:`DataError`."""
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except (UnicodeDecodeError, IsADirectoryError):
         raise DataError(f"{path}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"{path}: malformed TOML: {exc}") from None
+
+
+def load_model_areas(path: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """Model area -> data areas from the ``[areas.NAME]`` tables of a TOML file (a scenario works):
+    ``data_areas`` lists the data areas, default ``[NAME]``; other keys are ignored."""
+    raw = read_toml(path)
     areas = raw.get("areas")
     if not isinstance(areas, dict) or not areas:
         raise DataError(f"{path}: areas: expected [areas.NAME] tables")

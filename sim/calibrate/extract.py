@@ -15,7 +15,6 @@ import hashlib
 import os
 import re
 import subprocess
-import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.calibrate import DataError
-from sim.calibrate.data import COLUMNS
+from sim.calibrate.data import COLUMNS, read_toml
 
 SUSPECT_REASONS: tuple[str, ...] = (
     "no_merge_commit", "pre_gerrit", "branch_merge", "authored_after_merge", "committed_after_merge",
@@ -116,14 +115,7 @@ def load_area_rules(path: str | os.PathLike[str] | None) -> AreaRules:
     """
     if path is None:
         return AreaRules()
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (UnicodeDecodeError, IsADirectoryError):
-        raise DataError(f"{path}: not a UTF-8 text file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{path}: malformed TOML: {exc}") from None
+    raw = read_toml(path)
     unknown = sorted(set(raw) - set(RULE_KEYS))
     if unknown:
         raise DataError(f"{path}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(RULE_KEYS)})")

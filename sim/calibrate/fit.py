@@ -71,7 +71,9 @@ def shared_parameters() -> list[Free]:
         Free("review.attractiveness_sigma", 0.2, 3.0),
         Free("authors.stall_prob", 0.005, 0.4),
         Free("authors.stall_mean_days", 5.0, 200.0),
+        Free("authors.patience_median_days", 10.0, 500.0),
         Free("review.defects_cv", 0.1, 5.0),
+        Free("review.non_expert_weight", 0.02, 1.0),
     ]
 
 
@@ -152,6 +154,18 @@ def summarize_runs(per_rep: pd.DataFrame) -> pd.DataFrame:
     """Mean and sd over replications per (area, metric); columns mean, sd, n."""
     grouped = per_rep.groupby(["area", "metric"])["value"]
     return pd.DataFrame({"mean": grouped.mean(), "sd": grouped.std(ddof=1), "n": grouped.count()})
+
+
+def abandonment_adjusted_rates(summary: pd.DataFrame, observed_rates: dict[str, float]) -> dict[str, float]:
+    """Arrival rate per area (dotted keys) = observed rate of merged work / (1 - simulated abandoned share).
+
+    The data hold merged changes only: changes whose authors gave up arrived too.
+    """
+    values = {}
+    for area, observed in observed_rates.items():
+        abandoned = summary["mean"].get((area, "abandoned_fraction"), 0.0)
+        values[f"areas.{area}.rate_per_day"] = round(observed / max(1e-9, 1.0 - abandoned), 5)
+    return values
 
 
 # ---------------------------------------------------------------------------- the fit
@@ -244,10 +258,7 @@ class Calibrator:
 
     def match_arrivals(self) -> None:
         """Raise each area's arrival rate so that its simulated merges match the observed rate."""
-        summary = self.simulate()
-        for area, observed in self.observed_rates.items():
-            abandoned = summary["mean"].get((area, "abandoned_fraction"), 0.0)
-            self.values[f"areas.{area}.rate_per_day"] = round(observed / max(1e-9, 1.0 - abandoned), 5)
+        self.values.update(abandonment_adjusted_rates(self.simulate(), self.observed_rates))
 
     def run_stage(self, stage: FitStage) -> dict[str, Any]:
         """Minimise the stage's residuals over its parameters within its evaluation budget."""

@@ -7,7 +7,9 @@ event) or hands the change to a review board or a gate, which call back here:
                     --false failure--> recheck after a delay -> check
                     --defect caught--> revise
     review --(-1)--> revise --author delay--> upload (next patch set, votes cleared)
-           --(+2)--> enough votes? approve -> (feature freeze hold) -> gate : else back to the board
+           --(+2)--> enough votes? approve -> gate : else back to the board
+                     (a blueprint approved in the feature freeze waits for master to reopen, is rebased
+                     and reviewed again)
     gate --merge--> merged ; --false failure--> recheck -> check -> gate ; --true failure--> revise
 
 Who reviews, how many votes approve and which gate tests a change are the policy's decisions.
@@ -70,10 +72,14 @@ class Lifecycle:
             self.world.abandon(change, now + change.patience)
             return
         change.author_time += delay
-        after(self.env, delay, self._new_patch_set, change)
+        after(self.env, delay, self._revised, change)
 
-    def _new_patch_set(self, change: Change) -> None:
+    def _revised(self, change: Change) -> None:
         change.defects = max(0, change.defects - 1)
+        self.new_patch_set(change)
+
+    def new_patch_set(self, change: Change) -> None:
+        """A new patch set (a revision, or a rebase that fixes nothing): votes cleared, checked again."""
         change.patch_sets += 1
         change.last_upload = self.env.now
         change.votes.clear()
@@ -142,7 +148,7 @@ class Lifecycle:
         hold = self.world.freeze_hold(change)
         if hold > 0.0:
             change.freeze_time += hold
-            after(self.env, hold, self.to_gate, change)
+            after(self.env, hold, self.new_patch_set, change)  # rebased when master reopens, reviewed again
         else:
             self.to_gate(change)
 

@@ -1,7 +1,7 @@
 """A review board: the changes waiting for review in one repository and the reviewers who pick them.
 
 A change offered to the board goes straight to an idle reviewer who may review it (chosen in
-proportion to their weight for its area), or waits. A reviewer who finishes a review picks the
+proportion to their weight for its area times their capacity), or waits. A reviewer who finishes a review picks the
 next change by the board's selection rule (:class:`~sim.model.queue.WeightedQueue`: expertise x
 attractiveness), never one they already reviewed at this patch set. A policy may add priority
 lanes (runway items, sponsored blueprints): with the lane's share of picks, the reviewer first
@@ -118,6 +118,8 @@ class ReviewBoard:
         )
 
     def _idle_reviewer_for(self, change: Change) -> Reviewer | None:
+        """An idle reviewer who may review ``change``, drawn in proportion to weight x capacity:
+        a reviewer with more time for review is more often the one who picks an offered change up."""
         if not self.idle:
             return None
         candidates = [r for r in self.idle if self._eligible(r, change)]
@@ -127,7 +129,7 @@ class ReviewBoard:
             return candidates[0]
         cumulative, total = [], 0.0
         for r in candidates:
-            total += r.weights[change.area]
+            total += r.weights[change.area] * r.rate
             cumulative.append(total)
         return candidates[self.selection.choice_index(cumulative)]
 

@@ -62,6 +62,7 @@ class World:
         self.window = (self.warmup, scenario.horizon_days)
         cycle = scenario.cycle
         self.freeze_from = 7.0 * cycle.feature_freeze_week if cycle.feature_freeze else math.inf
+        self.reopen_at = 7.0 * cycle.reopen_week if cycle.reopen_week is not None else self.cycle_days
         self.changes: list[Change] = []
         self.open: dict[int, Change] = {}
         self.boards: dict[str, ReviewBoard] = {}
@@ -85,11 +86,11 @@ class World:
         return min(int(self._cycle_time(t) // 7.0), self.scenario.run.cycle_weeks - 1)
 
     def freeze_hold(self, change: Change) -> float:
-        """Days an approved change must wait for the next cycle (blueprints after feature freeze)."""
+        """Days until master reopens, for a blueprint approved during the feature freeze (else 0)."""
         if change.kind != "blueprint":
             return 0.0
         in_cycle = self._cycle_time(self.env.now)
-        return self.cycle_days - in_cycle if in_cycle >= self.freeze_from else 0.0
+        return self.reopen_at - in_cycle if self.freeze_from <= in_cycle < self.reopen_at else 0.0
 
     # ------------------------------------------------------------------ building blocks for policies
 

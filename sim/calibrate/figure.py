@@ -1,0 +1,104 @@
+"""The fit report figure: observed vs simulated time to merge per major area, weekly merges, and
+how the all-area median moves with review capacity (PNG and SVG)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib as mpl
+import numpy as np
+
+from sim.calibrate.criteria import TTM_MEDIAN, major_areas
+from sim.figures import save_figure
+from sim.plots import OKABE_ITO, STYLE, _ecdf_panel, _new_figure, set_title
+
+if TYPE_CHECKING:
+    from sim.calibrate.pipeline import CycleCheck
+
+OBSERVED, SIMULATED = "observed", "simulated"
+COLOURS = {OBSERVED: OKABE_ITO["black"], SIMULATED: OKABE_ITO["vermillion"]}
+
+
+def finding(check: CycleCheck, predicted: bool) -> str:
+    """The title: the all-area median and p90 errors and how many criteria hold, from the numbers."""
+    table = check.table
+    rows = table[(table["area"] == "all") & (table["phase"] == "time_to_merge")].set_index("metric")
+    med, p90 = rows.loc[TTM_MEDIAN], rows.loc["time_to_merge_p90_days"]
+    verb = "predicts" if predicted else "reproduces"
+    text = (f"{check.cycle.capitalize()}: the model {verb} a median time to merge of {med['simulated']:.1f} d "
+            f"(observed {med['observed']:.1f} d, {med['rel_error']:+.0%}) and a p90 of {p90['simulated']:.0f} d "
+            f"(observed {p90['observed']:.0f} d, {p90['rel_error']:+.0%})")
+    if not predicted and not check.criteria.empty:
+        text += f"; {int(check.criteria['passed'].sum())} of {len(check.criteria)} fit criteria met"
+    return text
+
+
+def calibration_figure(check: CycleCheck, directory: Path, stem: str, predicted: bool = False) -> tuple[str, ...]:
+    """Draw and save ``stem``.png/.svg into ``directory`` (atomically, file by file)."""
+    with mpl.rc_context(STYLE):
+        fig = _draw(check, predicted)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=directory))
+    try:
+        names = save_figure(fig, tmp, stem)
+        for name in names:
+            os.replace(tmp / name, directory / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return names
+
+
+def _draw(check: CycleCheck, predicted: bool):  # noqa: ANN202 - matplotlib Figure
+    areas = ["all", *major_areas(check.table, 100)][:7]
+    fig, axes = _new_figure(ncols=3, nrows=3, size=(16, 12))
+    flat = axes.ravel()
+    for ax, area in zip(flat, areas):
+        obs = check.observed_changes
+        sim = check.changes
+        samples = {
+            OBSERVED: (obs if area == "all" else obs[obs["area"] == area])["time_to_merge_days"].to_numpy(),
+            SIMULATED: (sim if area == "all" else sim[sim["area"] == area])["time_to_merge_days"].to_numpy(),
+        }
+        _ecdf_panel(ax, samples, COLOURS, "time to merge (days, log scale)")
+        row = check.table[(check.table["area"] == area) & (check.table["metric"] == TTM_MEDIAN)].iloc[0]
+        ax.set_title(f"{area} (n={int(row['n'])}): median {row['simulated']:.1f} vs {row['observed']:.1f} d")
+        ax.set_ylabel("share merged")
+    flat[0].legend(loc="lower right")
+    for ax in flat[len(areas):-2]:
+        ax.set_visible(False)
+    _weekly_panel(flat[-2], check)
+    if check.sensitivity.empty:
+        flat[-1].set_visible(False)
+    else:
+        _sensitivity_panel(flat[-1], check)
+    set_title(fig, finding(check, predicted))
+    return fig
+
+
+def _weekly_panel(ax, check: CycleCheck) -> None:  # noqa: ANN001
+    w = check.weekly
+    ax.plot(w["week"], w["observed"], color=COLOURS[OBSERVED], marker="o", ms=4, label=OBSERVED)
+    ax.plot(w["week"], w["simulated"], color=COLOURS[SIMULATED], ls="--", label=f"{SIMULATED} (mean)")
+    ax.fill_between(w["week"], w["simulated"] - w["half"], w["simulated"] + w["half"], color=COLOURS[SIMULATED],
+                    alpha=0.2, lw=0, label="95 % CI of the mean")
+    ax.set_xlabel("week of the release cycle")
+    ax.set_ylabel("changes merged per week")
+    ax.set_title("weekly merges")
+    ax.legend(loc="upper left", fontsize=10)
+
+
+def _sensitivity_panel(ax, check: CycleCheck) -> None:  # noqa: ANN001
+    s = check.sensitivity[check.sensitivity["metric"] == TTM_MEDIAN]
+    x = (s["capacity_factor"].to_numpy() - 1.0) * 100
+    ax.errorbar(x, s["mean"], yerr=s["half"], color=OKABE_ITO["blue"], marker="o")
+    ax.axhline(float(check.table[(check.table["area"] == "all") & (check.table["metric"] == TTM_MEDIAN)]["observed"].iloc[0]),
+               color=COLOURS[OBSERVED], ls=":", label="observed")
+    ax.set_xlabel("review capacity change (%)")
+    ax.set_ylabel("median time to merge (days)")
+    ax.set_title("capacity sensitivity (all areas)")
+    ax.set_xticks(np.round(x).astype(int))
+    ax.legend(loc="upper right", fontsize=10)

@@ -1,0 +1,317 @@
+"""The calibration command end to end: data -> observables and targets -> fit -> fresh-seed check.
+
+``calibrate_cycle`` fits a template scenario to one cycle and writes the calibrated scenario
+(every value annotated with its source), the fit report tables and the fit figure.
+``predict_cycle`` is the out-of-sample check: it keeps a calibrated scenario's hidden
+parameters, replaces only what the data or the facts say changed, and reports predicted vs
+observed quantiles, as they come out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.calibrate.criteria import fit_criteria, major_areas, prediction_errors, target_table
+from sim.calibrate.data import ChangeTable, load_changes, load_model_areas
+from sim.calibrate.fit import (
+    Calibrator,
+    abandonment_adjusted_rates,
+    default_stages,
+    fact_targets,
+    set_values,
+    simulate_many,
+    summarize_runs,
+)
+from sim.calibrate.observe import CycleData, cycle_data, observables, targets, weekly_merges
+from sim.calibrate.writer import annotated_toml
+from sim.report import atomic_directory
+from sim.scenario import Scenario, _merge, read_scenario_tables, validate_scenario
+
+CAPACITY_KEY = "review.reviews_per_core_per_day"
+CAPACITY_STEPS: tuple[float, ...] = (0.8, 0.9, 1.0, 1.1, 1.2)
+
+
+@dataclass
+class CycleCheck:
+    """A scenario run against one cycle's history on seeds the fit never saw."""
+
+    cycle: str
+    scenario: Scenario
+    table: pd.DataFrame  # criteria.target_table
+    weekly: pd.DataFrame  # week, observed, simulated mean, low, high
+    merged_per_week: tuple[float, float]  # observed, simulated
+    extra: pd.DataFrame  # other simulated metrics (all areas): metric, mean, half
+    changes: pd.DataFrame  # pooled simulated time to merge per area (for the ECDF figure)
+    observed_changes: pd.DataFrame  # observed merged changes: model_area, time_to_merge_days
+    criteria: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def load_cycle(data: str | Path, cycle: str, template: Scenario, template_path: Path) -> tuple[ChangeTable, CycleData]:
+    table = load_changes(data)
+    return table, cycle_data(table, cycle, load_model_areas(template_path), template.driver_areas)
+
+
+def check_cycle(scenario: Scenario, cd: CycleData, replications: int, seed: int,
+                executor: Executor | None = None) -> CycleCheck:
+    """Simulate ``replications`` fresh replications and set them beside the cycle's targets."""
+    per_rep = simulate_many(scenario, range(replications), seed, executor)
+    grouped = per_rep.groupby(["area", "metric"])["value"]
+    n = grouped.count()
+    t = stats.t.ppf(0.975, np.maximum(n - 1, 1))
+    simulated = pd.DataFrame({"mean": grouped.mean(), "half": t * grouped.std(ddof=1).fillna(0.0) / np.sqrt(n)})
+    table = target_table(targets(cd), simulated)
+    observed_weekly = weekly_merges(cd)
+    weeks = [f"weekly_merges_{w}" for w in range(len(observed_weekly))]
+    sim_weekly = simulated.loc["all"].reindex(weeks)
+    weekly = pd.DataFrame({
+        "week": range(len(observed_weekly)), "observed": observed_weekly,
+        "simulated": sim_weekly["mean"].to_numpy(), "half": sim_weekly["half"].to_numpy(),
+    })
+    mpw = (len(cd.merged) / (cd.days / 7.0), float(simulated.loc[("all", "merged_per_week"), "mean"]))
+    extra = simulated.loc["all"].drop(index=[w for w in weeks if w in simulated.loc["all"].index]).reset_index()
+    from sim.model.world import simulate
+
+    records = [simulate(scenario, r, seed) for r in range(min(2, replications))]
+    sim_changes = pd.concat([_merged_times(rec) for rec in records], ignore_index=True)
+    observed = cd.merged[["model_area", "time_to_merge_days"]].rename(columns={"model_area": "area"})
+    check = CycleCheck(cd.cycle, scenario, table, weekly, mpw, extra, sim_changes, observed)
+    check.criteria = fit_criteria(table, mpw)
+    return check
+
+
+def _merged_times(records: Any) -> pd.DataFrame:
+    from sim.metrics import changes_frame
+
+    df = changes_frame(records)
+    a, b = records.window
+    m = df[(df["merged"] >= a) & (df["merged"] < b)]
+    return pd.DataFrame({"area": m["area"], "time_to_merge_days": m["merged"] - m["arrived"]})
+
+
+def capacity_sensitivity(scenario: Scenario, replications: int, seed: int, executor: Executor | None = None,
+                         steps: Sequence[float] = CAPACITY_STEPS) -> pd.DataFrame:
+    """All-area time-to-merge median and p90 as review capacity moves by each factor in ``steps``."""
+    raw = scenario.to_toml_dict()
+    base = scenario.review.reviews_per_core_per_day
+    rows = []
+    for factor in steps:
+        sc = validate_scenario(set_values(raw, {CAPACITY_KEY: base * factor}))
+        per_rep = simulate_many(sc, range(replications), seed, executor)
+        for metric in ("time_to_merge_median_days", "time_to_merge_p90_days", "abandoned_fraction"):
+            values = per_rep[(per_rep["area"] == "all") & (per_rep["metric"] == metric)]["value"].to_numpy()
+            half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+            rows.append((factor, base * factor, metric, values.mean(), half))
+    return pd.DataFrame(rows, columns=["capacity_factor", "reviews_per_core_per_day", "metric", "mean", "half"])
+
+
+def _sources(cycle: str, cd: CycleData, fitted: pd.DataFrame, observed: dict[str, Any]) -> dict[str, str]:
+    sources: dict[str, str] = {}
+    period = f"{cd.cycle} {cd.start:%Y-%m-%d}..{cd.end:%Y-%m-%d}"
+    for area, values in observed["areas"].items():
+        for key in values:
+            sources[f"areas.{area}.{key}"] = f"data: {period}, changes authored in the cycle"
+        sources[f"areas.{area}.rate_per_day"] = (
+            f"data + fitted: {period} authored changes per day, raised for the simulated abandonment")
+    sources["arrivals.weekly_profile"] = f"data: {period}, non-blueprint changes authored per week / mean"
+    sources["arrivals.blueprint_weekly_profile"] = f"data: {period}, blueprint changes authored per week / mean"
+    sources["run.cycle_weeks"] = f"data: {period} ({cd.days:.1f} days)"
+    for row in fitted.itertuples():
+        note = "" if row.identified else "; not identified by the targets"
+        sources[row.key] = f"fitted: {cycle}, 95 % interval [{row.low:.3g}, {row.high:.3g}]{note}"
+    return sources
+
+
+def calibrate_cycle(
+    data: str | Path,
+    cycle: str,
+    template_path: str | Path,
+    out: str | Path,
+    *,
+    results: str | Path,
+    figures: str | Path,
+    budget: int = 240,
+    replications: int = 4,
+    check_replications: int = 8,
+    seed: int = 1,
+    workers: int = 2,
+    log: Callable[[str], None] = _log,
+) -> CycleCheck:
+    """Fit ``template_path`` to ``cycle`` of ``data``; write the scenario, the report and the figure."""
+    from sim.calibrate.figure import calibration_figure
+
+    template_path = Path(template_path)
+    raw = read_scenario_tables(template_path)
+    template = validate_scenario(raw, str(template_path))
+    table, cd = load_cycle(data, cycle, template, template_path)
+    log(table.report())
+    observed = observables(cd)
+    name = {"scenario": {"name": f"nova-{cycle}", "description": f"Nova calibrated on the {cycle} cycle"}}
+    raw = _merge(_merge(raw, observed), name)
+    goal = pd.concat([targets(cd), fact_targets()], ignore_index=True)
+    rates = {a: v["rate_per_day"] for a, v in observed["areas"].items()}
+    pool = ProcessPoolExecutor(workers) if workers > 1 else nullcontext(None)
+    with pool as executor:
+        log(f"fitting {cycle}: {len(goal)} targets, {replications} replications per evaluation (seed {seed})")
+        calibrator = Calibrator(raw, goal, rates, replications=range(replications), seed=seed, executor=executor,
+                                origin=str(template_path), log=log)
+        fit = calibrator.fit(default_stages(template.area_names, budget))
+        scenario = validate_scenario(fit.raw, str(out))
+        fresh = seed + 1_000_003  # seeds the optimiser never saw
+        log(f"checking on {check_replications} fresh replications (seed {fresh})")
+        check = check_cycle(scenario, cd, check_replications, fresh, executor)
+        check.sensitivity = capacity_sensitivity(scenario, max(4, check_replications // 2), fresh, executor)
+    header = (f"Nova calibrated on the {cycle} cycle by `python -m sim calibrate` (seed {seed}, "
+              f"{fit.evaluations} evaluations).\nEach value's comment says where it comes from: data, fitted "
+              f"(with its 95 % interval), fact or assumption.\nFit report: {Path(results).as_posix()}/")
+    _write_text(Path(out), annotated_toml(scenario, _sources(cycle, cd, fit.intervals, observed), header))
+    with atomic_directory(Path(results)) as tmp:
+        fit.intervals.to_csv(tmp / "fitted.csv", index=False)
+        pd.DataFrame(fit.stages).to_csv(tmp / "stages.csv", index=False)
+        _write_check(check, tmp)
+    notes = [f"Generated by `python -m sim calibrate --cycle {cycle}` (seed {seed}, budget {budget}, {replications} "
+             f"replications per evaluation, {fit.evaluations} evaluations); checked on {check_replications} fresh "
+             f"replications (seed {fresh}). Scenario: `{Path(out).as_posix()}`; figure: "
+             f"`{Path(figures).as_posix()}/calibration_{cycle}.png`."]
+    _write_text(Path(out).with_suffix(".md"), report_markdown(check, fit.intervals, f"Calibration on {cycle}", notes))
+    calibration_figure(check, Path(figures), f"calibration_{cycle}")
+    return check
+
+
+def predict_cycle(
+    data: str | Path,
+    cycle: str,
+    base_path: str | Path,
+    changes: Sequence[tuple[str, Any, str]],
+    out: str | Path,
+    *,
+    results: str | Path,
+    figures: str | Path,
+    replications: int = 8,
+    seed: int = 1,
+    workers: int = 2,
+    log: Callable[[str], None] = _log,
+) -> CycleCheck:
+    """Out of sample: ``base_path``'s hidden parameters, ``cycle``'s observables, and ``changes``
+    (key, value, reason) for what the facts say changed. Writes the scenario, tables and figure."""
+    from sim.calibrate.figure import calibration_figure
+
+    base_path = Path(base_path)
+    raw = read_scenario_tables(base_path)
+    base = validate_scenario(raw, str(base_path))
+    table, cd = load_cycle(data, cycle, base, base_path)
+    log(table.report())
+    observed = observables(cd)
+    name = {"scenario": {"name": f"nova-{cycle}-predicted",
+                         "description": f"Nova's {cycle} cycle predicted from {base_path.name}"}}
+    raw = _merge(_merge(_merge(raw, observed), name), _nested({k: v for k, v, _ in changes}))
+    rates = {a: v["rate_per_day"] for a, v in observed["areas"].items()}
+    pool = ProcessPoolExecutor(workers) if workers > 1 else nullcontext(None)
+    with pool as executor:
+        for _ in range(2):  # arrivals of merged work, raised for the abandonment the model predicts
+            summary = summarize_runs(simulate_many(validate_scenario(raw, str(out)), range(replications), seed, executor))
+            raw = set_values(raw, abandonment_adjusted_rates(summary, rates))
+        scenario = validate_scenario(raw, str(out))
+        check = check_cycle(scenario, cd, replications, seed + 1_000_003, executor)
+    sources = {f"areas.{a}.{k}": f"data: {cycle}, changes authored in the cycle" for a, v in observed["areas"].items()
+               for k in v}
+    sources.update({f"areas.{a}.rate_per_day": f"data: {cycle} authored changes per day, raised for the simulated "
+                    "abandonment" for a in observed["areas"]})
+    sources.update({k: f"changed for {cycle}: {reason}" for k, _, reason in changes})
+    header = (f"Nova's {cycle} cycle predicted out of sample from {base_path.name}: hidden parameters as fitted there;\n"
+              f"observable inputs from the {cycle} data; changed for {cycle}: "
+              + "; ".join(f"{k} = {v}" for k, v, _ in changes))
+    _write_text(Path(out), annotated_toml(scenario, sources, header))
+    with atomic_directory(Path(results)) as tmp:
+        _write_check(check, tmp)
+        prediction_errors(check.table, [*major_areas(check.table, 100), "all"]).to_csv(tmp / "prediction.csv",
+                                                                                      index=False)
+        pd.DataFrame(changes, columns=["key", "value", "reason"]).to_csv(tmp / "changes.csv", index=False)
+    notes = [f"Generated by `python -m sim calibrate --cycle {cycle} --predict-from {base_path.as_posix()}` "
+             f"({replications} replications, seed {seed + 1_000_003}). Hidden parameters as fitted on "
+             f"`{base_path.name}`; observable inputs from the {cycle} data; what changed:", "",
+             *[f"- `{k}` = {v}: {reason}" for k, v, reason in changes]]
+    _write_text(Path(out).with_suffix(".md"), report_markdown(check, None, f"Out-of-sample check: {cycle}", notes))
+    calibration_figure(check, Path(figures), f"calibration_{cycle}", predicted=True)
+    return check
+
+
+def _nested(flat: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        *path, last = key.split(".")
+        node = out
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return out
+
+
+def report_markdown(check: CycleCheck, fitted: pd.DataFrame | None, title: str, notes: Sequence[str] = ()) -> str:
+    """A fit report in Markdown, every number from ``check`` and ``fitted``."""
+    lines = [f"# {title}", "", *notes, ""]
+    table = check.table
+    ttm = table[table["phase"] == "time_to_merge"]
+    lines += ["## Time to merge: observed (bootstrap 90 % interval) vs simulated (95 % CI half-width)", "",
+              "| area | n | quantile | observed | interval | simulated | ± | error | inside widened interval |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in ttm.itertuples():
+        lines.append(f"| {r.area} | {r.n} | {r.metric.split('_')[-2]} | {r.observed:.1f} | [{r.low:.1f}, {r.high:.1f}] | "
+                     f"{r.simulated:.1f} | {r.sim_half:.1f} | {r.rel_error:+.0%} | {'yes' if r.inside else 'no'} |")
+    phases = table[table["phase"].isin(["revision", "final"]) & table["area"].isin(["all", *major_areas(table, 100)])]
+    lines += ["", "## Revision and final phase (days)", "", "| area | metric | observed | simulated | error |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {r.area} | {r.metric} | {r.observed:.1f} | {r.simulated:.1f} | {r.rel_error:+.0%} |"
+              for r in phases.itertuples()]
+    if not check.criteria.empty:
+        lines += ["", "## Fit criteria", "", "| criterion | value | target | met |", "|---|---|---|---|"]
+        lines += [f"| {r.criterion} | {r.value:.3g} | {r.target} | {'yes' if r.passed else 'no'} |"
+                  for r in check.criteria.itertuples()]
+    if fitted is not None:
+        lines += ["", "## Fitted parameters (95 % interval from the Gauss-Newton covariance)", "",
+                  "| parameter | value | interval | identified |", "|---|---|---|---|"]
+        lines += [f"| `{r.key}` | {r.value:.4g} | [{r.low:.4g}, {r.high:.4g}] | {'yes' if r.identified else 'no'} |"
+                  for r in fitted.itertuples()]
+    if not check.sensitivity.empty:
+        s = check.sensitivity[check.sensitivity["metric"] == "time_to_merge_median_days"]
+        lines += ["", "## Capacity sensitivity (all areas)", "", "| capacity | reviews/core/day | median time to merge (d) |",
+                  "|---|---|---|"]
+        lines += [f"| {r.capacity_factor - 1:+.0%} | {r.reviews_per_core_per_day:.2f} | {r.mean:.1f} ± {r.half:.1f} |"
+                  for r in s.itertuples()]
+    extra = check.extra.set_index("metric")
+    lines += ["", "## Other simulated quantities (all areas)", ""]
+    for metric in ("merged_per_week", "abandoned_fraction", "rechecks_per_patch_set", "core_reviews_per_core_per_day"):
+        if metric in extra.index:
+            lines.append(f"- `{metric}`: {extra.loc[metric, 'mean']:.3g} ± {extra.loc[metric, 'half']:.2g}")
+    lines.append(f"- observed merged per week: {check.merged_per_week[0]:.1f}")
+    return "\n".join(lines) + "\n"
+
+
+def _write_check(check: CycleCheck, directory: Path) -> None:
+    check.table.to_csv(directory / "targets.csv", index=False)
+    check.criteria.to_csv(directory / "criteria.csv", index=False)
+    check.weekly.to_csv(directory / "weekly_merges.csv", index=False)
+    check.extra.to_csv(directory / "other_metrics.csv", index=False)
+    if not check.sensitivity.empty:
+        check.sensitivity.to_csv(directory / "capacity_sensitivity.csv", index=False)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
