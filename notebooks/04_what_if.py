@@ -1,0 +1,179 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · What if…?
+#
+# Sliders for the levers of the 2014 debate: the size of the core team, runway slots, lieutenants per
+# driver, which virt drivers move to their own repositories, and the gate's driver configuration jobs with
+# their per-job false-failure rate. **Run simulation** reruns a few replications of the what-if and of the
+# monolith as shipped, with common random numbers, and redraws the comparison in seconds.
+#
+# The what-if is the monolith (`data/scenarios/monolith.toml`; `split.toml` when a driver is split, for
+# its driver-team sizes) with `section.key=value` overrides, printed with every run, so that any setting
+# can be rerun from the shell: `python -m sim run data/scenarios/monolith.toml --set KEY=VALUE ...`.
+# Replications are few and the warm-up short, for speed: effects smaller than the printed confidence
+# intervals cannot be told from noise. Raise `REPLICATIONS` and `WARMUP_DAYS` in the parameters cell for
+# firmer numbers. The parameters cell also holds the sliders' starting values; run headless
+# (papermill), the notebook simulates those once and checks the result.
+
+# %% tags=["parameters"]
+REPLICATIONS = 3  # per scenario, per click (firmer: 10 or more)
+WARMUP_DAYS = 60.0  # discarded simulated days (the scenarios' own: 182, one cycle)
+SEED = -1  # -1: the monolith's run.seed
+WORKERS = 2
+CORES = 15  # starting values of the sliders: here, Kilo's roster cut (20 -> 15) and nothing else
+RUNWAY_SLOTS = 0  # 0: no runways
+LIEUTENANTS_PER_DRIVER = 0  # 0: no lieutenants
+SPLIT_DRIVERS = []  # e.g. ["libvirt", "vmwareapi"]
+CONFIG_JOBS_PER_DRIVER = 0
+CONFIG_JOB_FAILURE = 0.01
+
+# %%
+# %matplotlib inline
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+import sim
+from sim import plots
+from sim.compare import compare
+from sim.paths import SCENARIOS
+
+pd.set_option("display.precision", 3)
+base = sim.load_scenario(SCENARIOS / "monolith.toml")
+DRIVERS = list(base.driver_areas)
+seed = base.run.seed if SEED < 0 else SEED
+print(f"monolith: {base.review.cores} cores, drivers {', '.join(DRIVERS)}; seed {seed}")
+
+# %% [markdown]
+# ## The what-if scenario
+#
+# Lieutenants apply to the drivers that are not split (a driver cannot have both).
+
+# %%
+def what_if_overrides(cores, runway_slots, lieutenants, split, config_jobs, job_failure):
+    """The ``section.key=value`` overrides of the monolith for one setting of the sliders."""
+    split = [d for d in DRIVERS if d in split]
+    kept = [d for d in DRIVERS if d not in split]
+    mechanisms = (["runways"] if runway_slots else []) + (["lieutenants"] if lieutenants and kept else [])
+    mechanisms += ["split"] if split else []
+    out = ['scenario.name="what_if"', 'policy.name="what-if"', f"policy.mechanisms={mechanisms}",
+           f"review.cores={cores}", f"gate.config_jobs_per_driver={config_jobs}",
+           f"gate.config_job_false_failure_prob={job_failure}"]
+    if runway_slots:
+        out.append(f"policy.runways.slots={runway_slots}")
+    if lieutenants and kept:
+        out += [f"policy.lieutenants.per_driver={lieutenants}", f"policy.lieutenants.drivers={kept}"]
+    if split:
+        out.append(f"policy.split.drivers={split}")
+    return [o.replace("'", '"') for o in out]  # TOML strings
+
+
+HEADLINE = [  # (metric, area, label)
+    ("time_to_merge_median_days", "all", "median time to merge (d)"),
+    ("time_to_merge_median_days", "group:drivers", "… driver changes (d)"),
+    ("time_to_merge_median_days", "group:non-drivers", "… non-driver changes (d)"),
+    ("time_to_merge_p90_days", "all", "p90 time to merge (d)"),
+    ("merged_per_week", "all", "merged per week"),
+    ("abandoned_fraction", "all", "abandoned share"),
+    ("core_utilization", "all", "nova core utilisation"),
+    ("gate_false_rejections_per_merged", "all", "false gate rejections per merge"),
+]
+
+
+def simulate(cores, runway_slots, lieutenants, split, config_jobs, job_failure):
+    """Run the monolith and the what-if with common random numbers; show and return the comparison."""
+    overrides = what_if_overrides(cores, runway_slots, lieutenants, split, config_jobs, job_failure)
+    warmup = [f"run.warmup_days={WARMUP_DAYS}"]
+    what_if = sim.load_scenario(SCENARIOS / ("split.toml" if split else "monolith.toml"), warmup + overrides)
+    monolith = sim.load_scenario(SCENARIOS / "monolith.toml", warmup)
+    comparison = compare([monolith, what_if], REPLICATIONS, seed, workers=WORKERS)
+    t = comparison.comparison
+    rows = []
+    for metric, area, label in HEADLINE:
+        r = t[(t["metric"] == metric) & (t["area"] == area)].set_index("scenario")
+        m, w = r.loc["monolith"], r.loc["what_if"]
+        rows.append((label, m["mean"], w["mean"], w["diff"], w["diff_ci_low"], w["diff_ci_high"]))
+    shown = pd.DataFrame(rows, columns=["", "monolith", "what-if", "difference", "CI low", "CI high"]).set_index("")
+    print("overrides:", " ".join(overrides))
+    display(shown)
+    fig, finding = plots.plot_time_to_merge(comparison)
+    print(finding)
+    display(fig)
+    return comparison, shown
+
+
+# %% [markdown]
+# ## The sliders
+#
+# Move them, then press **Run simulation** (each run takes a few seconds). In a static copy of the
+# notebook the widgets do not appear; the next section shows the starting values' result.
+
+# %%
+controls = {
+    "cores": widgets.IntSlider(value=CORES, min=2, max=40, description="cores"),
+    "runway_slots": widgets.IntSlider(value=RUNWAY_SLOTS, min=0, max=40, description="runway slots"),
+    "lieutenants": widgets.IntSlider(value=LIEUTENANTS_PER_DRIVER, min=0, max=4, description="lieutenants"),
+    "split": widgets.SelectMultiple(options=DRIVERS, value=tuple(SPLIT_DRIVERS), description="split"),
+    "config_jobs": widgets.IntSlider(value=CONFIG_JOBS_PER_DRIVER, min=0, max=20, description="jobs/driver"),
+    "job_failure": widgets.FloatSlider(value=CONFIG_JOB_FAILURE, min=0.0, max=0.05, step=0.0025,
+                                       readout_format=".4f", description="job failure"),
+}
+widgets.interact_manual.options(manual_name="Run simulation")(simulate, **controls);
+
+# %% [markdown]
+# ## The starting values, simulated once
+#
+# The same function with the parameters cell's values, so that a headless run shows (and checks) a result.
+
+# %%
+comparison, shown = simulate(CORES, RUNWAY_SLOTS, LIEUTENANTS_PER_DRIVER, SPLIT_DRIVERS,
+                             CONFIG_JOBS_PER_DRIVER, CONFIG_JOB_FAILURE)
+
+# %%
+what_if = comparison.run("what_if").scenario
+assert what_if.review.cores == CORES and what_if.gate.config_jobs_per_driver == CONFIG_JOBS_PER_DRIVER
+assert ("split" in what_if.policy.mechanisms) == bool(SPLIT_DRIVERS)
+assert ("runways" in what_if.policy.mechanisms) == bool(RUNWAY_SLOTS)
+t = comparison.comparison
+medians = t[(t["metric"] == "time_to_merge_median_days") & (t["area"] == "all")].set_index("scenario")
+assert np.isfinite(medians["mean"]).all() and (medians["mean"] > 0).all()
+assert ((medians["ci_low"] <= medians["mean"]) & (medians["mean"] <= medians["ci_high"])).all()
+d = shown["difference"]
+assert ((shown["CI low"] <= d + 1e-9) & (d <= shown["CI high"] + 1e-9)).all()
+arrivals = t[(t["metric"] == "arrivals_per_week") & (t["area"] == "all")].set_index("scenario")
+if not SPLIT_DRIVERS:  # common random numbers: same arrivals unless split adds follow-up changes
+    assert arrivals.loc["what_if", "diff"] == 0
+settings_are_monolith = (CORES == base.review.cores and not RUNWAY_SLOTS and not LIEUTENANTS_PER_DRIVER
+                         and not SPLIT_DRIVERS and CONFIG_JOBS_PER_DRIVER == base.gate.config_jobs_per_driver)
+if settings_are_monolith:
+    assert (d.fillna(0) == 0).all(), "the what-if is the monolith: every paired difference must be 0"
+util = shown.loc["nova core utilisation"]
+if CORES < base.review.cores and not (RUNWAY_SLOTS or LIEUTENANTS_PER_DRIVER or SPLIT_DRIVERS):
+    # Fewer cores doing the same work are busier (unless the monolith's cores are already saturated).
+    assert util["what-if"] > util["monolith"] or util["monolith"] > 0.99, util
+
+# %%
+m = shown.loc["median time to merge (d)"]
+beyond = m["CI low"] > 0 or m["CI high"] < 0
+direction = "longer" if m["difference"] > 0 else "shorter"
+display(Markdown(
+    f"With these settings the median time to merge is **{m['what-if']:.1f} days** against {m['monolith']:.1f} under "
+    f"the monolith (paired difference {m['difference']:+.1f}, 95 % CI {m['CI low']:+.1f} to {m['CI high']:+.1f}): "
+    + (f"{direction} beyond noise" if beyond else "not distinguishable from noise")
+    + f" with {REPLICATIONS} replications; core utilisation {util['monolith']:.0%} -> {util['what-if']:.0%}."
+))
