@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.calibrate import DataError
 from sim.calibrate.criteria import fit_criteria, major_areas, prediction_errors, target_table
 from sim.calibrate.data import ChangeTable, load_changes, load_model_areas
 from sim.calibrate.fit import (
@@ -63,7 +64,10 @@ def _log(message: str) -> None:
 
 def load_cycle(data: str | Path, cycle: str, template: Scenario, template_path: Path) -> tuple[ChangeTable, CycleData]:
     table = load_changes(data)
-    return table, cycle_data(table, cycle, load_model_areas(template_path), template.driver_areas)
+    try:
+        return table, cycle_data(table, cycle, load_model_areas(template_path), template.driver_areas)
+    except DataError as exc:
+        raise DataError(f"{table.source}: --cycle {cycle}: {exc}") from None
 
 
 def check_cycle(scenario: Scenario, cd: CycleData, replications: int, seed: int,

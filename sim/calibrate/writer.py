@@ -46,10 +46,10 @@ def _table(path: tuple[str, ...], table: Mapping[str, Any], model: type[BaseMode
 def _source(path: tuple[str, ...], sources: Mapping[str, str]) -> str:
     key = ".".join(path)
     if key in sources:
-        return sources[key]
+        return " ".join(sources[key].split())  # one line: a newline would end the comment
     info = field_at(path)
     extra = (info.json_schema_extra or {}) if info is not None else {}
-    return str(extra.get("source", "-"))  # type: ignore[union-attr]
+    return " ".join(str(extra.get("source", "-")).split())  # type: ignore[union-attr]
 
 
 def _value(value: Any) -> str:
@@ -62,7 +62,7 @@ def _value(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")  # TOML forbids a raw DEL
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, dict):
