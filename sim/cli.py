@@ -32,6 +32,17 @@ _positive_int = _int_at_least(1)
 _non_negative_int = _int_at_least(0)
 
 
+def _probability(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not in (0, 1)")
+    return value
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -83,6 +94,70 @@ def cmd_figures(args: argparse.Namespace) -> int:
         print(f"{o.number}. {o.heading}: {o.finding}")
     print(f"wrote {out}/: {len(outputs)} figures as PNG and SVG, README.md, figures.json")
     return 0
+
+
+def cmd_check_baseline(args: argparse.Namespace) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from sim.baseline import (
+        BASELINE_DIR,
+        BaselineError,
+        check_baseline,
+        load_baseline,
+        update_baseline,
+        update_settings,
+    )
+
+    directory = Path(args.baseline) if args.baseline else BASELINE_DIR
+    update_only = [flag for flag, value in (("--scenario", args.scenario), ("--set", args.set),
+                                            ("--replications", args.replications), ("--seed", args.seed))
+                   if value is not None]
+    if update_only and not args.update:
+        print(f"error: {', '.join(update_only)} only apply with --update (the check re-runs what "
+              f"{directory}/baseline.json records)", file=sys.stderr)
+        return 2
+    try:
+        baseline = None if args.update else load_baseline(directory)
+    except BaselineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if baseline is not None:
+        total = baseline.replications * len(baseline.scenarios)
+    else:
+        settings = update_settings(directory, args.scenario, args.set, args.replications, args.seed)
+        total = settings.replications * len(settings.scenario_files)
+    tty = sys.stderr.isatty()
+    start = time.perf_counter()
+    done = [0]
+
+    def plain(k: int) -> None:  # progress without a terminal: a line per ~10 %
+        done[0] += k
+        if total and (done[0] == total or done[0] % max(1, total // 10) == 0):
+            print(f"  {done[0]}/{total} replications, {time.perf_counter() - start:.0f} s", flush=True)
+
+    with tqdm(total=total, desc="check-baseline", unit="rep", disable=not tty) as bar:
+        progress = bar.update if tty else plain
+        if args.update:
+            written = update_baseline(directory, settings.scenario_files, overrides=settings.overrides,
+                                      replications=settings.replications, seed=settings.seed,
+                                      workers=args.workers, progress=progress)
+            names = ", ".join(e.name for e in written.scenarios)
+            print(f"recorded {len(written.scenarios)} scenarios ({names}) x {written.replications} replications, "
+                  f"seed {written.seed}, in {time.perf_counter() - start:.0f} s")
+            print(f"wrote {directory}/summary.csv ({len(written.summary)} rows), baseline.json, README.md")
+            return 0
+        if not tty:
+            print(f"check-baseline: {len(baseline.scenarios)} scenarios x {baseline.replications} replications, "
+                  f"{args.workers} worker(s)", flush=True)
+        result = check_baseline(baseline, workers=args.workers, progress=progress, fwer=args.alpha)
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+    for note in result.notes:
+        print(f"note: {note}")
+    print(result.report())
+    return 0 if result.passed else 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -142,6 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="directory holding monolith, runways, lieutenants, split, sponsorship .toml (default data/scenarios)")
     figs.set_defaults(func=cmd_figures)
 
+    base = sub.add_parser("check-baseline",
+                          help="re-run the recorded policy comparison; exit 1 when a headline metric moved beyond noise")
+    base.add_argument("--baseline", metavar="DIR", help="baseline directory (default data/baseline/)")
+    base.add_argument("--workers", type=_positive_int, default=2, help="parallel worker processes (default 2)")
+    base.add_argument("--alpha", type=_probability, help="family-wise error rate (default: the recorded one, 0.01)")
+    base.add_argument("--update", action="store_true",
+                      help="re-record the baseline (atomically) instead of checking it")
+    base.add_argument("--scenario", action="append", metavar="FILE",
+                      help="with --update: scenario files (default: the recorded ones, else the five policy scenarios)")
+    base.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
+                      help="with --update: override a value in every scenario (default: the recorded overrides)")
+    base.add_argument("--replications", type=_positive_int, help="with --update: replications (default: the recorded)")
+    base.add_argument("--seed", type=_non_negative_int, help="with --update: root seed (default: the recorded)")
+    base.set_defaults(func=cmd_check_baseline)
+
     val = sub.add_parser("validate", help="check the simulation against queueing theory and the gate formula")
     val.add_argument("--replications", type=_positive_int, default=20)
     val.add_argument("--seed", type=_non_negative_int, default=1)
@@ -157,12 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("--update", metavar="FILE.md", help="rewrite the generated table between the markers in FILE.md")
     params.set_defaults(func=cmd_params)
 
-    try:
-        from sim.calibrate.cli import add_data_commands
-    except ImportError:  # pragma: no cover - calibration module not installed
-        pass
-    else:
-        add_data_commands(sub)
+    from sim.calibrate.cli import add_calibrate_command, add_data_commands
+
+    add_data_commands(sub)
+    add_calibrate_command(sub)
     return parser
 
 

@@ -315,7 +315,6 @@ def comparison_figures(comparison: Comparison, out_dir: Path) -> list[FigureOutp
     """Write figures 1, 2, 3 and 7 of any comparison (PNG, SVG, README.md) into ``out_dir`` atomically."""
     out_dir = Path(out_dir)
     with atomic_directory(out_dir) as tmp:
-        tmp.chmod(0o755)  # mkdtemp makes it private; the figures are for sharing
         outputs = _draw_comparison(comparison, tmp)
         write_readme(tmp, outputs, _comparison_header(comparison))
     return outputs
@@ -374,7 +373,6 @@ def make_figures(
     runways = runways_sweep_frame(runway_points, runway_cmp)
 
     with atomic_directory(out_dir) as tmp:
-        tmp.chmod(0o755)  # mkdtemp makes it private; the figures are for sharing
         outputs = _draw_comparison(comparison, tmp)
         outputs.append(_emit(4, plots.plot_gate_sweep(gate, curve, reference="monolith"), tmp))
         outputs.append(_emit(5, plots.plot_runways_sweep(runways), tmp))

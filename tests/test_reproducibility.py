@@ -24,6 +24,7 @@ def small() -> object:
     """The monolith, shortened further so a few replications take a fraction of a second."""
     flat = "[" + ", ".join(["1.0"] * 13) + "]"
     return load_scenario(MONOLITH, ["run.warmup_days=30", "run.cycle_weeks=13", "cycle.feature_freeze_week=10",
+                                    "cycle.reopen_week=12",
                                     f"arrivals.weekly_profile={flat}", f"arrivals.blueprint_weekly_profile={flat}"])
 
 
