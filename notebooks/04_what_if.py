@@ -52,6 +52,7 @@ import sim
 from sim import plots
 from sim.compare import compare
 from sim.paths import SCENARIOS
+from sim.whatif import what_if_overrides
 
 pd.set_option("display.precision", 3)
 base = sim.load_scenario(SCENARIOS / "monolith.toml")
@@ -65,24 +66,6 @@ print(f"monolith: {base.review.cores} cores, drivers {', '.join(DRIVERS)}; seed 
 # Lieutenants apply to the drivers that are not split (a driver cannot have both).
 
 # %%
-def what_if_overrides(cores, runway_slots, lieutenants, split, config_jobs, job_failure):
-    """The ``section.key=value`` overrides of the monolith for one setting of the sliders."""
-    split = [d for d in DRIVERS if d in split]
-    kept = [d for d in DRIVERS if d not in split]
-    mechanisms = (["runways"] if runway_slots else []) + (["lieutenants"] if lieutenants and kept else [])
-    mechanisms += ["split"] if split else []
-    out = ['scenario.name="what_if"', 'policy.name="what-if"', f"policy.mechanisms={mechanisms}",
-           f"review.cores={cores}", f"gate.config_jobs_per_driver={config_jobs}",
-           f"gate.config_job_false_failure_prob={job_failure}"]
-    if runway_slots:
-        out.append(f"policy.runways.slots={runway_slots}")
-    if lieutenants and kept:
-        out += [f"policy.lieutenants.per_driver={lieutenants}", f"policy.lieutenants.drivers={kept}"]
-    if split:
-        out.append(f"policy.split.drivers={split}")
-    return [o.replace("'", '"') for o in out]  # TOML strings
-
-
 HEADLINE = [  # (metric, area, label)
     ("time_to_merge_median_days", "all", "median time to merge (d)"),
     ("time_to_merge_median_days", "group:drivers", "… driver changes (d)"),
@@ -97,7 +80,8 @@ HEADLINE = [  # (metric, area, label)
 
 def simulate(cores, runway_slots, lieutenants, split, config_jobs, job_failure):
     """Run the monolith and the what-if with common random numbers; show and return the comparison."""
-    overrides = what_if_overrides(cores, runway_slots, lieutenants, split, config_jobs, job_failure)
+    overrides = what_if_overrides(DRIVERS, cores=cores, runway_slots=runway_slots, lieutenants=lieutenants,
+                                  split=split, config_jobs=config_jobs, job_failure=job_failure)
     warmup = [f"run.warmup_days={WARMUP_DAYS}"]
     what_if = sim.load_scenario(SCENARIOS / ("split.toml" if split else "monolith.toml"), warmup + overrides)
     monolith = sim.load_scenario(SCENARIOS / "monolith.toml", warmup)

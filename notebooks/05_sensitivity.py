@@ -48,9 +48,6 @@ WORKERS = 2
 
 # %%
 # %matplotlib inline
-import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
@@ -61,8 +58,8 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
 import sim
-from sim.compare import compare
 from sim.paths import SCENARIOS
+from sim.sensitivity import EffectRunner, Factor
 
 pd.set_option("display.precision", 3)
 OUTPUT, AREA = "time_to_merge_median_days", "all"
@@ -79,50 +76,25 @@ base = sim.load_scenario(SCENARIOS / "monolith.toml")
 split_teams = sim.load_scenario(SCENARIOS / "split.toml").policy.split.teams
 capacity, response = base.review.reviews_per_core_per_day, base.authors.response_median_days
 sigma = base.review.attractiveness_sigma
-FACTORS = {  # name: (scenario keys set to the value, low, high, integer)
-    "review capacity": (["review.reviews_per_core_per_day"], 0.75 * capacity, 1.25 * capacity, False),
-    "author response median": (["authors.response_median_days"], 0.5 * response, 2.0 * response, False),
-    "attractiveness sigma": (["review.attractiveness_sigma"], 0.5 * sigma, min(5.0, 1.5 * sigma), False),
-    "split team capacity": (["policy.split.team.reviews_per_day",
-                             *[f"policy.split.teams.{d}.reviews_per_day" for d in split_teams]], 0.75, 3.0, False),
-    "lieutenant capacity": (["policy.lieutenants.reviews_per_day"], 0.5, 2.0, False),
-    "runway slots": (["policy.runways.slots"], 3, 20, True),
-    "gate config jobs per driver": (["gate.config_jobs_per_driver"], 0, 10, True),
+FACTORS = {
+    "review capacity": Factor(("review.reviews_per_core_per_day",), 0.75 * capacity, 1.25 * capacity),
+    "author response median": Factor(("authors.response_median_days",), 0.5 * response, 2.0 * response),
+    "attractiveness sigma": Factor(("review.attractiveness_sigma",), 0.5 * sigma, min(5.0, 1.5 * sigma)),
+    "split team capacity": Factor(("policy.split.team.reviews_per_day",
+                                   *[f"policy.split.teams.{d}.reviews_per_day" for d in split_teams]), 0.75, 3.0),
+    "lieutenant capacity": Factor(("policy.lieutenants.reviews_per_day",), 0.5, 2.0),
+    "runway slots": Factor(("policy.runways.slots",), 3, 20, integer=True),
+    "gate config jobs per driver": Factor(("gate.config_jobs_per_driver",), 0, 10, integer=True),
 }
-pd.DataFrame([(n, ", ".join(k), lo, hi) for n, (k, lo, hi, _) in FACTORS.items()],
+pd.DataFrame([(n, ", ".join(f.keys), f.low, f.high) for n, f in FACTORS.items()],
              columns=["factor", "keys", "low", "high"]).set_index("factor")
 
 # %%
 seed = base.run.seed if SEED < 0 else SEED
 warmup = [f"run.warmup_days={WARMUP_DAYS}"] if WARMUP_DAYS >= 0 else []
-evaluated = {"points": 0, "replications": 0, "seconds": 0.0}
-
-
-def overrides_at(values: dict[str, float]) -> list[str]:
-    out = list(warmup)
-    for name, value in values.items():
-        keys, _, _, integer = FACTORS[name]
-        out += [f"{k}={round(value) if integer else float(value)}" for k in keys]
-    return out
-
-
-def effects_at(values: dict[str, float], pool: ProcessPoolExecutor) -> np.ndarray:
-    """Each policy's paired difference in the output from the monolith at one design point."""
-    scenarios = [sim.load_scenario(SCENARIOS / f"{n}.toml", overrides_at(values)) for n in ["monolith", *POLICIES]]
-    t = compare(scenarios, REPLICATIONS, seed, executor=pool).comparison
-    rows = t[(t["metric"] == OUTPUT) & (t["area"] == AREA)].set_index("scenario")
-    return rows.loc[POLICIES, "diff"].to_numpy(dtype=float)
-
-
-def evaluate(names: list[str], X: np.ndarray) -> np.ndarray:
-    """The effects (rows: design points, columns: POLICIES); design points run concurrently."""
-    start = time.perf_counter()
-    with ProcessPoolExecutor(WORKERS) as pool, ThreadPoolExecutor(WORKERS) as threads:
-        Y = np.array(list(threads.map(lambda x: effects_at(dict(zip(names, x)), pool), X)))
-    evaluated["points"] += len(X)
-    evaluated["replications"] += len(X) * (1 + len(POLICIES)) * REPLICATIONS
-    evaluated["seconds"] += time.perf_counter() - start
-    return Y
+runner = EffectRunner(FACTORS, POLICIES, SCENARIOS, REPLICATIONS, seed, metric=OUTPUT, area=AREA,
+                      base_overrides=warmup, workers=WORKERS)
+evaluate = runner.evaluate
 
 
 # %% [markdown]
@@ -130,7 +102,7 @@ def evaluate(names: list[str], X: np.ndarray) -> np.ndarray:
 
 # %%
 names = list(FACTORS)
-problem = {"num_vars": len(names), "names": names, "bounds": [[lo, hi] for _, lo, hi, _ in FACTORS.values()]}
+problem = {"num_vars": len(names), "names": names, "bounds": [[f.low, f.high] for f in FACTORS.values()]}
 X = morris_sample.sample(problem, MORRIS_TRAJECTORIES, num_levels=MORRIS_LEVELS, seed=SAMPLE_SEED)
 Y = evaluate(names, X)
 print(f"Morris: {len(X)} design points x {1 + len(POLICIES)} scenarios x {REPLICATIONS} replication(s)")
@@ -182,7 +154,7 @@ assert best.sum() == len(X)
 # The other factors stay at the scenarios' own values.
 
 # %%
-problem2 = {"num_vars": len(top), "names": top, "bounds": [[FACTORS[n][1], FACTORS[n][2]] for n in top]}
+problem2 = {"num_vars": len(top), "names": top, "bounds": [[FACTORS[n].low, FACTORS[n].high] for n in top]}
 X2 = sobol_sample.sample(problem2, SOBOL_N, calc_second_order=False, seed=SAMPLE_SEED)
 Y2 = evaluate(top, X2)
 print(f"Sobol: {len(X2)} design points on {', '.join(top)}")
@@ -210,12 +182,12 @@ display(Markdown("Largest total-order index: " + "; ".join(
 # ## Cost of a real study on this machine
 
 # %%
-per_rep = evaluated["seconds"] / evaluated["replications"]
+per_rep = runner.seconds / runner.replications_run
 d, k, scen = len(names), len(top), 1 + len(POLICIES)
 study_reps = (20 * (d + 1) + 256 * (k + 2)) * scen * 5
 display(Markdown(
-    f"This run: {evaluated['points']} design points, {evaluated['replications']} replications in "
-    f"{evaluated['seconds']:.0f} s ({per_rep:.2f} s per replication with {WORKERS} workers, warm-up "
+    f"This run: {runner.points} design points, {runner.replications_run} replications in "
+    f"{runner.seconds:.0f} s ({per_rep:.2f} s per replication with {WORKERS} workers, warm-up "
     f"{'the scenarios’ own' if WARMUP_DAYS < 0 else f'{WARMUP_DAYS:g} days'}). A study with 20 Morris trajectories, "
     f"N = 256 Sobol samples and 5 replications runs {study_reps:,} replications: about "
     f"{study_reps * per_rep / 3600:.1f} h at this speed (more with the full warm-up)."

@@ -27,7 +27,7 @@ from sim import paths, plots, theory
 from sim.compare import Comparison, compare
 from sim.metrics import NON_DRIVERS
 from sim.model.ci import per_area_pass
-from sim.report import atomic_directory, package_versions
+from sim.report import atomic_directory, atomic_files, package_versions
 from sim.scenario import Scenario, load_scenario
 
 matplotlib.use("Agg")  # files only; sim.plots draws on Figure objects, never pyplot
@@ -372,7 +372,7 @@ def make_figures(
     curve = gate_theory(gate_base, "monolith", range(max(GATE_CONFIG_JOBS) + 1))
     runways = runways_sweep_frame(runway_points, runway_cmp)
 
-    with atomic_directory(out_dir) as tmp:
+    with atomic_files(out_dir) as tmp:
         outputs = _draw_comparison(comparison, tmp)
         outputs.append(_emit(4, plots.plot_gate_sweep(gate, curve, reference="monolith"), tmp))
         outputs.append(_emit(5, plots.plot_runways_sweep(runways), tmp))

@@ -53,6 +53,21 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     os.replace(tmp, target)
 
 
+@contextmanager
+def atomic_files(target: Path) -> Iterator[Path]:
+    """Yield a temporary directory whose files move into ``target`` (created if needed) only if the
+    block succeeds; other files already in ``target`` stay (figures/ holds several commands' output)."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        for path in sorted(tmp.iterdir()):
+            os.replace(path, target / path.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def package_versions() -> dict[str, str]:
     names = ("driversplit", "simpy", "numpy", "scipy", "pandas", "pydantic", "matplotlib")
     versions = {"python": platform.python_version()}

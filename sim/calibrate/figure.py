@@ -3,9 +3,6 @@ how the all-area median moves with review capacity (PNG and SVG)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +12,7 @@ import numpy as np
 from sim.calibrate.criteria import TTM_MEDIAN, major_areas
 from sim.figures import save_figure
 from sim.plots import OKABE_ITO, STYLE, _ecdf_panel, _new_figure, set_title
+from sim.report import atomic_files
 
 if TYPE_CHECKING:
     from sim.calibrate.pipeline import CycleCheck
@@ -41,15 +39,8 @@ def calibration_figure(check: CycleCheck, directory: Path, stem: str, predicted:
     """Draw and save ``stem``.png/.svg into ``directory`` (atomically, file by file)."""
     with mpl.rc_context(STYLE):
         fig = _draw(check, predicted)
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.", dir=directory))
-    try:
-        names = save_figure(fig, tmp, stem)
-        for name in names:
-            os.replace(tmp / name, directory / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return names
+    with atomic_files(directory) as tmp:
+        return save_figure(fig, tmp, stem)
 
 
 def _draw(check: CycleCheck, predicted: bool):  # noqa: ANN202 - matplotlib Figure

@@ -1,0 +1,48 @@
+"""What-if overrides and sensitivity design points: pure helpers behind notebooks 04 and 05."""
+
+from __future__ import annotations
+
+import numpy as np
+from simtest import SCENARIOS
+
+from sim.scenario import load_scenario
+from sim.sensitivity import EffectRunner, Factor, overrides_at
+from sim.whatif import what_if_overrides
+
+DRIVERS = ["libvirt", "vmwareapi", "hyperv", "xenapi", "ironic"]
+
+
+def test_what_if_with_nothing_set_is_the_monolith_with_another_core_count() -> None:
+    sc = load_scenario(SCENARIOS / "monolith.toml", what_if_overrides(DRIVERS, cores=15))
+    assert sc.policy.mechanisms == () and sc.review.cores == 15 and sc.scenario.name == "what_if"
+
+
+def test_what_if_composes_mechanisms_and_keeps_lieutenants_off_split_drivers() -> None:
+    overrides = what_if_overrides(DRIVERS, cores=20, runway_slots=5, lieutenants=2, split=["vmwareapi", "hyperv"],
+                                  config_jobs=3, job_failure=0.02)
+    sc = load_scenario(SCENARIOS / "split.toml", overrides)
+    assert sc.policy.mechanisms == ("runways", "lieutenants", "split")
+    assert sc.policy.runways.slots == 5 and sc.policy.lieutenants.per_driver == 2
+    assert sc.mechanism_drivers("split") == ("vmwareapi", "hyperv")
+    assert set(sc.mechanism_drivers("lieutenants")) == {"libvirt", "xenapi", "ironic"}
+    assert sc.gate.config_jobs_per_driver == 3 and sc.gate.config_job_false_failure_prob == 0.02
+
+
+def test_overrides_at_writes_every_key_and_rounds_integer_factors() -> None:
+    factors = {"teams": Factor(("policy.split.team.reviews_per_day", "policy.split.teams.libvirt.reviews_per_day"),
+                               0.5, 3.0),
+               "slots": Factor(("policy.runways.slots",), 1, 20, integer=True)}
+    out = overrides_at(factors, {"teams": 1.25, "slots": 6.6}, ["run.warmup_days=30"])
+    assert out == ["run.warmup_days=30", "policy.split.team.reviews_per_day=1.25",
+                   "policy.split.teams.libvirt.reviews_per_day=1.25", "policy.runways.slots=7"]
+
+
+def test_effects_at_a_design_point_are_paired_differences_from_the_monolith() -> None:
+    factors = {"capacity": Factor(("review.reviews_per_core_per_day",), 1.0, 3.0)}
+    runner = EffectRunner(factors, ["runways"], SCENARIOS, replications=2, seed=3,
+                          base_overrides=["run.warmup_days=30"], workers=1)
+    effects = runner.effects_at({"capacity": 2.0})
+    assert effects.shape == (1,) and np.isfinite(effects).all()
+    design = np.array([[2.0]])
+    assert np.array_equal(runner.evaluate(["capacity"], design)[0], effects)  # same seed: same effect
+    assert runner.points == 1 and runner.replications_run == 4
