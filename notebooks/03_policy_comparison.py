@@ -45,6 +45,7 @@ import sim
 from sim import plots
 from sim.compare import compare
 from sim.paths import SCENARIOS
+from sim.report import headline_frame
 
 pd.set_option("display.precision", 2)
 pd.set_option("display.width", 160)
@@ -66,27 +67,13 @@ print(f"{len(scenarios)} policies x {REPLICATIONS} replications, seed {seed}; re
 # Mean over replications with its 95 % CI, for all changes unless the row names a group.
 
 # %%
-HEADLINE = [  # (metric, area, label)
-    ("time_to_merge_median_days", "all", "median time to merge (d)"),
-    ("time_to_merge_median_days", "group:drivers", "… driver changes (d)"),
-    ("time_to_merge_median_days", "group:non-drivers", "… non-driver changes (d)"),
-    ("time_to_merge_p90_days", "all", "p90 time to merge (d)"),
-    ("merged_per_week", "all", "merged per week"),
-    ("abandoned_fraction", "all", "abandoned share"),
-    ("reviews_per_core_per_week", "all", "reviews per nova core per week"),
-    ("held_days_mean", "all", "days held by the policy"),
-    ("gate_false_rejections_per_merged", "all", "false gate rejections per merge"),
-]
-
-
 def cell(row: pd.Series) -> str:
     return f"{row['mean']:.2f} [{row['ci_low']:.2f}, {row['ci_high']:.2f}]" if np.isfinite(row["mean"]) else "n/a"
 
 
-headline = pd.DataFrame({
-    label: table[(table["metric"] == metric) & (table["area"] == area)].set_index("scenario").apply(cell, axis=1)
-    for metric, area, label in HEADLINE
-}).T[comparison.names]
+frame = headline_frame(comparison)
+headline = frame.assign(cell=frame.apply(cell, axis=1)).pivot(index="label", columns="scenario", values="cell")
+headline = headline.loc[list(dict.fromkeys(frame["label"])), comparison.names]
 display(headline)
 
 # %%

@@ -52,6 +52,7 @@ import sim
 from sim import plots
 from sim.compare import compare
 from sim.paths import SCENARIOS
+from sim.report import headline_frame
 from sim.whatif import what_if_overrides
 
 pd.set_option("display.precision", 3)
@@ -66,18 +67,6 @@ print(f"monolith: {base.review.cores} cores, drivers {', '.join(DRIVERS)}; seed 
 # Lieutenants apply to the drivers that are not split (a driver cannot have both).
 
 # %%
-HEADLINE = [  # (metric, area, label)
-    ("time_to_merge_median_days", "all", "median time to merge (d)"),
-    ("time_to_merge_median_days", "group:drivers", "… driver changes (d)"),
-    ("time_to_merge_median_days", "group:non-drivers", "… non-driver changes (d)"),
-    ("time_to_merge_p90_days", "all", "p90 time to merge (d)"),
-    ("merged_per_week", "all", "merged per week"),
-    ("abandoned_fraction", "all", "abandoned share"),
-    ("core_utilization", "all", "nova core utilisation"),
-    ("gate_false_rejections_per_merged", "all", "false gate rejections per merge"),
-]
-
-
 def simulate(cores, runway_slots, lieutenants, split, config_jobs, job_failure):
     """Run the monolith and the what-if with common random numbers; show and return the comparison."""
     overrides = what_if_overrides(DRIVERS, cores=cores, runway_slots=runway_slots, lieutenants=lieutenants,
@@ -86,13 +75,13 @@ def simulate(cores, runway_slots, lieutenants, split, config_jobs, job_failure):
     what_if = sim.load_scenario(SCENARIOS / ("split.toml" if split else "monolith.toml"), warmup + overrides)
     monolith = sim.load_scenario(SCENARIOS / "monolith.toml", warmup)
     comparison = compare([monolith, what_if], REPLICATIONS, seed, workers=WORKERS)
-    t = comparison.comparison
-    rows = []
-    for metric, area, label in HEADLINE:
-        r = t[(t["metric"] == metric) & (t["area"] == area)].set_index("scenario")
-        m, w = r.loc["monolith"], r.loc["what_if"]
-        rows.append((label, m["mean"], w["mean"], w["diff"], w["diff_ci_low"], w["diff_ci_high"]))
-    shown = pd.DataFrame(rows, columns=["", "monolith", "what-if", "difference", "CI low", "CI high"]).set_index("")
+    frame = headline_frame(comparison)
+    monolith_rows = frame[frame["scenario"] == "monolith"].set_index("label")
+    what_if_rows = frame[frame["scenario"] == "what_if"].set_index("label")
+    shown = pd.DataFrame({
+        "monolith": monolith_rows["mean"], "what-if": what_if_rows["mean"], "difference": what_if_rows["diff"],
+        "CI low": what_if_rows["diff_ci_low"], "CI high": what_if_rows["diff_ci_high"],
+    }).loc[list(dict.fromkeys(frame["label"]))]
     print("overrides:", " ".join(overrides))
     display(shown)
     fig, finding = plots.plot_time_to_merge(comparison)

@@ -11,7 +11,7 @@ import os
 import platform
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -95,6 +95,31 @@ def write_run(result: RunResult, out: Path) -> None:
         result.summary.to_csv(tmp / "summary.csv", index=False)
         result.changes.to_csv(tmp / "changes.csv.gz", index=False, compression={"method": "gzip", "mtime": 0})
         (tmp / "run.json").write_text(json.dumps(run_manifest(result), indent=2) + "\n")
+
+
+COMPARISON_HEADLINE: tuple[tuple[str, str, str], ...] = (  # (metric, area, label)
+    ("time_to_merge_median_days", "all", "median time to merge (d)"),
+    ("time_to_merge_median_days", "group:drivers", "… driver changes (d)"),
+    ("time_to_merge_median_days", "group:non-drivers", "… non-driver changes (d)"),
+    ("time_to_merge_p90_days", "all", "p90 time to merge (d)"),
+    ("merged_per_week", "all", "merged per week"),
+    ("abandoned_fraction", "all", "abandoned share"),
+    ("core_utilization", "all", "nova core utilisation"),
+    ("reviews_per_core_per_week", "all", "reviews per nova core per week"),
+    ("held_days_mean", "all", "days held by the policy"),
+    ("gate_false_rejections_per_merged", "all", "false gate rejections per merge"),
+)
+
+
+def headline_frame(comparison: Comparison, rows: Sequence[tuple[str, str, str]] = COMPARISON_HEADLINE) -> pd.DataFrame:
+    """Headline metrics of a comparison, one row per (label, scenario): mean, CI and paired difference."""
+    table = comparison.comparison
+    frames = []
+    for metric, area, label in rows:
+        hit = table[(table["metric"] == metric) & (table["area"] == area)]
+        frames.append(hit.assign(label=label))
+    columns = ["label", "scenario", "mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def write_comparison(comparison: Comparison, out: Path, extra: Callable[[Path], None] | None = None) -> None:
