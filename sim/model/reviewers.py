@@ -46,6 +46,17 @@ def expertise_weights(scenario: Scenario, n_reviewers: int, stream: Stream) -> l
     return weights
 
 
+def only_area(area: int, n_areas: int) -> list[float]:
+    """Selection weights of a reviewer who reviews only ``area`` (a lieutenant, a driver team member)."""
+    return [1.0 if b == area else 0.0 for b in range(n_areas)]
+
+
+def driver_team(first_id: int, area: int, n_areas: int, size: int, rate: float, role: str, label: str) -> list[Reviewer]:
+    """``size`` reviewers of capacity ``rate`` who review only ``area``, with ids from ``first_id``."""
+    weights = only_area(area, n_areas)
+    return [Reviewer(first_id + i, f"{label}-{i}", role, rate, weights) for i in range(size)]
+
+
 def activity(cores: int, sigma: float, reference: int | None = None) -> list[float]:
     """Relative activity of each roster member, most active first.
 

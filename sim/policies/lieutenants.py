@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sim.model.reviewers import Reviewer
+from sim.model.reviewers import Reviewer, driver_team
 from sim.policies.base import Mechanism
 
 if TYPE_CHECKING:
@@ -30,10 +30,8 @@ class Lieutenants(Mechanism):
         self.required = sc.review.votes_required
         team: list[Reviewer] = []
         for a in sorted(self.areas):
-            for i in range(config.per_driver):
-                weights = [1.0 if b == a else 0.0 for b in range(len(names))]
-                team.append(Reviewer(world.new_reviewer_id() + len(team), f"lieutenant-{names[a]}-{i}", "lieutenant",
-                                     config.reviews_per_day, weights))
+            team += driver_team(world.new_reviewer_id() + len(team), a, len(names), config.per_driver,
+                                config.reviews_per_day, "lieutenant", f"lieutenant-{names[a]}")
         self.policy.board.add_reviewers(team)
 
     def approved(self, change: Change) -> bool | None:

@@ -20,7 +20,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from sim.model.ci import per_area_pass
-from sim.model.reviewers import Reviewer
+from sim.model.reviewers import driver_team, only_area
 from sim.model.schedule import after
 from sim.policies.base import Mechanism
 
@@ -44,15 +44,13 @@ class Split(Mechanism):
         self.gates: dict[int, Gate | None] = {}
         nova = self.policy.board
         for driver, a in zip(self.drivers, self.indices):
-            weights = [1.0 if b == a else 0.0 for b in range(len(names))]
             movers = [r for r in nova.reviewers if r.role == "core" and r.weights[a] == 1.0] if config.experts_move else []
             first = world.new_reviewer_id()  # counted with the movers still in nova, so no id is reused
             nova.remove_reviewers(movers)
             for r in movers:
-                r.weights = weights
+                r.weights = only_area(a, len(names))
             team = config.team_of(driver)
-            members = [Reviewer(first + i, f"{driver}-core-{i}", "driver-core", team.reviews_per_day, weights)
-                       for i in range(team.size)]
+            members = driver_team(first, a, len(names), team.size, team.reviews_per_day, "driver-core", f"{driver}-core")
             self.boards[a] = world.add_board(driver, movers + members)
             self.gates[a] = world.add_gate(driver) if sc.gate.enabled else None
         # Nova's pipelines keep only the jobs of the drivers still inside nova.
