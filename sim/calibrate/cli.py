@@ -203,9 +203,9 @@ def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
     cal.add_argument("--out", help="calibrated scenario TOML (default data/calibrated/<cycle>.toml)")
     cal.add_argument("--results", help="fit report directory (default results/calibration_<cycle>/)")
     cal.add_argument("--figures", default="figures", help="directory of calibration_<cycle>.png/.svg")
-    cal.add_argument("--budget", type=_count, default=240, help="simulation evaluations of the least-squares stages")
-    cal.add_argument("--replications", type=_count, default=4, help="replications per evaluation (common random numbers)")
-    cal.add_argument("--check-replications", type=_count, default=8, help="fresh replications judging the fit")
+    cal.add_argument("--budget", type=_count, default=250, help="simulation evaluations of the least-squares stages")
+    cal.add_argument("--replications", type=_count, default=8, help="replications per evaluation (common random numbers)")
+    cal.add_argument("--check-replications", type=_count, default=12, help="fresh replications judging the fit")
     cal.add_argument("--seed", type=_count, default=1, help="seed of the fit's replications")
     cal.add_argument("--workers", type=_count, default=2, help="worker processes")
     cal.add_argument("--predict-from", metavar="SCENARIO.toml",
