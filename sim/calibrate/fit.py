@@ -38,7 +38,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from sim.metrics import changes_frame
-from sim.model.world import simulate
+from sim.model.world import Records, simulate
 from sim.scenario import Scenario, validate_scenario
 
 GAUSS_95 = 1.959963984540054
@@ -109,10 +109,21 @@ def simulated_metrics(scenario: Scenario, replication: int, seed: int) -> pd.Dat
     Besides the target quantiles: ``merged_per_week``, ``abandoned_fraction``,
     ``rechecks_per_patch_set`` and ``weekly_merges_<w>`` for each cycle week w (area ``all``).
     """
-    records = simulate(scenario, replication, seed)
+    return metrics_of(simulate(scenario, replication, seed))
+
+
+def merged_in_window(records: Records) -> pd.DataFrame:
+    """The change rows of a replication that merged inside its measurement window."""
     df = changes_frame(records)
     a, b = records.window
-    merged = df[(df["merged"] >= a) & (df["merged"] < b)]
+    return df[(df["merged"] >= a) & (df["merged"] < b)]
+
+
+def metrics_of(records: Records) -> pd.DataFrame:
+    """The calibration metrics of one replication's records (see :func:`simulated_metrics`)."""
+    df = changes_frame(records)
+    a, b = records.window
+    merged = merged_in_window(records)
     phases = {
         "time_to_merge": merged["merged"] - merged["arrived"],
         "revision_phase": merged["last_upload"] - merged["arrived"],
@@ -140,17 +151,31 @@ def simulated_metrics(scenario: Scenario, replication: int, seed: int) -> pd.Dat
     return pd.DataFrame(rows, columns=["area", "metric", "value"])
 
 
-def _task(args: tuple[Scenario, int, int]) -> pd.DataFrame:
-    scenario, replication, seed = args
-    return simulated_metrics(scenario, replication, seed).assign(replication=replication)
+def _task(args: tuple[Scenario, int, int, bool]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    scenario, replication, seed, with_times = args
+    records = simulate(scenario, replication, seed)
+    times = None
+    if with_times:
+        merged = merged_in_window(records)
+        times = pd.DataFrame({"area": merged["area"], "time_to_merge_days": merged["merged"] - merged["arrived"]})
+    return metrics_of(records).assign(replication=replication), times
 
 
 def simulate_many(scenario: Scenario, replications: Sequence[int], seed: int,
                   executor: Executor | None = None) -> pd.DataFrame:
     """Calibration metrics of several replications: columns area, metric, value, replication."""
-    tasks = [(scenario, r, seed) for r in replications]
+    return simulate_with_times(scenario, replications, seed, executor, with_times=False)[0]
+
+
+def simulate_with_times(scenario: Scenario, replications: Sequence[int], seed: int, executor: Executor | None = None,
+                        *, with_times: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Calibration metrics of several replications and, pooled, the time to merge of every change
+    merged in their windows (columns area, time_to_merge_days)."""
+    tasks = [(scenario, r, seed, with_times) for r in replications]
     results = list(executor.map(_task, tasks)) if executor is not None else [_task(t) for t in tasks]
-    return pd.concat(results, ignore_index=True)
+    per_rep = pd.concat([m for m, _ in results], ignore_index=True)
+    times = pd.concat([t for _, t in results], ignore_index=True) if with_times else None
+    return per_rep, times
 
 
 def summarize_runs(per_rep: pd.DataFrame) -> pd.DataFrame:

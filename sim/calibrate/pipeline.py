@@ -31,6 +31,7 @@ from sim.calibrate.fit import (
     fact_targets,
     set_values,
     simulate_many,
+    simulate_with_times,
     summarize_runs,
 )
 from sim.calibrate.observe import CycleData, cycle_data, observables, targets, weekly_merges
@@ -73,7 +74,7 @@ def load_cycle(data: str | Path, cycle: str, template: Scenario, template_path: 
 def check_cycle(scenario: Scenario, cd: CycleData, replications: int, seed: int,
                 executor: Executor | None = None) -> CycleCheck:
     """Simulate ``replications`` fresh replications and set them beside the cycle's targets."""
-    per_rep = simulate_many(scenario, range(replications), seed, executor)
+    per_rep, sim_changes = simulate_with_times(scenario, range(replications), seed, executor)
     grouped = per_rep.groupby(["area", "metric"])["value"]
     n = grouped.count()
     t = stats.t.ppf(0.975, np.maximum(n - 1, 1))
@@ -88,23 +89,10 @@ def check_cycle(scenario: Scenario, cd: CycleData, replications: int, seed: int,
     })
     mpw = (len(cd.merged) / (cd.days / 7.0), float(simulated.loc[("all", "merged_per_week"), "mean"]))
     extra = simulated.loc["all"].drop(index=[w for w in weeks if w in simulated.loc["all"].index]).reset_index()
-    from sim.model.world import simulate
-
-    records = [simulate(scenario, r, seed) for r in range(min(2, replications))]
-    sim_changes = pd.concat([_merged_times(rec) for rec in records], ignore_index=True)
     observed = cd.merged[["model_area", "time_to_merge_days"]].rename(columns={"model_area": "area"})
     check = CycleCheck(cd.cycle, scenario, table, weekly, mpw, extra, sim_changes, observed)
     check.criteria = fit_criteria(table, mpw)
     return check
-
-
-def _merged_times(records: Any) -> pd.DataFrame:
-    from sim.metrics import changes_frame
-
-    df = changes_frame(records)
-    a, b = records.window
-    m = df[(df["merged"] >= a) & (df["merged"] < b)]
-    return pd.DataFrame({"area": m["area"], "time_to_merge_days": m["merged"] - m["arrived"]})
 
 
 def capacity_sensitivity(scenario: Scenario, replications: int, seed: int, executor: Executor | None = None,

@@ -80,8 +80,7 @@ class Change:
         "votes",  # reviewers who gave +2 on the current patch set
         "reviewed_by",  # reviewers who reviewed the current patch set (any vote)
         "ready_since",  # when the change last became ready for review (nan: not waiting)
-        "held",  # a policy holds it back from review (runway queue, waiting for sponsors)
-        "held_since",
+        "held_since",  # when a policy last held it back from review (runway queue, waiting for sponsors)
         # Where the time goes (days); for a merged change they sum to its time to merge.
         "wait_review",  # ready, waiting for a reviewer (including time held by a policy)
         "held_time",  # the part of wait_review spent held by a policy
@@ -137,7 +136,6 @@ class Change:
         self.votes: list[Any] = []
         self.reviewed_by: set[int] = set()
         self.ready_since = NAN
-        self.held = False
         self.held_since = NAN
         self.wait_review = 0.0
         self.held_time = 0.0

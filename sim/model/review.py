@@ -107,9 +107,6 @@ class ReviewBoard:
         self.queue.remove(change, self.position)
         return True
 
-    def is_waiting(self, change: Change) -> bool:
-        return change.id in self.position
-
     def _eligible(self, reviewer: Reviewer, change: Change) -> bool:
         return (
             reviewer.weights[change.area] > 0.0

@@ -154,13 +154,11 @@ class Policy:
 
     def hold(self, change: Change) -> None:
         """A mechanism keeps a ready change from review; its wait for a reviewer goes on."""
-        change.held = True
         change.held_since = self.env.now
 
     def release(self, change: Change) -> None:
         """A held change may be reviewed (by the later mechanisms' leave), or was abandoned meanwhile."""
         now = self.env.now
-        change.held = False
         deadline = self.deadline(change)
         # Held until now, or until its author gave up (possibly before it was held: a runway's
         # timebox can put back a waiting change whose abandonment nobody had noticed yet).
@@ -175,7 +173,6 @@ class Policy:
         deadline = self.deadline(change)
         if deadline > end:
             return False
-        change.held = False
         change.held_time += max(0.0, deadline - change.held_since)
         self.world.lifecycle.expired(change, deadline)
         return True
