@@ -84,9 +84,13 @@ class Arrivals(_Section):
     @field_validator("weekly_profile", "blueprint_weekly_profile")
     @classmethod
     def _non_negative(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
-        if v is not None and (not v or min(v) < 0 or not all(math.isfinite(x) for x in v)):
-            raise ValueError("must be a non-empty list of finite multipliers >= 0")
-        return v
+        return _multipliers(v)
+
+
+def _multipliers(v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+    if v is not None and (not v or min(v) < 0 or not all(math.isfinite(x) for x in v)):
+        raise ValueError("must be a non-empty list of finite multipliers >= 0")
+    return v
 
 
 class Area(_Section):
@@ -158,6 +162,12 @@ class Review(_Section):
         source="assumption: Nova removes members whose involvement dropped (wiki Nova/CoreTeam, study §2)",
         description="Roster the capacity was measured on (none = cores); a smaller roster keeps its most active members, a larger one adds members of median activity",
     )
+    weekly_activity: tuple[float, ...] | None = param(
+        None, unit="multiplier",
+        source="data: merges per cycle week / mean (calibration; core activity follows throughput near saturation)",
+        description="Multiplier of every core's review rate per cycle week (length cycle_weeks; mean 1 keeps "
+                    "reviews_per_core_per_day the cycle average; None = flat)",
+    )
     effort_cv: float = param(
         1.0, ge=0, le=10, unit="-", source="assumption: 1 = exponential review time",
         description="Coefficient of variation of one review's effort (gamma; 0 = deterministic)",
@@ -176,6 +186,16 @@ class Review(_Section):
         source="fitted (study §1: heterogeneity in review rounds; 20 % of Juno changes merge at their first patch set)",
         description="Coefficient of variation of a change's expected latent defects across changes (gamma-Poisson; 0 = Poisson)",
     )
+    bug_defects_factor: float = param(
+        1.0, gt=0, le=20, unit="multiplier",
+        source="fitted (portrait: Juno time to merge p90 of bug fixes 92 d against 50 d for other changes)",
+        description="Expected latent defects of a bug fix relative to an 'other' change of its area",
+    )
+    blueprint_defects_factor: float = param(
+        1.0, gt=0, le=20, unit="multiplier",
+        source="fitted (portrait: Juno time to merge p90 of blueprint changes 102 d against 50 d for other changes)",
+        description="Expected latent defects of a blueprint change relative to an 'other' change of its area",
+    )
     defects_size_elasticity: float = param(
         0.0, ge=0, le=2, unit="-", source="assumption",
         description="Mean latent defects scale as (size / median size) ** elasticity",
@@ -193,6 +213,14 @@ class Review(_Section):
         source="assumption: Weinberg (1992) ~20 % of time lost per extra concurrent task",
         description="Share of a review's effort spent re-loading context when cores jump between many changes",
     )
+
+    @field_validator("weekly_activity")
+    @classmethod
+    def _activity(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
+        v = _multipliers(v)
+        if v is not None and min(v) <= 0:
+            raise ValueError("must be multipliers > 0 (a week without any review would stop the clock of reviews under way)")
+        return v
 
 
 class NonCore(_Section):
@@ -495,12 +523,12 @@ class Scenario(_Section):
     def _consistent(self) -> Scenario:
         if not self.areas:
             raise ValueError("at least one area is required")
-        for key in ("weekly_profile", "blueprint_weekly_profile"):
-            profile = getattr(self.arrivals, key)
+        profiles = {"arrivals.weekly_profile": self.arrivals.weekly_profile,
+                    "arrivals.blueprint_weekly_profile": self.arrivals.blueprint_weekly_profile,
+                    "review.weekly_activity": self.review.weekly_activity}
+        for key, profile in profiles.items():
             if profile is not None and len(profile) != self.run.cycle_weeks:
-                raise ValueError(
-                    f"arrivals.{key} has {len(profile)} weeks; run.cycle_weeks is {self.run.cycle_weeks}"
-                )
+                raise ValueError(f"{key} has {len(profile)} weeks; run.cycle_weeks is {self.run.cycle_weeks}")
         ff, reopen = self.cycle.feature_freeze_week, self.cycle.reopen_week
         if self.cycle.feature_freeze and ff > self.run.cycle_weeks:
             raise ValueError(f"cycle.feature_freeze_week ({ff}) is after the cycle's end ({self.run.cycle_weeks})")

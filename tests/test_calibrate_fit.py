@@ -34,12 +34,14 @@ from sim.calibrate.fit import (
     abandonment_adjusted_rates,
     area_parameters,
     fact_targets,
+    forward_jacobian,
     set_values,
     shared_parameters,
     simulate_many,
     simulated_metrics,
 )
-from sim.calibrate.observe import PHASE_METRIC, QUANTILE_NAME
+from sim.calibrate import DataError
+from sim.calibrate.observe import PHASE_METRIC, QUANTILE_NAME, CycleData, activity_profile
 from sim.calibrate.writer import annotated_toml
 from sim.scenario import load_scenario, validate_scenario
 
@@ -521,6 +523,63 @@ def test_calibrate_cli_end_to_end(tmp_path: Path) -> None:
     targets = pd.read_csv(results / "targets.csv")
     assert set(TARGET_COLUMNS) <= set(targets.columns)
     assert {"simulated", "sim_half", "rel_error", "inside"} <= set(targets.columns)
-    assert set(targets["area"]) == {*scenario.area_names, "all"}
+    assert set(targets["area"]) == {*scenario.area_names, "all", "kind:bug", "kind:blueprint", "kind:other"}
+    activity = scenario.review.weekly_activity
+    assert activity is not None and len(activity) == scenario.run.cycle_weeks
+    assert sum(activity) / len(activity) == pytest.approx(1.0, abs=0.01)
     for name in ("calibration_juno.png", "calibration_juno.svg"):
         assert (figures / name).stat().st_size > 1000, name
+
+
+# ------------------------------------------------------------------------------ activity and kinds
+
+
+def cycle_of(merged_days: list[float], weeks: int) -> CycleData:
+    """A CycleData with changes merged on the given days after the cycle's start."""
+    start = pd.Timestamp("2020-01-01T00:00:00Z")
+    merged = pd.DataFrame({"merged_at": [start + pd.Timedelta(days=d) for d in merged_days]})
+    return CycleData("c", start, start + pd.Timedelta(weeks=weeks), merged, merged, ("all",), ())
+
+
+def test_activity_profile_is_the_smoothed_merge_series_over_its_mean() -> None:
+    # merges per week 1, 3, 2, 6: centred 3-week means 2, 2, 11/3, 4; their mean 35/12
+    days = [0.5] + [7.5] * 3 + [14.5] * 2 + [21.5] * 6
+    profile = activity_profile(cycle_of(days, 4))
+    expected = np.array([2.0, 2.0, 11 / 3, 4.0]) / (35 / 12)
+    assert profile == pytest.approx(expected.round(3).tolist())
+    assert activity_profile(cycle_of(days, 4), smoothing_weeks=1) == pytest.approx(
+        (np.array([1, 3, 2, 6]) / 3.0).round(3).tolist())
+    with pytest.raises(DataError, match="without merges"):
+        activity_profile(cycle_of([0.5, 1.0], 4), smoothing_weeks=1)
+
+
+def test_every_target_kind_is_a_simulated_metric() -> None:
+    scenario = validate_scenario(SMALL)
+    metrics = simulated_metrics(scenario, 0, 3)
+    kinds = metrics[metrics["area"].str.startswith("kind:")]
+    assert set(kinds["area"]) <= {"kind:bug", "kind:blueprint", "kind:other"} and len(kinds) > 0
+    assert set(kinds["metric"]) == {"time_to_merge_median_days", "time_to_merge_p75_days", "time_to_merge_p90_days"}
+    for _, sub in kinds.groupby("area"):
+        values = sub.set_index("metric")["value"]
+        assert values["time_to_merge_median_days"] <= values["time_to_merge_p75_days"] <= values["time_to_merge_p90_days"]
+
+
+def test_forward_jacobian_steps_ten_percent_in_every_log_parameter() -> None:
+    """Regression: scipy's relative diff_step is x * 0.1, i.e. a machine-epsilon step for a
+    parameter at 1 (log 0); such parameters (defects_cv, the kind factors) never moved."""
+    a = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, 1.0]])
+    calls: list[np.ndarray] = []
+
+    def fun(x: np.ndarray) -> np.ndarray:
+        calls.append(np.array(x))
+        return a @ x + x[0] ** 2
+
+    x = np.array([0.0, 1.0, np.log(3.0)])
+    upper = np.array([1.0, 1.05, 5.0])  # the second parameter steps backwards, inside its bound
+    jac = forward_jacobian(fun, x, fun(x), upper)
+    steps = [c - x for c in calls[1:]]
+    assert [float(np.abs(s).max()) for s in steps] == pytest.approx([0.1, 0.1, 0.1])
+    assert steps[1][1] == pytest.approx(-0.1)
+    expected = a.copy()
+    expected[:, 0] += 0.1  # (x0 + h)^2 - x0^2 over h at x0 = 0
+    assert jac == pytest.approx(expected)

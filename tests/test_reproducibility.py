@@ -25,7 +25,8 @@ def small() -> object:
     flat = "[" + ", ".join(["1.0"] * 13) + "]"
     return load_scenario(MONOLITH, ["run.warmup_days=30", "run.cycle_weeks=13", "cycle.feature_freeze_week=10",
                                     "cycle.reopen_week=12",
-                                    f"arrivals.weekly_profile={flat}", f"arrivals.blueprint_weekly_profile={flat}"])
+                                    f"arrivals.weekly_profile={flat}", f"arrivals.blueprint_weekly_profile={flat}",
+                                    "review.weekly_activity=[" + ", ".join(["0.7", "1.3"] * 6 + ["1.0"]) + "]"])
 
 
 def test_same_seed_same_results_with_one_or_two_workers(small) -> None:

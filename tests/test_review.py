@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -127,7 +128,8 @@ class Board:
     """A review board on a bare environment with deterministic effort (cv 0) and logged callbacks."""
 
     def __init__(self, reviewers: list[Reviewer], n_areas: int = 1, *, reoffer: bool = False,
-                 window: tuple[float, float] = (0.0, math.inf), size_elasticity: float = 0.0) -> None:
+                 window: tuple[float, float] = (0.0, math.inf), size_elasticity: float = 0.0,
+                 activity: Callable[[float], float] | None = None) -> None:
         self.env = simpy.Environment()
         self.reviewed: list[tuple[int, int, float]] = []  # (change, reviewer, time)
         self.expired: list[tuple[int, float, float]] = []  # (change, abandoned at, noticed at)
@@ -142,6 +144,7 @@ class Board:
             self.env, "test", reviewers, n_areas, selection=stream("selection"), effort=stream("review"),
             effort_cv=0.0, median_size=10.0, size_elasticity=size_elasticity, window=window,
             on_reviewed=on_reviewed, on_expired=lambda c, at: self.expired.append((c.id, at, self.env.now)),
+            activity=activity,
         )
 
     def offer(self, *changes: Change) -> None:
@@ -180,6 +183,27 @@ def test_review_time_scales_with_rate_and_size() -> None:
     big.offer(change(0, size=40.0))  # (40 / median 10) ** 0.5 = 2 median reviews of effort
     big.env.run()
     assert [t for *_x, t in big.reviewed] == [2.0]
+
+
+def test_review_time_follows_the_activity_of_the_week_it_starts_in() -> None:
+    """Activity 0.5 before t = 2 and 2.0 after: one-day reviews take 2 days, then half a day."""
+    b = Board([reviewer(rate=1.0)], activity=lambda t: 0.5 if t < 2.0 else 2.0)
+    b.offer(*(change(i) for i in range(3)))
+    b.env.run()
+    assert [t for *_x, t in b.reviewed] == [2.0, 2.5, 3.0]
+
+
+def test_weekly_activity_in_a_world_moves_review_capacity_by_week() -> None:
+    """M/M/5 at load 0.8 with activity 0.5 / 1.5 in alternate weeks: slow weeks (capacity 2.5 a day
+    against 4 arrivals) start far fewer first reviews than fast ones (7.5 a day)."""
+    sc = load_scenario(MMC, ["run.cycle_weeks=4", "run.cycles=10", "review.weekly_activity=[0.5, 1.5, 0.5, 1.5]"])
+    world = World(sc, 0, 3)
+    start = world.window[0]
+    assert [world.review_activity(start + d) for d in (0.0, 6.9, 7.0, 13.9, 14.0, 28.0)] == [0.5, 0.5, 1.5, 1.5, 0.5, 0.5]
+    world.run()
+    weeks = [world.cycle_week(c.first_review) % 2 for c in world.changes if c.first_review >= start]
+    slow, fast = weeks.count(0), weeks.count(1)
+    assert slow < 0.6 * fast, (slow, fast)
 
 
 def test_two_reviewers_work_in_parallel() -> None:

@@ -162,6 +162,14 @@ def test_weekly_profile_length_must_equal_cycle_weeks() -> None:
     assert "multipliers >= 0" in error_of(MMC, ["run.cycle_weeks=4", "arrivals.weekly_profile=[1, 2, -1, 1]"])
 
 
+def test_weekly_activity_has_one_positive_multiplier_per_cycle_week() -> None:
+    msg = error_of(MMC, ["review.weekly_activity=[1.0, 1.0]"])
+    assert "review.weekly_activity has 2 weeks" in msg and "run.cycle_weeks is 26" in msg
+    assert "multipliers > 0" in error_of(MMC, ["run.cycle_weeks=4", "review.weekly_activity=[1, 2, 0, 1]"])
+    ok = load_scenario(MMC, ["run.cycle_weeks=4", "review.weekly_activity=[0.5, 1.5, 1, 1]"])
+    assert ok.review.weekly_activity == (0.5, 1.5, 1.0, 1.0)
+
+
 def test_kind_mix_must_sum_to_one_over_known_kinds() -> None:
     msg = error_of(MMC, ["areas.all.kind_mix={bug=0.5, other=0.4}"])
     assert "areas.all.kind_mix" in msg and "sum to 1" in msg

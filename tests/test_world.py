@@ -262,6 +262,18 @@ def test_change_attributes_follow_the_area_parameters() -> None:
     assert abs(np.median([c.patience for c in ch]) - 30.0) < 3.0
 
 
+def test_kind_factors_scale_the_expected_defects_of_bugs_and_blueprints() -> None:
+    sc = load_scenario(MMC, ["run.warmup_days=0", "run.cycles=6", "areas.all.defects_mean=1.0",
+                             "areas.all.kind_mix={bug=0.4, blueprint=0.3, other=0.3}",
+                             "review.bug_defects_factor=2.0", "review.blueprint_defects_factor=3.5"])
+    world = World(sc, 0, 2)
+    world.run()
+    for kind, expected in (("bug", 2.0), ("blueprint", 3.5), ("other", 1.0)):
+        defects = np.array([c.defects_initial for c in world.changes if c.kind == kind], dtype=float)
+        mean, se = mean_se(defects)  # Poisson: SE from the sample, thousands of changes per kind
+        assert abs(mean - expected) <= Z * se, (kind, mean, se)
+
+
 def test_calendar() -> None:
     sc = load_scenario(MMC, ["cycle.feature_freeze=true", "cycle.feature_freeze_week=20"])
     world = World(sc, 0, 1)  # warm-up 30 d, cycles of 182 d measured from t = 30

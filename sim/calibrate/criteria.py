@@ -47,7 +47,8 @@ def target_table(targets: pd.DataFrame, simulated: pd.DataFrame) -> pd.DataFrame
 
 def major_areas(table: pd.DataFrame, min_changes: int) -> list[str]:
     """Areas (not ``all``) with at least ``min_changes`` merged changes, largest first."""
-    sizes = table[(table["area"] != "all") & table["phase"].isin(["time_to_merge"])].groupby("area")["n"].first()
+    areas = (table["area"] != "all") & ~table["area"].str.startswith("kind:")
+    sizes = table[areas & table["phase"].isin(["time_to_merge"])].groupby("area")["n"].first()
     return list(sizes[sizes >= min_changes].sort_values(ascending=False).index)
 
 

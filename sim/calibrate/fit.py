@@ -1,8 +1,9 @@
 """Fitting the hidden parameters by simulation (method of simulated quantiles).
 
-The hidden parameters (review capacity, per-area latent defects, author delays and stalls,
-attention heterogeneity) are chosen so that the simulated per-area quantiles of time to merge,
-revision phase and final phase match the observed ones. The residual of target *i* is
+The hidden parameters (review capacity, per-area latent defects and their factors for bug fixes
+and blueprint changes, author delays and stalls, attention heterogeneity) are chosen so that the
+simulated per-area quantiles of time to merge, revision phase and final phase, and the per-kind
+quantiles of time to merge, match the observed ones. The residual of target *i* is
 
     r_i = (log(1 + simulated_i) - log(1 + observed_i)) / s_i,
 
@@ -12,8 +13,8 @@ evaluation runs the same replications (common random numbers), so the objective 
 through the parameters and the event order they cause. ``scipy.optimize.least_squares``
 (trust-region reflective, bounds in log space, finite differences with a 10 % step to see past
 the objective's small-scale ruggedness) minimises the sum of squares in stages, as the feasibility study advises:
-first the shared parameters on the all-area targets, then the per-area defects on the per-area
-targets, then all together. Between stages the arrival rates are raised so that the changes that
+first the shared parameters on the all-area and per-kind targets, then the per-area defects on the
+per-area targets, then all together. Between stages the arrival rates are raised so that the changes that
 merge match the data (the data hold merged changes only; simulated authors abandon some).
 
 Uncertainty: the Gauss-Newton sandwich covariance of the log parameters at the optimum (the
@@ -37,9 +38,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from sim.calibrate.observe import KIND_PREFIX
 from sim.metrics import changes_frame
 from sim.model.world import Records, simulate
-from sim.scenario import Scenario, validate_scenario
+from sim.scenario import KINDS, Scenario, validate_scenario
 
 GAUSS_95 = 1.959963984540054
 DIFF_STEP = 0.1  # in log parameters: a 10 % change, wide enough to see through piecewise-constant quantiles
@@ -51,6 +53,24 @@ def robust_cost(r: np.ndarray) -> float:
     """The soft-L1 cost least_squares minimises, sum of 2 c^2 (sqrt(1 + (r/c)^2) - 1) / 2."""
     c = ROBUST_SCALE
     return float(np.sum(c * c * (np.sqrt(1.0 + (r / c) ** 2) - 1.0)))
+
+
+def forward_jacobian(fun: Callable[[np.ndarray], np.ndarray], x: np.ndarray, r: np.ndarray,
+                     upper: np.ndarray) -> np.ndarray:
+    """Jacobian of ``fun`` at ``x`` (where it is ``r``) by forward differences of ``DIFF_STEP`` in
+    every log parameter, backwards where a step would cross the ``upper`` bound.
+
+    The step is absolute in log space, so every parameter moves by the same 10 %: a step
+    relative to x itself (scipy's ``diff_step``) would be tiny for a parameter whose log is near 0
+    (a value near 1), and a machine-epsilon step sees only the objective's ruggedness.
+    """
+    jac = np.empty((len(r), len(x)))
+    for j in range(len(x)):
+        h = DIFF_STEP if x[j] + DIFF_STEP <= upper[j] else -DIFF_STEP
+        step = np.zeros(len(x))
+        step[j] = h
+        jac[:, j] = (fun(x + step) - r) / h
+    return jac
 
 
 class _BudgetSpent(Exception):
@@ -77,6 +97,8 @@ def shared_parameters() -> list[Free]:
         Free("authors.stall_mean_days", 5.0, 200.0),
         Free("review.defects_cv", 0.1, 5.0),
         Free("review.non_expert_weight", 0.02, 1.0),
+        Free("review.bug_defects_factor", 0.1, 10.0),
+        Free("review.blueprint_defects_factor", 0.1, 10.0),
     ]
 
 
@@ -129,7 +151,7 @@ def metrics_of(records: Records) -> pd.DataFrame:
         "revision_phase": merged["last_upload"] - merged["arrived"],
         "final_phase": merged["merged"] - merged["last_upload"],
     }
-    frame = pd.DataFrame({"area": merged["area"], **{k: v.to_numpy() for k, v in phases.items()}})
+    frame = pd.DataFrame({"area": merged["area"], "kind": merged["kind"], **{k: v.to_numpy() for k, v in phases.items()}})
     rows: list[tuple[str, str, float]] = []
     weeks = (b - a) / 7.0
     abandoned = df[(df["abandoned"] >= a) & (df["abandoned"] < b)]
@@ -142,6 +164,10 @@ def metrics_of(records: Records) -> pd.DataFrame:
         n_abandoned = len(abandoned) if area == "all" else int((abandoned["area"] == area).sum())
         rows.append((area, "merged_per_week", n_merged / weeks))
         rows.append((area, "abandoned_fraction", n_abandoned / max(1, n_merged + n_abandoned)))
+    for kind, sub in frame.groupby("kind", sort=False):
+        qs = np.quantile(sub["time_to_merge"].to_numpy(), [0.5, 0.75, 0.9])
+        rows += [(f"{KIND_PREFIX}{kind}", f"time_to_merge_{name}_days", float(v))
+                 for name, v in zip(("median", "p75", "p90"), qs)]
     rows.append(("all", "rechecks_per_patch_set", float(merged["rechecks"].sum() / max(1, merged["patch_sets"].sum()))))
     cores = [r for r in records.reviewers if r[2] == "core"]
     rows.append(("all", "core_reviews_per_core_per_day", sum(r[4] for r in cores) / max(1, len(cores)) / (b - a)))
@@ -305,6 +331,8 @@ class Calibrator:
         start = self.evaluations
         best: list[Any] = [math.inf, x0]
 
+        last: list[Any] = [None, None]  # the last point evaluated and its residuals
+
         def fun(x: np.ndarray) -> np.ndarray:
             if self.evaluations - start >= stage.max_evaluations:
                 raise _BudgetSpent
@@ -312,10 +340,15 @@ class Calibrator:
             cost = robust_cost(r)
             if cost < best[0]:
                 best[:] = [cost, np.array(x)]
+            last[:] = [np.array(x), r]
             return r
 
+        def jac(x: np.ndarray) -> np.ndarray:
+            r = last[1] if last[0] is not None and np.array_equal(last[0], x) else fun(x)
+            return forward_jacobian(fun, x, r, upper)
+
         try:
-            message = least_squares(fun, x0, bounds=(lower, upper), diff_step=DIFF_STEP, method="trf",
+            message = least_squares(fun, x0, jac=jac, bounds=(lower, upper), method="trf",
                                     loss="soft_l1", f_scale=ROBUST_SCALE).message
         except _BudgetSpent:
             message = "evaluation budget spent"
@@ -372,13 +405,12 @@ class Calibrator:
         uncertainty: recovery tests show the optimum can stop 10-25 % short of a known truth.
         """
         x = np.array([math.log(self.values[p.key]) for p in params])
-        r = self._stage_residuals(params, x, None)
-        jac = np.empty((len(r), len(params)))
-        for j, p in enumerate(params):
-            h = DIFF_STEP if x[j] + DIFF_STEP <= math.log(p.upper) else -DIFF_STEP  # stay inside the bounds
-            step = np.zeros(len(params))
-            step[j] = h
-            jac[:, j] = (self._stage_residuals(params, x + step, None) - r) / h
+
+        def fun(y: np.ndarray) -> np.ndarray:
+            return self._stage_residuals(params, y, None)
+
+        r = fun(x)
+        jac = forward_jacobian(fun, x, r, np.array([math.log(p.upper) for p in params]))
         dof = max(1, len(r) - len(params))
         chi2 = float(r @ r) / dof
         bread = np.linalg.pinv(jac.T @ jac)
@@ -414,8 +446,9 @@ def default_stages(areas: Sequence[str], budget: int) -> list[FitStage]:
     ``budget`` is the number of evaluations of the least-squares stages.
     """
     shared, per_area = shared_parameters(), area_parameters(areas)
+    kinds = [f"{KIND_PREFIX}{k}" for k in KINDS]
     return [
-        FitStage("shared", shared, ["all"], max(10, budget // 4)),
+        FitStage("shared", shared, ["all", *kinds], max(10, budget // 4)),
         FitStage("rounds", per_area, list(areas), 6),
-        FitStage("joint", shared + per_area, [*areas, "all"], max(20, budget - budget // 4)),
+        FitStage("joint", shared + per_area, [*areas, "all", *kinds], max(20, budget - budget // 4)),
     ]

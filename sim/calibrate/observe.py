@@ -4,10 +4,11 @@ Observable inputs (no simulation needed), per model area: the arrival rate (chan
 the cycle, whenever they merged, per day), the kind mix, the size distribution (lognormal on
 changed lines), the share touching the virt driver interface and the share of driver changes that
 touch only their driver; and the weekly profiles of arrivals over the cycle (all kinds but
-blueprints, and blueprints). Targets: per model area and for all areas, the median, p75 and p90
-of time to merge, revision phase and final phase of the changes *merged* in the cycle, each with
-the bootstrap standard deviation of log(1 + value) and its bootstrap 90 % interval; the weekly
-merge series.
+blueprints, and blueprints); the core review activity per week, read off the merge series.
+Targets: per model area and for all areas, the median, p75 and p90 of time to merge, revision
+phase and final phase of the changes *merged* in the cycle, and per kind of change the quantiles
+of time to merge, each with the bootstrap standard deviation of log(1 + value) and its bootstrap
+90 % interval; the weekly merge series.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ import pandas as pd
 from sim.calibrate import DataError
 from sim.calibrate.data import NOVA_CYCLES, ChangeTable, cycle_bounds, model_areas
 from sim.calibrate.summaries import PHASES, QUANTILES, _resampled_quantiles, weekly_counts
+from sim.scenario import KINDS
 
 DAY = pd.Timedelta(days=1)
+KIND_PREFIX = "kind:"  # target groups by kind of change, as in sim.metrics
+ACTIVITY_SMOOTHING_WEEKS = 3
 # Target phase name (summaries.PHASES) -> simulation metric stem (sim.metrics.METRICS).
 PHASE_METRIC = {"time_to_merge": "time_to_merge", "revision": "revision_phase", "final": "final_phase"}
 QUANTILE_NAME = {0.5: "median", 0.75: "p75", 0.9: "p90"}
@@ -118,14 +122,17 @@ def targets(cd: CycleData, min_changes: int = 1, n_boot: int = 2000, seed: int =
 
     Columns: area, phase, q, metric, n, observed, low, high (bootstrap 90 % interval), log_sd
     (bootstrap sd of log(1 + quantile)); areas with fewer than ``min_changes`` merged changes are left out.
+    Each kind of change (bug, blueprint, other) adds its time-to-merge quantiles as area ``kind:<kind>``.
     """
     merged = cd.merged
     groups = [(a, merged[merged["model_area"] == a]) for a in cd.areas] + [("all", merged)]
+    groups += [(f"{KIND_PREFIX}{k}", merged[merged["kind"] == k]) for k in KINDS]
     rows = []
     for area, sub in groups:
         if len(sub) < min_changes:
             continue
-        for phase, column in PHASES.items():
+        phases = {"time_to_merge": PHASES["time_to_merge"]} if area.startswith(KIND_PREFIX) else PHASES
+        for phase, column in phases.items():
             x = sub[column].to_numpy(dtype=float)
             boot = _resampled_quantiles(x, QUANTILES, n_boot, seed)
             low, high = np.quantile(boot, [0.05, 0.95], axis=0)
@@ -139,3 +146,20 @@ def targets(cd: CycleData, min_changes: int = 1, n_boot: int = 2000, seed: int =
 def weekly_merges(cd: CycleData) -> np.ndarray:
     """Changes merged per cycle week (all areas)."""
     return weekly_counts(cd.merged["merged_at"], cd.start, cd.start + pd.Timedelta(weeks=cd.weeks))
+
+
+def activity_profile(cd: CycleData, smoothing_weeks: int = ACTIVITY_SMOOTHING_WEEKS) -> list[float]:
+    """Core review activity per cycle week (mean 1), read off the merges per week.
+
+    Near saturation a review queue merges as fast as its reviewers review, so the weekly merge
+    series (centred moving average over ``smoothing_weeks``, against its week-to-week noise) /
+    its mean is taken as the cycle's activity profile: the lull after a release and around the
+    design summit, the push before feature freeze. The weekly merge series is therefore not an
+    independent check of a cycle it was read from.
+    """
+    merges = pd.Series(weekly_merges(cd), dtype=float)
+    smooth = merges.rolling(smoothing_weeks, center=True, min_periods=1).mean().to_numpy()
+    if smooth.mean() <= 0 or smooth.min() <= 0:
+        raise DataError(f"cycle {cd.cycle}: a week without merges leaves review activity undefined")
+    return [round(float(v), 3) for v in smooth / smooth.mean()]
+

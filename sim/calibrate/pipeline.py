@@ -34,7 +34,15 @@ from sim.calibrate.fit import (
     simulate_with_times,
     summarize_runs,
 )
-from sim.calibrate.observe import CycleData, cycle_data, observables, targets, weekly_merges
+from sim.calibrate.observe import (
+    ACTIVITY_SMOOTHING_WEEKS,
+    CycleData,
+    activity_profile,
+    cycle_data,
+    observables,
+    targets,
+    weekly_merges,
+)
 from sim.calibrate.writer import annotated_toml
 from sim.report import atomic_directory
 from sim.scenario import Scenario, _merge, read_scenario_tables, validate_scenario
@@ -122,6 +130,9 @@ def _sources(cycle: str, cd: CycleData, fitted: pd.DataFrame, observed: dict[str
     sources["arrivals.weekly_profile"] = f"data: {period}, non-blueprint changes authored per week / mean"
     sources["arrivals.blueprint_weekly_profile"] = f"data: {period}, blueprint changes authored per week / mean"
     sources["run.cycle_weeks"] = f"data: {period} ({cd.days:.1f} days)"
+    sources["review.weekly_activity"] = (
+        f"data: {period}, merges per week ({ACTIVITY_SMOOTHING_WEEKS}-week centred mean) / mean, "
+        "read as core review activity (the queue is near saturation)")
     for row in fitted.itertuples():
         note = "" if row.identified else "; not identified by the targets"
         sources[row.key] = f"fitted: {cycle}, 95 % interval [{row.low:.3g}, {row.high:.3g}]{note}"
@@ -153,7 +164,8 @@ def calibrate_cycle(
     log(table.report())
     observed = observables(cd)
     name = {"scenario": {"name": f"nova-{cycle}", "description": f"Nova calibrated on the {cycle} cycle"}}
-    raw = _merge(_merge(raw, observed), name)
+    activity = {"review": {"weekly_activity": activity_profile(cd)}}
+    raw = _merge(_merge(_merge(raw, observed), activity), name)
     goal = pd.concat([targets(cd), fact_targets()], ignore_index=True)
     rates = {a: v["rate_per_day"] for a, v in observed["areas"].items()}
     pool = ProcessPoolExecutor(workers) if workers > 1 else nullcontext(None)
@@ -210,6 +222,7 @@ def predict_cycle(
     observed = observables(cd)
     name = {"scenario": {"name": f"nova-{cycle}-predicted",
                          "description": f"Nova's {cycle} cycle predicted from {base_path.name}"}}
+    changes = [*flat_activity(base, cycle), *changes]
     raw = _merge(_merge(_merge(raw, observed), name), _nested({k: v for k, v, _ in changes}))
     rates = {a: v["rate_per_day"] for a, v in observed["areas"].items()}
     pool = ProcessPoolExecutor(workers) if workers > 1 else nullcontext(None)
@@ -240,6 +253,20 @@ def predict_cycle(
     _write_text(Path(out).with_suffix(".md"), report_markdown(check, None, f"Out-of-sample check: {cycle}", notes))
     calibration_figure(check, Path(figures), f"calibration_{cycle}", predicted=True)
     return check
+
+
+def flat_activity(base: Scenario, cycle: str) -> list[tuple[str, Any, str]]:
+    """The base's weekly review activity replaced by a flat one, as a stated change (none when flat).
+
+    The profile is read off the base cycle's own merges: its rhythm (the lull after the release,
+    the summit, the freeze push) is the base cycle's calendar, and the predicted cycle's rhythm
+    cannot be read off its outcome. Its mean, the fitted capacity, is kept.
+    """
+    if base.review.weekly_activity is None:
+        return []
+    return [("review.weekly_activity", None,
+             f"flat: the weekly rhythm read off {base.scenario.name}'s merges belongs to its calendar; {cycle}'s "
+             "rhythm cannot be read off its own outcome (the mean activity, the fitted capacity, is kept)")]
 
 
 def _nested(flat: dict[str, Any]) -> dict[str, Any]:

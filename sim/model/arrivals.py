@@ -61,6 +61,8 @@ class ChangeFactory:
         self.patience_sigma = sc.authors.patience_sigma
         self.attract_sigma = sc.review.attractiveness_sigma
         self.defects_elasticity = sc.review.defects_size_elasticity
+        self.kind_defects = {"bug": sc.review.bug_defects_factor, "blueprint": sc.review.blueprint_defects_factor,
+                             "other": 1.0}
         cv = sc.review.defects_cv
         self.defects_shape = 1.0 / (cv * cv) if cv > 0 else 0.0
         per_feature = sc.arrivals.blueprint_changes_per_feature
@@ -88,7 +90,7 @@ class ChangeFactory:
         touches = self.attributes.uniform() < area.interface_share
         driver_only = area.driver and self.attributes.uniform() < area.driver_only_share
         feature = self._feature(area_index, kind)
-        mean_defects = area.defects_mean
+        mean_defects = area.defects_mean * self.kind_defects[kind]
         if self.defects_elasticity:
             mean_defects *= (size / median_size) ** self.defects_elasticity
         u = self.defects.uniform()  # drawn even without heterogeneity, so streams stay aligned
@@ -108,7 +110,7 @@ class ChangeFactory:
         """
         area = self.areas[area_index]
         size = float(max(1, round(math.exp(area.size_log_mean + area.size_log_sd * stream.normal()))))
-        defects = stream.poisson(area.defects_mean)
+        defects = stream.poisson(area.defects_mean * self.kind_defects[parent.kind])
         patience = stream.lognormal(self.patience_median, self.patience_sigma)
         return self._new(area_index, parent.kind, size, False, True, -1, defects, patience,
                          self._attractiveness(stream), now, parent.id)

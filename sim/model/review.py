@@ -8,6 +8,8 @@ lanes (runway items, sponsored blueprints): with the lane's share of picks, the 
 picks by the same rule among the lane's waiting changes. A waiting change whose
 author's patience runs out is abandoned at that moment; the board notices lazily, when a
 reviewer draws it or at the end of the run, which costs no events and changes no outcome.
+A review lasts its effort divided by the reviewer's rate, times the cycle's activity multiplier
+in the week it starts (``review.weekly_activity``: summit and post-release lull, pre-freeze push).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class ReviewBoard:
         on_expired: Callable[[Change, float], None],
         may_review: Callable[[Reviewer, Change], bool] | None = None,
         effort_factor: Callable[[Reviewer, Change], float] | None = None,
+        activity: Callable[[float], float] | None = None,
     ) -> None:
         self.env = env
         self.name = name
@@ -63,6 +66,7 @@ class ReviewBoard:
         self.on_expired = on_expired
         self.may_review = may_review
         self.effort_factor = effort_factor
+        self.activity = activity
         self.patience_enabled = True
         self.lanes: list[tuple[float, Callable[[Reviewer], Iterable[Change]]]] = []
 
@@ -190,7 +194,8 @@ class ReviewBoard:
             effort *= (change.size / self.median_size) ** self.size_elasticity
         if self.effort_factor is not None:
             effort *= self.effort_factor(reviewer, change)
-        after(self.env, effort / reviewer.rate, self._finish, reviewer, change)
+        rate = reviewer.rate if self.activity is None else reviewer.rate * self.activity(now)
+        after(self.env, effort / rate, self._finish, reviewer, change)
 
     def _finish(self, reviewer: Reviewer, change: Change) -> None:
         now = self.env.now

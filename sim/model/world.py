@@ -63,6 +63,7 @@ class World:
         cycle = scenario.cycle
         self.freeze_from = 7.0 * cycle.feature_freeze_week if cycle.feature_freeze else math.inf
         self.reopen_at = 7.0 * cycle.reopen_week if cycle.reopen_week is not None else self.cycle_days
+        self._activity = scenario.review.weekly_activity
         self.changes: list[Change] = []
         self.open: dict[int, Change] = {}
         self.boards: dict[str, ReviewBoard] = {}
@@ -92,6 +93,10 @@ class World:
         in_cycle = self._cycle_time(self.env.now)
         return self.reopen_at - in_cycle if self.freeze_from <= in_cycle < self.reopen_at else 0.0
 
+    def review_activity(self, t: float) -> float:
+        """Multiplier of every core's review rate in the cycle week of time ``t``."""
+        return self._activity[self.cycle_week(t)]
+
     # ------------------------------------------------------------------ building blocks for policies
 
     def add_board(self, name: str, reviewers: list[Reviewer], **hooks: Any) -> ReviewBoard:
@@ -102,7 +107,8 @@ class World:
             selection=self.streams["selection"], effort=self.streams["review"],
             effort_cv=sc.review.effort_cv, median_size=math.exp(sum(sizes) / len(sizes)),
             size_elasticity=sc.review.size_effort_elasticity, window=self.window,
-            on_reviewed=self.lifecycle.reviewed, on_expired=self.lifecycle.expired, **hooks,
+            on_reviewed=self.lifecycle.reviewed, on_expired=self.lifecycle.expired,
+            activity=self.review_activity if self._activity is not None else None, **hooks,
         )
         board.patience_enabled = sc.authors.abandonment
         self.boards[name] = board
