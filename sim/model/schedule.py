@@ -21,11 +21,11 @@ from simpy.events import NORMAL
 class Call:
     """A function call scheduled on SimPy's event heap."""
 
-    __slots__ = ("callbacks", "_ok", "fn", "args")
+    __slots__ = ("callbacks", "fn", "args")
+    _ok = True  # read by the engine after the callbacks; a Call never fails
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         self.callbacks = _FIRE
-        self._ok = True
         self.fn = fn
         self.args = args
 
