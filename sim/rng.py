@@ -117,8 +117,9 @@ class Stream:
 
     def choice_index(self, cumulative: list[float]) -> int:
         """Index drawn with probabilities proportional to the increments of ``cumulative``."""
-        x = self.uniform() * cumulative[-1]
-        return min(bisect_right(cumulative, x), len(cumulative) - 1)
+        i = bisect_right(cumulative, self.uniform() * cumulative[-1])
+        last = len(cumulative) - 1
+        return i if i < last else last
 
 
 class Streams:

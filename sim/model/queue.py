@@ -9,6 +9,7 @@ expertise x attractiveness over every waiting change, at the cost of a scan of o
 from __future__ import annotations
 
 from itertools import accumulate
+from operator import mul
 from typing import Any
 
 from sim.rng import Stream
@@ -47,14 +48,14 @@ class WeightedQueue:
 
     def draw(self, area_weights: list[float], stream: Stream) -> Any | None:
         """A change drawn proportional to area weight x attractiveness; None if nothing eligible."""
-        scores = [w * t for w, t in zip(area_weights, self.totals)]
-        cumulative = list(accumulate(scores))
+        cumulative = list(accumulate(map(mul, area_weights, self.totals)))  # running sum of weight x total
         if not cumulative or cumulative[-1] <= 0.0:
             return None
         a = stream.choice_index(cumulative)
-        if not self.items[a]:
+        items = self.items[a]
+        if not items:
             return None
-        return self.items[a][stream.choice_index(list(accumulate(self.weights[a])))]
+        return items[stream.choice_index(list(accumulate(self.weights[a])))]
 
     def __len__(self) -> int:
         return self.size
