@@ -62,30 +62,30 @@ class Lifecycle:
 
     def revise(self, change: Change) -> None:
         """A defect was found: the author fixes it after a delay, or stalls, or gives up."""
-        now = self.env.now
-        if self.stall_prob and self.author.uniform() < self.stall_prob:
-            delay = self.author.exponential(self.stall_mean)
+        author = self.author
+        if self.stall_prob and author.uniform() < self.stall_prob:
+            delay = author.exponential(self.stall_mean)
         else:
-            delay = self.author.lognormal(self.response_median, self.response_sigma)
+            delay = author.lognormal(self.response_median, self.response_sigma)
         if self.abandonment and delay > change.patience:
             change.author_time += change.patience
-            self.world.abandon(change, now + change.patience)
+            self.world.abandon(change, self.env._now + change.patience)  # type: ignore[attr-defined]
             return
         change.author_time += delay
         after(self.env, delay, self._revised, change)
 
     def _revised(self, change: Change) -> None:
-        change.defects = max(0, change.defects - 1)
+        change.defects = change.defects - 1 if change.defects > 0 else 0
         self.new_patch_set(change)
 
     def new_patch_set(self, change: Change) -> None:
         """A new patch set (a revision, or a rebase that fixes nothing): votes cleared, checked again."""
         change.patch_sets += 1
-        change.last_upload = self.env.now
+        change.last_upload = self.env._now  # type: ignore[attr-defined]
         change.votes.clear()
         change.reviewed_by.clear()
         self.policy.on_new_patch_set(change)
-        self.upload(change)
+        self.check(change)  # = self.upload(change), one call less
 
     # ------------------------------------------------------------------ check pipeline
 
@@ -97,9 +97,9 @@ class Lifecycle:
         after(self.env, self.check_time, self._check_done, change)
 
     def _check_done(self, change: Change) -> None:
-        rng = self.check_rng
-        caught = change.defects > 0 and rng.uniform() >= (1.0 - self.check_catch) ** change.defects
-        flaky = rng.uniform() >= self.policy.check_pass_prob(change)
+        uniform = self.check_rng.uniform
+        caught = change.defects > 0 and uniform() >= (1.0 - self.check_catch) ** change.defects
+        flaky = uniform() >= self.policy.check_pass_prob(change)
         if caught:
             self.revise(change)
         elif flaky:
@@ -143,7 +143,7 @@ class Lifecycle:
             self.policy.offer(change)
 
     def approve(self, change: Change) -> None:
-        change.approved = self.env.now
+        change.approved = self.env._now  # type: ignore[attr-defined]
         self.policy.on_approved(change)
         hold = self.world.freeze_hold(change)
         if hold > 0.0:
@@ -161,15 +161,15 @@ class Lifecycle:
             return
         jobs_pass, jobs = self.policy.gate_jobs(change)
         defect_pass = (1.0 - self.gate_catch) ** change.defects if change.defects else 1.0
-        change.gate_time -= self.env.now  # the time in the gate is added back when the change leaves it
+        change.gate_time -= self.env._now  # type: ignore[attr-defined]  # added back when the change leaves the gate
         gate.enqueue(GateItem(change, change.area, jobs_pass, defect_pass, jobs))
 
     def merged(self, change: Change) -> None:
-        change.gate_time += self.env.now
+        change.gate_time += self.env._now  # type: ignore[attr-defined]
         self.world.merge(change)
 
     def rejected(self, change: Change, true_failure: bool) -> None:
-        change.gate_time += self.env.now
+        change.gate_time += self.env._now  # type: ignore[attr-defined]
         if true_failure:
             self.revise(change)
         else:

@@ -13,6 +13,7 @@ reviewer draws it or at the end of the run, which costs no events and changes no
 from __future__ import annotations
 
 import math
+from itertools import chain
 from collections.abc import Callable, Iterable
 
 import simpy
@@ -184,7 +185,7 @@ class ReviewBoard:
             elif self._eligible(reviewer, change):
                 return change
         # Rare: the draws kept hitting changes this reviewer may not take. Scan exactly.
-        return self._pick_among(reviewer, (c for area_items in queue.items for c in area_items))
+        return self._pick_among(reviewer, chain.from_iterable(queue.items))
 
     def _start(self, reviewer: Reviewer, change: Change) -> None:
         """``reviewer`` (no longer idle) begins reviewing ``change`` (no longer waiting)."""
