@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import zlib
 from bisect import bisect_right
+from typing import Final
 
 import numpy as np
-from scipy.stats import poisson as poisson_dist
+from scipy.special import pdtr, pdtrik
 
-BLOCK = 4096
+BLOCK: Final = 4096
 
 # The random sources of the model. A new source gets a new name; existing streams are unaffected.
 STREAM_NAMES: tuple[str, ...] = (
@@ -42,6 +43,16 @@ def stream_seed(seed: int, replication: int, name: str) -> np.random.SeedSequenc
     The name enters through a CRC32 spawn key, so streams stay fixed when others are added.
     """
     return np.random.SeedSequence(entropy=seed, spawn_key=(replication, zlib.crc32(name.encode())))
+
+
+def poisson_ppf(u: float, mean: float) -> int:
+    """``int(scipy.stats.poisson.ppf(u, mean))`` for ``0 <= u < 1``: the same special functions as
+    scipy's ``poisson._ppf``, without the generic distribution wrapper (which costs ~0.2 ms a call)."""
+    if u <= 0.0:
+        return -1  # scipy: the ppf of 0 is the support's lower end minus one
+    vals = np.ceil(pdtrik(u, mean))
+    vals1 = np.maximum(vals - 1, 0)
+    return int(vals1 if pdtr(vals1, mean) >= u else vals)
 
 
 class Stream:
@@ -106,7 +117,7 @@ class Stream:
             return 0
         u = self.uniform()
         if mean > 30.0:  # the recurrence from exp(-mean) loses precision (and underflows past ~745)
-            return int(poisson_dist.ppf(u, mean))
+            return poisson_ppf(u, mean)
         k, p = 0, math.exp(-mean)
         cumulative = p
         while u > cumulative and p > 0.0:

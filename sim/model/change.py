@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from sim.model.gate import Gate
     from sim.model.review import ReviewBoard
 
-NAN = math.nan
+NAN: Final = math.nan
 
 # Columns of one change record, in the order of ``changes.csv.gz`` (times in days).
 RECORD_FIELDS: tuple[str, ...] = (

@@ -13,8 +13,9 @@ reviewer draws it or at the end of the run, which costs no events and changes no
 from __future__ import annotations
 
 import math
-from itertools import chain
 from collections.abc import Callable, Iterable
+from itertools import chain
+from typing import Final
 
 import simpy
 
@@ -24,7 +25,7 @@ from sim.model.reviewers import Reviewer
 from sim.model.schedule import after
 from sim.rng import Stream
 
-MAX_REJECTIONS = 8  # draws before falling back to an exact scan of eligible changes
+MAX_REJECTIONS: Final = 8  # draws before falling back to an exact scan of eligible changes
 
 
 class ReviewBoard:

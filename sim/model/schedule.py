@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from heapq import heappush
-from typing import Any
+from typing import Any, Final
 
 import simpy
 from simpy.events import NORMAL
@@ -25,7 +25,7 @@ class Call:
     _ok = True  # read by the engine after the callbacks; a Call never fails
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.callbacks = _FIRE
+        self.callbacks: Any = _FIRE  # the engine sets it to None once fired
         self.fn = fn
         self.args = args
 
@@ -34,9 +34,9 @@ def _fire(call: Call) -> None:
     call.fn(*call.args)
 
 
-_FIRE = (_fire,)
+_FIRE: Final = (_fire,)
 
 
 def after(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> None:
     """Call ``fn(*args)`` when ``delay`` (>= 0) days have passed; FIFO among equal times, like SimPy."""
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(fn, args)))  # type: ignore[attr-defined]
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(fn, args)))  # type: ignore[attr-defined,misc]
