@@ -9,13 +9,13 @@ exact for a piecewise-constant Poisson process (memorylessness).
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from scipy.special import gammaincinv
 
 from sim.model.change import Change
+from sim.model.schedule import after, start
 from sim.rng import Stream
 from sim.scenario import KINDS, Scenario
 
@@ -124,27 +124,48 @@ class ChangeFactory:
         return change
 
 
-def arrival_process(world: World) -> Generator[Any, Any, None]:
-    """SimPy process: create changes until the end of the run and hand them to the world."""
-    env = world.env
-    stream = world.streams["arrivals"]
-    combos, cumulative = weekly_rates(world.scenario)
-    factory = world.factory
-    weeks = world.scenario.run.cycle_weeks
-    warmup = world.warmup
-    k = math.floor(-warmup / 7.0)  # index of the week containing t = 0 (week 0 of a cycle starts at warmup)
-    while True:
-        week_end = warmup + 7.0 * (k + 1)
-        if week_end <= env.now:
-            k += 1
-            continue
-        rates = cumulative[k % weeks]
+class Arrivals:
+    """Creates changes until the end of the run and hands them to the world.
+
+    A chain of scheduled calls (one engine event per arrival and per week boundary, like the SimPy
+    process it replaces, without a generator to resume): ``_next`` schedules either the next
+    arrival or, when the exponential gap reaches past the end of the week, the week boundary.
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.env = world.env
+        self.stream = world.streams["arrivals"]
+        self.combos, self.cumulative = weekly_rates(world.scenario)
+        self.factory = world.factory
+        self.weeks = world.scenario.run.cycle_weeks
+        self.warmup = world.warmup
+        self.k = math.floor(-self.warmup / 7.0)  # the week containing t = 0 (week 0 of a cycle starts at warmup)
+
+    def start(self) -> None:
+        start(self.env, self._next)
+
+    def _next(self) -> None:
+        """Schedule the next arrival, or the end of the week if the next arrival falls past it."""
+        now = self.env._now  # type: ignore[attr-defined]
+        while True:
+            week_end = self.warmup + 7.0 * (self.k + 1)
+            if week_end > now:
+                break
+            self.k += 1
+        rates = self.cumulative[self.k % self.weeks]
         total = rates[-1]
-        gap = stream.exponential(1.0 / total) if total > 0 else math.inf
-        if env.now + gap >= week_end:
-            yield env.timeout(week_end - env.now)
-            k += 1
-            continue
-        yield env.timeout(gap)
-        area_index, kind = combos[stream.choice_index(rates)]
-        world.arrive(factory.make(area_index, kind, env.now))
+        gap = self.stream.exponential(1.0 / total) if total > 0 else math.inf
+        if now + gap >= week_end:
+            after(self.env, week_end - now, self._week_over)
+        else:
+            after(self.env, gap, self._arrive, rates)
+
+    def _week_over(self) -> None:
+        self.k += 1
+        self._next()
+
+    def _arrive(self, rates: list[float]) -> None:
+        area_index, kind = self.combos[self.stream.choice_index(rates)]
+        self.world.arrive(self.factory.make(area_index, kind, self.env._now))  # type: ignore[attr-defined]
+        self._next()

@@ -15,7 +15,7 @@ from heapq import heappush
 from typing import Any, Final
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
 
 
 class Call:
@@ -40,3 +40,8 @@ _FIRE: Final = (_fire,)
 def after(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> None:
     """Call ``fn(*args)`` when ``delay`` (>= 0) days have passed; FIFO among equal times, like SimPy."""
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(fn, args)))  # type: ignore[attr-defined,misc]
+
+
+def start(env: simpy.Environment, fn: Callable[..., Any], *args: Any) -> None:
+    """Call ``fn(*args)`` now, ahead of the events already due now: as SimPy starts a process."""
+    heappush(env._queue, (env._now, URGENT, next(env._eid), Call(fn, args)))  # type: ignore[attr-defined,misc]
