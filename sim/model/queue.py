@@ -8,8 +8,7 @@ expertise x attractiveness over every waiting change, at the cost of a scan of o
 
 from __future__ import annotations
 
-from itertools import accumulate
-from operator import mul
+from bisect import bisect_right
 from typing import Any
 
 from sim.rng import Stream
@@ -47,15 +46,39 @@ class WeightedQueue:
         self.totals[a] = self.totals[a] - change.attractiveness if items else 0.0
 
     def draw(self, area_weights: list[float], stream: Stream) -> Any | None:
-        """A change drawn proportional to area weight x attractiveness; None if nothing eligible."""
-        cumulative = list(accumulate(map(mul, area_weights, self.totals)))  # running sum of weight x total
-        if not cumulative or cumulative[-1] <= 0.0:
+        """A change drawn proportional to area weight x attractiveness; None if nothing eligible.
+
+        The same draws as ``stream.choice_index`` on the running sums (``itertools.accumulate``)
+        of the area scores, then of the area's weights; the sums are spelled out as loops, which
+        a compiled build (``make fast``) runs without allocating.
+        """
+        cumulative: list[float] = []
+        total = 0.0
+        for weight, area_total in zip(area_weights, self.totals):
+            total += weight * area_total
+            cumulative.append(total)
+        if total <= 0.0:
             return None
-        a = stream.choice_index(cumulative)
+        a = min(bisect_right(cumulative, stream.uniform() * total), len(cumulative) - 1)
         items = self.items[a]
         if not items:
             return None
-        return items[stream.choice_index(list(accumulate(self.weights[a])))]
+        return items[_inverse_index(self.weights[a], stream.uniform())]
 
     def __len__(self) -> int:
         return self.size
+
+
+def _inverse_index(weights: list[float], u: float) -> int:
+    """The first index whose running sum of ``weights`` (> 0) exceeds ``u`` x their total (the last
+    index if rounding leaves none): ``Stream.choice_index`` on ``accumulate(weights)``, by two scans."""
+    total = 0.0
+    for w in weights:
+        total += w
+    x = u * total
+    running = 0.0
+    for i, w in enumerate(weights):
+        running += w
+        if running > x:
+            return i
+    return len(weights) - 1
