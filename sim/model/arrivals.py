@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from scipy.special import gammaincinv
 
 from sim.model.change import Change
-from sim.model.schedule import after, start
+from sim.model.schedule import Scheduler, start
 from sim.rng import Stream
 from sim.scenario import KINDS, Scenario
 
@@ -135,6 +135,7 @@ class Arrivals:
     def __init__(self, world: World) -> None:
         self.world = world
         self.env = world.env
+        self.schedule = Scheduler(world.env)
         self.stream = world.streams["arrivals"]
         self.combos, self.cumulative = weekly_rates(world.scenario)
         self.factory = world.factory
@@ -157,9 +158,9 @@ class Arrivals:
         total = rates[-1]
         gap = self.stream.exponential(1.0 / total) if total > 0 else math.inf
         if now + gap >= week_end:
-            after(self.env, week_end - now, self._week_over)
+            self.schedule.after(week_end - now, self._week_over)
         else:
-            after(self.env, gap, self._arrive, rates)
+            self.schedule.after(gap, self._arrive, rates)
 
     def _week_over(self) -> None:
         self.k += 1

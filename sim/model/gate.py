@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import simpy
 
-from sim.model.schedule import after
+from sim.model.schedule import Scheduler
 from sim.rng import Stream
 
 # Item states. Final: constants a compiler (mypyc, ``make fast``) may inline.
@@ -83,6 +83,7 @@ class Gate:
         on_reject: Callable[[Any, bool], None],
     ) -> None:
         self.env = env
+        self.schedule = Scheduler(env)
         self.name = name
         self.run_time_days = run_time_days
         self.run_time_cv = run_time_cv
@@ -112,13 +113,13 @@ class Gate:
         if rate_per_day <= 0:
             return
         mean_gap = 1.0 / rate_per_day
-        env, enqueue, exponential = self.env, self.enqueue, stream.exponential
+        schedule, enqueue, exponential = self.schedule, self.enqueue, stream.exponential
 
         def arrive() -> None:
             enqueue(GateItem(None, -1, jobs_pass, defect_pass, jobs))
-            after(env, exponential(mean_gap), arrive)
+            schedule.after(exponential(mean_gap), arrive)
 
-        after(env, exponential(mean_gap), arrive)
+        schedule.after(exponential(mean_gap), arrive)
 
     # ------------------------------------------------------------------ runs
 
@@ -136,8 +137,7 @@ class Gate:
         self.first_waiting = limit
 
     def _start(self, item: GateItem) -> None:
-        env = self.env
-        now = env._now  # type: ignore[attr-defined]  # env.now without the property call
+        now = self.env._now  # type: ignore[attr-defined]  # env.now without the property call
         item.state = RUNNING
         generation = item.generation = item.generation + 1
         item.started = now
@@ -147,7 +147,7 @@ class Gate:
         duration = self.run_time_days * self._gamma(self.run_time_cv)
         item.true_failure = not defect_ok
         outcome = 0 if (jobs_ok and defect_ok) else (2 if not defect_ok else 1)
-        after(env, duration, self._finish, item, generation, outcome)
+        self.schedule.after(duration, self._finish, item, generation, outcome)
         if item.change is not None:
             item.change.gate_attempts += 1
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from sim.model.change import Change
 from sim.model.gate import GateItem
 from sim.model.reviewers import Reviewer
-from sim.model.schedule import after
+from sim.model.schedule import Scheduler
 
 if TYPE_CHECKING:
     from sim.model.world import World
@@ -35,6 +35,7 @@ class Lifecycle:
     def __init__(self, world: World) -> None:
         self.world = world
         self.env = world.env
+        self.schedule = Scheduler(world.env)
         sc = world.scenario
         self.scenario = sc
         self.policy = world.policy
@@ -72,7 +73,7 @@ class Lifecycle:
             self.world.abandon(change, self.env._now + change.patience)  # type: ignore[attr-defined]
             return
         change.author_time += delay
-        after(self.env, delay, self._revised, change)
+        self.schedule.after(delay, self._revised, change)
 
     def _revised(self, change: Change) -> None:
         change.defects = change.defects - 1 if change.defects > 0 else 0
@@ -94,7 +95,7 @@ class Lifecycle:
             self._check_passed(change)
             return
         change.ci_time += self.check_time
-        after(self.env, self.check_time, self._check_done, change)
+        self.schedule.after(self.check_time, self._check_done, change)
 
     def _check_done(self, change: Change) -> None:
         uniform = self.check_rng.uniform
@@ -112,7 +113,7 @@ class Lifecycle:
         change.rechecks += 1
         delay = self.author.exponential(self.recheck_delay) if self.recheck_delay else 0.0
         change.ci_time += delay
-        after(self.env, delay, self.check, change)
+        self.schedule.after(delay, self.check, change)
 
     def _check_passed(self, change: Change) -> None:
         if self.policy.approved(change):  # approval survives a false gate failure + recheck
@@ -127,7 +128,7 @@ class Lifecycle:
         if self.noncore_catch and change.defects > 0 and self.noncore_rng.uniform() < self.noncore_catch:
             delay = self.noncore_rng.exponential(self.noncore_delay)
             change.review_time += delay
-            after(self.env, delay, self.revise, change)
+            self.schedule.after(delay, self.revise, change)
             return
         self.policy.offer(change)
 
@@ -148,7 +149,7 @@ class Lifecycle:
         hold = self.world.freeze_hold(change)
         if hold > 0.0:
             change.freeze_time += hold
-            after(self.env, hold, self.new_patch_set, change)  # rebased when master reopens, reviewed again
+            self.schedule.after(hold, self.new_patch_set, change)  # rebased when master reopens, reviewed again
         else:
             self.to_gate(change)
 

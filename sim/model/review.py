@@ -22,7 +22,7 @@ import simpy
 from sim.model.change import Change
 from sim.model.queue import WeightedQueue
 from sim.model.reviewers import Reviewer
-from sim.model.schedule import after
+from sim.model.schedule import Scheduler
 from sim.rng import Stream
 
 MAX_REJECTIONS: Final = 8  # draws before falling back to an exact scan of eligible changes
@@ -50,6 +50,7 @@ class ReviewBoard:
         effort_factor: Callable[[Reviewer, Change], float] | None = None,
     ) -> None:
         self.env = env
+        self.schedule = Scheduler(env)
         self.name = name
         self.reviewers = reviewers
         self.queue = WeightedQueue(n_areas)
@@ -202,7 +203,7 @@ class ReviewBoard:
             effort *= (change.size / self.median_size) ** self.size_elasticity
         if self.effort_factor is not None:
             effort *= self.effort_factor(reviewer, change)
-        after(self.env, effort / reviewer.rate, self._finish, reviewer, change)
+        self.schedule.after(effort / reviewer.rate, self._finish, reviewer, change)
 
     def _finish(self, reviewer: Reviewer, change: Change) -> None:
         now = self.env._now  # type: ignore[attr-defined]

@@ -42,6 +42,21 @@ def after(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: A
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(fn, args)))  # type: ignore[attr-defined,misc]
 
 
+class Scheduler:
+    """:func:`after` for one environment, with its heap and event counter looked up once."""
+
+    __slots__ = ("env", "queue", "ids")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.queue: list[Any] = env._queue  # type: ignore[attr-defined]
+        self.ids: Any = env._eid  # type: ignore[attr-defined]
+
+    def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
+        """As :func:`after`."""
+        heappush(self.queue, (self.env._now + delay, NORMAL, next(self.ids), Call(fn, args)))  # type: ignore[attr-defined]
+
+
 def start(env: simpy.Environment, fn: Callable[..., Any], *args: Any) -> None:
     """Call ``fn(*args)`` now, ahead of the events already due now: as SimPy starts a process."""
     heappush(env._queue, (env._now, URGENT, next(env._eid), Call(fn, args)))  # type: ignore[attr-defined,misc]
