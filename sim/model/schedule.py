@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from heapq import heappush
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import simpy
 from simpy.events import NORMAL, URGENT
@@ -22,7 +22,7 @@ class Call:
     """A function call scheduled on SimPy's event heap."""
 
     __slots__ = ("callbacks", "fn", "args")
-    _ok = True  # read by the engine after the callbacks; a Call never fails
+    _ok: ClassVar[bool] = True  # read by the engine after the callbacks; a Call never fails
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         self.callbacks: Any = _FIRE  # the engine sets it to None once fired

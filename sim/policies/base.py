@@ -53,7 +53,8 @@ class Mechanism:
     def approved(self, change: Change) -> bool | None:
         return None
 
-    effort_factor: Any = None  # a method (reviewer, change) -> float when the mechanism has one
+    def effort_factor(self, reviewer: Reviewer, change: Change) -> float:
+        return 1.0  # not called: only the mechanisms that override it scale review effort
 
     def on_new_patch_set(self, change: Change) -> None:
         pass
@@ -99,7 +100,7 @@ class Policy:
             )
         for mechanism in self.mechanisms:
             mechanism.build(world)
-        factors = [m.effort_factor for m in self.mechanisms if m.effort_factor is not None]
+        factors = [m.effort_factor for m in self._overriding("effort_factor")]
         if factors:
             self.board.effort_factor = factors[0] if len(factors) == 1 else (
                 lambda reviewer, change: math.prod(f(reviewer, change) for f in factors)
