@@ -97,6 +97,7 @@ class Gate:
         self.queue: list[GateItem] = []
         self.first_waiting = 0  # every item ahead of this index has started its run
         self.log = GateLog()
+        self._run_end = self._finish  # bound once, not per scheduled run end
         self._runs = self.log.runs  # bound once: appended to on every run end
         self._uniform = stream.uniform
         self._gamma = stream.gamma_unit_mean
@@ -147,7 +148,7 @@ class Gate:
         duration = self.run_time_days * self._gamma(self.run_time_cv)
         item.true_failure = not defect_ok
         outcome = 0 if (jobs_ok and defect_ok) else (2 if not defect_ok else 1)
-        self.schedule.after(duration, self._finish, item, generation, outcome)
+        self.schedule.after(duration, self._run_end, item, generation, outcome)
         if item.change is not None:
             item.change.gate_attempts += 1
 

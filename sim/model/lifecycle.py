@@ -54,6 +54,9 @@ class Lifecycle:
         self.check_time = sc.check.run_time_days
         self.check_catch = sc.check.defect_catch_prob
         self.gate_catch = sc.gate.defect_catch_prob
+        # Bound once, not per scheduled call (the two most frequent steps of a change).
+        self._revised_call = self._revised
+        self._check_done_call = self._check_done
 
     # ------------------------------------------------------------------ author side
 
@@ -73,7 +76,7 @@ class Lifecycle:
             self.world.abandon(change, self.env._now + change.patience)  # type: ignore[attr-defined]
             return
         change.author_time += delay
-        self.schedule.after(delay, self._revised, change)
+        self.schedule.after(delay, self._revised_call, change)
 
     def _revised(self, change: Change) -> None:
         change.defects = change.defects - 1 if change.defects > 0 else 0
@@ -95,7 +98,7 @@ class Lifecycle:
             self._check_passed(change)
             return
         change.ci_time += self.check_time
-        self.schedule.after(self.check_time, self._check_done, change)
+        self.schedule.after(self.check_time, self._check_done_call, change)
 
     def _check_done(self, change: Change) -> None:
         uniform = self.check_rng.uniform

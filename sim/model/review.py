@@ -68,6 +68,7 @@ class ReviewBoard:
         self.effort_factor = effort_factor
         self.patience_enabled = True
         self.lanes: list[tuple[float, Callable[[Reviewer], Iterable[Change]]]] = []
+        self._review_end = self._finish  # bound once, not per scheduled review end
 
     def add_reviewers(self, reviewers: list[Reviewer]) -> None:
         """New reviewers join the board, idle."""
@@ -203,7 +204,7 @@ class ReviewBoard:
             effort *= (change.size / self.median_size) ** self.size_elasticity
         if self.effort_factor is not None:
             effort *= self.effort_factor(reviewer, change)
-        self.schedule.after(effort / reviewer.rate, self._finish, reviewer, change)
+        self.schedule.after(effort / reviewer.rate, self._review_end, reviewer, change)
 
     def _finish(self, reviewer: Reviewer, change: Change) -> None:
         now = self.env._now  # type: ignore[attr-defined]
