@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from sim.model.gate import Gate
     from sim.model.review import ReviewBoard
+    from sim.model.reviewers import Reviewer
 
 NAN: Final = math.nan
 
@@ -133,7 +134,7 @@ class Change:
         self.rechecks = 0
         self.gate_attempts = 0
         self.gate_resets = 0
-        self.votes: list[Any] = []
+        self.votes: list[Reviewer] = []
         self.reviewed_by: set[int] = set()
         self.ready_since = NAN
         self.held_since = NAN

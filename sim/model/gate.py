@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 import simpy
 
 from sim.model.schedule import Scheduler
 from sim.rng import Stream
+
+if TYPE_CHECKING:
+    from sim.model.change import Change
 
 # Item states. Final: constants a compiler (mypyc, ``make fast``) may inline.
 WAITING: Final = 0
@@ -39,7 +42,7 @@ class GateItem:
         "change", "area", "jobs_pass", "defect_pass", "jobs", "state", "generation", "started", "ended", "true_failure",
     )
 
-    def __init__(self, change: Any, area: int, jobs_pass: float, defect_pass: float, jobs: int) -> None:
+    def __init__(self, change: Change | None, area: int, jobs_pass: float, defect_pass: float, jobs: int) -> None:
         self.change = change  # None for a background change
         self.area = area  # -1 for a background change
         self.jobs_pass = jobs_pass
@@ -79,8 +82,8 @@ class Gate:
         window_increase: int,
         window_decrease_factor: float,
         stream: Stream,
-        on_merge: Callable[[Any], None],
-        on_reject: Callable[[Any, bool], None],
+        on_merge: Callable[[Change], None],
+        on_reject: Callable[[Change, bool], None],
     ) -> None:
         self.env = env
         self.schedule = Scheduler(env)

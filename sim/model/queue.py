@@ -9,9 +9,12 @@ expertise x attractiveness over every waiting change, at the cost of a scan of o
 from __future__ import annotations
 
 from bisect import bisect_right
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sim.rng import Stream
+
+if TYPE_CHECKING:
+    from sim.model.change import Change
 
 
 class WeightedQueue:
@@ -20,12 +23,12 @@ class WeightedQueue:
     __slots__ = ("items", "weights", "totals", "size")
 
     def __init__(self, n_areas: int) -> None:
-        self.items: list[list[Any]] = [[] for _ in range(n_areas)]
+        self.items: list[list[Change]] = [[] for _ in range(n_areas)]
         self.weights: list[list[float]] = [[] for _ in range(n_areas)]
         self.totals: list[float] = [0.0] * n_areas
         self.size = 0
 
-    def add(self, change: Any, position: dict[int, int]) -> None:
+    def add(self, change: Change, position: dict[int, int]) -> None:
         a = change.area
         position[change.id] = len(self.items[a])
         self.items[a].append(change)
@@ -33,7 +36,7 @@ class WeightedQueue:
         self.totals[a] += change.attractiveness
         self.size += 1
 
-    def remove(self, change: Any, position: dict[int, int]) -> None:
+    def remove(self, change: Change, position: dict[int, int]) -> None:
         a = change.area
         i = position.pop(change.id)
         items, weights = self.items[a], self.weights[a]
@@ -45,7 +48,7 @@ class WeightedQueue:
         # Recompute rather than subtract when the area empties, so float drift cannot accumulate.
         self.totals[a] = self.totals[a] - change.attractiveness if items else 0.0
 
-    def draw(self, area_weights: list[float], stream: Stream) -> Any | None:
+    def draw(self, area_weights: list[float], stream: Stream) -> Change | None:
         """A change drawn proportional to area weight x attractiveness; None if nothing eligible.
 
         The same draws as ``stream.choice_index`` on the running sums (``itertools.accumulate``)
