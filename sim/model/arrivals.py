@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scipy.special import gammaincinv
 
@@ -94,11 +94,11 @@ class ChangeFactory:
         u = self.defects.uniform()  # drawn even without heterogeneity, so streams stay aligned
         if self.defects_shape:
             # Gamma mixing by inversion: a smooth function of the parameter under common random numbers.
-            mean_defects *= gammaincinv(self.defects_shape, u) / self.defects_shape
+            mean_defects *= float(gammaincinv(self.defects_shape, u)) / self.defects_shape  # float: not a NumPy scalar
         defects = self.defects.poisson(mean_defects)
         patience = self.patience.lognormal(self.patience_median, self.patience_sigma)
-        return self._new(area_index, kind, size, touches, driver_only, feature, defects, patience,
-                         self._attractiveness(self.attract), now)
+        return Change(self._new_id(), area_index, kind, size, touches, driver_only, feature, defects, patience,
+                      self._attractiveness(self.attract), now)
 
     def make_followup(self, parent: Change, area_index: int, now: float, stream: Stream) -> Change:
         """The change that adopts ``parent``'s interface change in a split driver repository.
@@ -110,18 +110,18 @@ class ChangeFactory:
         size = float(max(1, round(math.exp(area.size_log_mean + area.size_log_sd * stream.normal()))))
         defects = stream.poisson(area.defects_mean)
         patience = stream.lognormal(self.patience_median, self.patience_sigma)
-        return self._new(area_index, parent.kind, size, False, True, -1, defects, patience,
-                         self._attractiveness(stream), now, parent.id)
+        return Change(self._new_id(), area_index, parent.kind, size, False, True, -1, defects, patience,
+                      self._attractiveness(stream), now, parent.id)
 
     def _attractiveness(self, stream: Stream) -> float:
         """Lognormal with mean 1 and log-sd ``review.attractiveness_sigma``."""
         s = self.attract_sigma
         return math.exp(s * stream.normal() - 0.5 * s * s)
 
-    def _new(self, *attributes: Any) -> Change:
-        change = Change(self.next_id, *attributes)
+    def _new_id(self) -> int:
+        """The next change id (ids count changes in the order they are made)."""
         self.next_id += 1
-        return change
+        return self.next_id - 1
 
 
 class Arrivals:
