@@ -148,7 +148,7 @@ class Arrivals:
 
     def _next(self) -> None:
         """Schedule the next arrival, or the end of the week if the next arrival falls past it."""
-        now = self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
         while True:
             week_end = self.warmup + 7.0 * (self.k + 1)
             if week_end > now:
@@ -168,5 +168,6 @@ class Arrivals:
 
     def _arrive(self, rates: list[float]) -> None:
         area_index, kind = self.combos[self.stream.choice_index(rates)]
-        self.world.arrive(self.factory.make(area_index, kind, self.env._now))  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
+        self.world.arrive(self.factory.make(area_index, kind, now))
         self._next()

@@ -141,7 +141,7 @@ class Gate:
         self.first_waiting = limit
 
     def _start(self, item: GateItem) -> None:
-        now = self.env._now  # type: ignore[attr-defined]  # env.now without the property call
+        now: float = self.env._now  # type: ignore[attr-defined]  # env.now without the property call (typed: compiled, a native float)
         item.state = RUNNING
         generation = item.generation = item.generation + 1
         item.started = now
@@ -158,7 +158,7 @@ class Gate:
     def _finish(self, item: GateItem, generation: int, outcome: int) -> None:
         if item.generation != generation or item.state != RUNNING:
             return  # this run was cancelled by a reset
-        now = self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
         item.ended = now
         self._runs.append((now, item.area, outcome, item.jobs))
         if outcome == 0:
@@ -172,7 +172,7 @@ class Gate:
 
     def _reset_behind(self, failing: GateItem) -> None:
         """Restart every item tested on top of ``failing`` (all items behind it that started)."""
-        now = self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
         queue = self.queue
         position = queue.index(failing) + 1
         self.first_waiting = min(self.first_waiting, position)
@@ -196,7 +196,7 @@ class Gate:
 
     def _advance(self) -> None:
         """Merge passed items and eject failing ones from the head, then refill the window."""
-        now = self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
         queue = self.queue
         exits = self.log.exits
         while queue:

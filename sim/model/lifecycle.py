@@ -73,7 +73,8 @@ class Lifecycle:
             delay = author.lognormal(self.response_median, self.response_sigma)
         if self.abandonment and delay > change.patience:
             change.author_time += change.patience
-            self.world.abandon(change, self.env._now + change.patience)  # type: ignore[attr-defined]
+            now: float = self.env._now  # type: ignore[attr-defined]
+            self.world.abandon(change, now + change.patience)
             return
         change.author_time += delay
         self.schedule.after(delay, self._revised_call, change)
@@ -85,7 +86,8 @@ class Lifecycle:
     def new_patch_set(self, change: Change) -> None:
         """A new patch set (a revision, or a rebase that fixes nothing): votes cleared, checked again."""
         change.patch_sets += 1
-        change.last_upload = self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.last_upload = now
         change.votes.clear()
         change.reviewed_by.clear()
         self.policy.on_new_patch_set(change)
@@ -147,7 +149,8 @@ class Lifecycle:
             self.policy.offer(change)
 
     def approve(self, change: Change) -> None:
-        change.approved = self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.approved = now
         self.policy.on_approved(change)
         hold = self.world.freeze_hold(change)
         if hold > 0.0:
@@ -165,15 +168,18 @@ class Lifecycle:
             return
         jobs_pass, jobs = self.policy.gate_jobs(change)
         defect_pass = (1.0 - self.gate_catch) ** change.defects if change.defects else 1.0
-        change.gate_time -= self.env._now  # type: ignore[attr-defined]  # added back when the change leaves the gate
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.gate_time -= now  # added back when the change leaves the gate
         gate.enqueue(GateItem(change, change.area, jobs_pass, defect_pass, jobs))
 
     def merged(self, change: Change) -> None:
-        change.gate_time += self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.gate_time += now
         self.world.merge(change)
 
     def rejected(self, change: Change, true_failure: bool) -> None:
-        change.gate_time += self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.gate_time += now
         if true_failure:
             self.revise(change)
         else:

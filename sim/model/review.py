@@ -93,7 +93,8 @@ class ReviewBoard:
         ``since`` continues an earlier wait (a change a policy held back since then).
         """
         change.board = self
-        change.ready_since = self.env._now if since is None else since  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.ready_since = now if since is None else since
         reviewer = self._idle_reviewer_for(change) if self.idle else None
         if reviewer is None:
             self.queue.add(change, self.position)
@@ -148,7 +149,7 @@ class ReviewBoard:
 
     def _pick_among(self, reviewer: Reviewer, changes: Iterable[Change]) -> Change | None:
         """A waiting change among ``changes`` drawn by the selection rule, or None."""
-        now = self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
         position, patience_enabled, may_review = self.position, self.patience_enabled, self.may_review
         weights, reviewer_id = reviewer.weights, reviewer.id
         cumulative, candidates, total = [], [], 0.0
@@ -169,7 +170,7 @@ class ReviewBoard:
 
     def _next_for(self, reviewer: Reviewer) -> Change | None:
         """The next change ``reviewer`` reviews, or None (then they wait for an offer)."""
-        now = self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
         queue = self.queue
         selection = self.selection
         for share, candidates in self.lanes:
@@ -192,7 +193,7 @@ class ReviewBoard:
 
     def _start(self, reviewer: Reviewer, change: Change) -> None:
         """``reviewer`` (no longer idle) begins reviewing ``change`` (no longer waiting)."""
-        now = self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
         change.wait_review += now - change.ready_since
         change.ready_since = math.nan
         if math.isnan(change.first_review):
@@ -207,7 +208,7 @@ class ReviewBoard:
         self.schedule.after(effort / reviewer.rate, self._review_end, reviewer, change)
 
     def _finish(self, reviewer: Reviewer, change: Change) -> None:
-        now = self.env._now  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
         start, end = self.window
         reviewer.busy_days += max(0.0, min(now, end) - max(reviewer.review_start, start))
         if start <= now < end:

@@ -18,6 +18,11 @@ import simpy
 from simpy.events import NORMAL, URGENT
 
 
+# Final aliases: a compiled build (``make fast``) reads them as constants, not as module globals.
+_heappush: Final = heappush
+_NORMAL: Final = NORMAL
+
+
 class Call:
     """A function call scheduled on SimPy's event heap."""
 
@@ -54,7 +59,8 @@ class Scheduler:
 
     def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         """As :func:`after`."""
-        heappush(self.queue, (self.env._now + delay, NORMAL, next(self.ids), Call(fn, args)))  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
+        _heappush(self.queue, (now + delay, _NORMAL, next(self.ids), Call(fn, args)))
 
 
 def start(env: simpy.Environment, fn: Callable[..., Any], *args: Any) -> None:

@@ -140,7 +140,8 @@ class Policy:
 
     def offer(self, change: Change, since: float | None = None) -> None:
         """The change is ready for review (since ``since``, default now); mechanisms may hold it."""
-        change.ready_since = self.env._now if since is None else since  # type: ignore[attr-defined]
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.ready_since = now if since is None else since
         for mechanism in self._admission:
             if not mechanism.admit(change):
                 return
