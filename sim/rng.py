@@ -140,7 +140,7 @@ class Stream:
         """Index drawn with probabilities proportional to the increments of ``cumulative``."""
         i = bisect_right(cumulative, self.uniform() * cumulative[-1])
         last = len(cumulative) - 1
-        return i if i < last else last
+        return i if i < last else last  # noqa: FURB136  (min() is a call; this runs on every weighted draw)
 
 
 class Streams:

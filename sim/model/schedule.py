@@ -17,7 +17,6 @@ from typing import Any, ClassVar, Final
 import simpy
 from simpy.events import NORMAL, URGENT
 
-
 # Final aliases: a compiled build (``make fast``) reads them as constants, not as module globals.
 _heappush: Final = heappush
 _NORMAL: Final = NORMAL
