@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import zlib
 from bisect import bisect_right
+from typing import Final
 
 import numpy as np
-from scipy.stats import poisson as poisson_dist
+from scipy.special import pdtr, pdtrik
 
-BLOCK = 4096
+BLOCK: Final = 4096
 
 # The random sources of the model. A new source gets a new name; existing streams are unaffected.
 STREAM_NAMES: tuple[str, ...] = (
@@ -44,6 +45,16 @@ def stream_seed(seed: int, replication: int, name: str) -> np.random.SeedSequenc
     return np.random.SeedSequence(entropy=seed, spawn_key=(replication, zlib.crc32(name.encode())))
 
 
+def poisson_ppf(u: float, mean: float) -> int:
+    """``int(scipy.stats.poisson.ppf(u, mean))`` for ``0 <= u < 1``: the same special functions as
+    scipy's ``poisson._ppf``, without the generic distribution wrapper (which costs ~0.2 ms a call)."""
+    if u <= 0.0:
+        return -1  # scipy: the ppf of 0 is the support's lower end minus one
+    vals = np.ceil(pdtrik(u, mean))
+    vals1 = np.maximum(vals - 1, 0)
+    return int(vals1 if pdtr(vals1, mean) >= u else vals)
+
+
 class Stream:
     """A block-buffered source of variates from one named generator.
 
@@ -51,36 +62,46 @@ class Stream:
     per call, so a stream's sequence depends only on the calls made on that stream.
     """
 
-    __slots__ = ("name", "generator", "_u", "_e", "_z", "_g")
+    __slots__ = ("name", "generator", "_u", "_ui", "_e", "_ei", "_z", "_zi", "_g")
 
     def __init__(self, name: str, seed_sequence: np.random.SeedSequence) -> None:
         self.name = name
         self.generator = np.random.Generator(np.random.PCG64(seed_sequence))
+        # Each block is read forward from its index (cheaper, compiled, than popping from a reversed list).
         self._u: list[float] = []
+        self._ui = 0
         self._e: list[float] = []
+        self._ei = 0
         self._z: list[float] = []
+        self._zi = 0
         self._g: dict[float, list[float]] = {}
 
     def uniform(self) -> float:
         """U(0, 1)."""
-        if not self._u:
+        i = self._ui
+        if i == len(self._u):
             self._u = self.generator.random(BLOCK).tolist()
-            self._u.reverse()
-        return self._u.pop()
+            i = 0
+        self._ui = i + 1
+        return self._u[i]
 
     def exponential(self, mean: float) -> float:
         """Exponential with the given mean."""
-        if not self._e:
+        i = self._ei
+        if i == len(self._e):
             self._e = self.generator.standard_exponential(BLOCK).tolist()
-            self._e.reverse()
-        return self._e.pop() * mean
+            i = 0
+        self._ei = i + 1
+        return self._e[i] * mean
 
     def normal(self) -> float:
         """Standard normal."""
-        if not self._z:
+        i = self._zi
+        if i == len(self._z):
             self._z = self.generator.standard_normal(BLOCK).tolist()
-            self._z.reverse()
-        return self._z.pop()
+            i = 0
+        self._zi = i + 1
+        return self._z[i]
 
     def lognormal(self, median: float, sigma: float) -> float:
         """Lognormal with the given median and log-sd."""
@@ -106,7 +127,7 @@ class Stream:
             return 0
         u = self.uniform()
         if mean > 30.0:  # the recurrence from exp(-mean) loses precision (and underflows past ~745)
-            return int(poisson_dist.ppf(u, mean))
+            return poisson_ppf(u, mean)
         k, p = 0, math.exp(-mean)
         cumulative = p
         while u > cumulative and p > 0.0:
@@ -117,8 +138,9 @@ class Stream:
 
     def choice_index(self, cumulative: list[float]) -> int:
         """Index drawn with probabilities proportional to the increments of ``cumulative``."""
-        x = self.uniform() * cumulative[-1]
-        return min(bisect_right(cumulative, x), len(cumulative) - 1)
+        i = bisect_right(cumulative, self.uniform() * cumulative[-1])
+        last = len(cumulative) - 1
+        return i if i < last else last  # noqa: FURB136  (min() is a call; this runs on every weighted draw)
 
 
 class Streams:

@@ -151,6 +151,15 @@ def test_poisson_distribution(mean: float) -> None:
     assert abs((x == 0).mean() - p0) <= Z * math.sqrt(p0 * (1 - p0) / N) + 1e-12
 
 
+def test_poisson_ppf_is_scipys() -> None:
+    """The shortcut for means above 30 returns exactly what ``scipy.stats.poisson.ppf`` does."""
+    g = np.random.default_rng(5)
+    us = [*g.random(3000).tolist(), 0.0, 1e-300, 1e-12, 0.5, float(np.nextafter(1.0, 0.0))]
+    means = [*(30.0 + g.exponential(100.0, 3000)).tolist(), 30.000001, 745.0, 1e4, 1e6, 31.0]
+    for u, mean in zip(us, means):
+        assert rng.poisson_ppf(u, mean) == int(stats.poisson.ppf(u, mean)), (u, mean)
+
+
 @pytest.mark.parametrize("mean", [29.0, 31.0, 100.0, 800.0, 5000.0])
 def test_poisson_large_mean(mean: float) -> None:
     """Regression: inversion from exp(-mean) underflowed past mean ~745 and returned 0 every time

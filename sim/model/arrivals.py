@@ -9,13 +9,13 @@ exact for a piecewise-constant Poisson process (memorylessness).
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from scipy.special import gammaincinv
 
 from sim.model.change import Change
+from sim.model.schedule import Scheduler, start
 from sim.rng import Stream
 from sim.scenario import KINDS, Scenario
 
@@ -96,11 +96,11 @@ class ChangeFactory:
         u = self.defects.uniform()  # drawn even without heterogeneity, so streams stay aligned
         if self.defects_shape:
             # Gamma mixing by inversion: a smooth function of the parameter under common random numbers.
-            mean_defects *= gammaincinv(self.defects_shape, u) / self.defects_shape
+            mean_defects *= float(gammaincinv(self.defects_shape, u)) / self.defects_shape  # float: not a NumPy scalar
         defects = self.defects.poisson(mean_defects)
         patience = self.patience.lognormal(self.patience_median, self.patience_sigma)
-        return self._new(area_index, kind, size, touches, driver_only, feature, defects, patience,
-                         self._attractiveness(self.attract), now)
+        return Change(self._new_id(), area_index, kind, size, touches, driver_only, feature, defects, patience,
+                      self._attractiveness(self.attract), now)
 
     def make_followup(self, parent: Change, area_index: int, now: float, stream: Stream) -> Change:
         """The change that adopts ``parent``'s interface change in a split driver repository.
@@ -112,41 +112,64 @@ class ChangeFactory:
         size = float(max(1, round(math.exp(area.size_log_mean + area.size_log_sd * stream.normal()))))
         defects = stream.poisson(area.defects_mean * self.kind_defects[parent.kind])
         patience = stream.lognormal(self.patience_median, self.patience_sigma)
-        return self._new(area_index, parent.kind, size, False, True, -1, defects, patience,
-                         self._attractiveness(stream), now, parent.id)
+        return Change(self._new_id(), area_index, parent.kind, size, False, True, -1, defects, patience,
+                      self._attractiveness(stream), now, parent.id)
 
     def _attractiveness(self, stream: Stream) -> float:
         """Lognormal with mean 1 and log-sd ``review.attractiveness_sigma``."""
         s = self.attract_sigma
         return math.exp(s * stream.normal() - 0.5 * s * s)
 
-    def _new(self, *attributes: Any) -> Change:
-        change = Change(self.next_id, *attributes)
+    def _new_id(self) -> int:
+        """The next change id (ids count changes in the order they are made)."""
         self.next_id += 1
-        return change
+        return self.next_id - 1
 
 
-def arrival_process(world: World) -> Generator[Any, Any, None]:
-    """SimPy process: create changes until the end of the run and hand them to the world."""
-    env = world.env
-    stream = world.streams["arrivals"]
-    combos, cumulative = weekly_rates(world.scenario)
-    factory = world.factory
-    weeks = world.scenario.run.cycle_weeks
-    warmup = world.warmup
-    k = math.floor(-warmup / 7.0)  # index of the week containing t = 0 (week 0 of a cycle starts at warmup)
-    while True:
-        week_end = warmup + 7.0 * (k + 1)
-        if week_end <= env.now:
-            k += 1
-            continue
-        rates = cumulative[k % weeks]
+class Arrivals:
+    """Creates changes until the end of the run and hands them to the world.
+
+    A chain of scheduled calls (one engine event per arrival and per week boundary, like the SimPy
+    process it replaces, without a generator to resume): ``_next`` schedules either the next
+    arrival or, when the exponential gap reaches past the end of the week, the week boundary.
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.env = world.env
+        self.schedule = Scheduler(world.env)
+        self.stream = world.streams["arrivals"]
+        self.combos, self.cumulative = weekly_rates(world.scenario)
+        self.factory = world.factory
+        self.weeks = world.scenario.run.cycle_weeks
+        self.warmup = world.warmup
+        self.k = math.floor(-self.warmup / 7.0)  # the week containing t = 0 (week 0 of a cycle starts at warmup)
+
+    def start(self) -> None:
+        start(self.env, self._next)
+
+    def _next(self) -> None:
+        """Schedule the next arrival, or the end of the week if the next arrival falls past it."""
+        now: float = self.env._now  # type: ignore[attr-defined]
+        while True:
+            week_end = self.warmup + 7.0 * (self.k + 1)
+            if week_end > now:
+                break
+            self.k += 1
+        rates = self.cumulative[self.k % self.weeks]
         total = rates[-1]
-        gap = stream.exponential(1.0 / total) if total > 0 else math.inf
-        if env.now + gap >= week_end:
-            yield env.timeout(week_end - env.now)
-            k += 1
-            continue
-        yield env.timeout(gap)
-        area_index, kind = combos[stream.choice_index(rates)]
-        world.arrive(factory.make(area_index, kind, env.now))
+        gap = self.stream.exponential(1.0 / total) if total > 0 else math.inf
+        if now + gap >= week_end:
+            self.schedule.after(week_end - now, self._week_over)
+        else:
+            self.schedule.after(gap, self._arrive, rates)
+
+    def _week_over(self) -> None:
+        self.k += 1
+        self._next()
+
+    def _arrive(self, rates: list[float]) -> None:
+        area_index, kind = self.combos[self.stream.choice_index(rates)]
+        now: float = self.env._now  # type: ignore[attr-defined]
+        self.world.arrive(self.factory.make(area_index, kind, now))
+        self._next()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from sim.model.gate import Gate
     from sim.model.review import ReviewBoard
+    from sim.model.reviewers import Reviewer
 
-NAN = math.nan
+NAN: Final = math.nan
 
 # Columns of one change record, in the order of ``changes.csv.gz`` (times in days).
 RECORD_FIELDS: tuple[str, ...] = (
@@ -133,7 +134,7 @@ class Change:
         self.rechecks = 0
         self.gate_attempts = 0
         self.gate_resets = 0
-        self.votes: list[Any] = []
+        self.votes: list[Reviewer] = []
         self.reviewed_by: set[int] = set()
         self.ready_since = NAN
         self.held_since = NAN

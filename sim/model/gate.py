@@ -17,15 +17,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
 import simpy
 
-from sim.model.schedule import after
+from sim.model.schedule import Scheduler
 from sim.rng import Stream
 
-WAITING, RUNNING, PASSED, FAILING = range(4)
-HOURS_PER_DAY = 24.0
+if TYPE_CHECKING:
+    from sim.model.change import Change
+
+# Item states. Final: constants a compiler (mypyc, ``make fast``) may inline.
+WAITING: Final = 0
+RUNNING: Final = 1
+PASSED: Final = 2
+FAILING: Final = 3
+HOURS_PER_DAY: Final = 24.0
 
 
 class GateItem:
@@ -35,7 +42,7 @@ class GateItem:
         "change", "area", "jobs_pass", "defect_pass", "jobs", "state", "generation", "started", "ended", "true_failure",
     )
 
-    def __init__(self, change: Any, area: int, jobs_pass: float, defect_pass: float, jobs: int) -> None:
+    def __init__(self, change: Change | None, area: int, jobs_pass: float, defect_pass: float, jobs: int) -> None:
         self.change = change  # None for a background change
         self.area = area  # -1 for a background change
         self.jobs_pass = jobs_pass
@@ -75,10 +82,11 @@ class Gate:
         window_increase: int,
         window_decrease_factor: float,
         stream: Stream,
-        on_merge: Callable[[Any], None],
-        on_reject: Callable[[Any, bool], None],
+        on_merge: Callable[[Change], None],
+        on_reject: Callable[[Change, bool], None],
     ) -> None:
         self.env = env
+        self.schedule = Scheduler(env)
         self.name = name
         self.run_time_days = run_time_days
         self.run_time_cv = run_time_cv
@@ -92,13 +100,16 @@ class Gate:
         self.queue: list[GateItem] = []
         self.first_waiting = 0  # every item ahead of this index has started its run
         self.log = GateLog()
+        self._run_end = self._finish  # bound once, not per scheduled run end
+        self._runs = self.log.runs  # bound once: appended to on every run end
+        self._uniform = stream.uniform
+        self._gamma = stream.gamma_unit_mean
 
     # ------------------------------------------------------------------ entering
 
     def enqueue(self, item: GateItem) -> None:
         """Append an approved item at the tail of the queue."""
-        self.queue.append(item)
-        self.first_waiting = min(self.first_waiting, len(self.queue) - 1)
+        self.queue.append(item)  # first_waiting <= its index: the window scan reaches it
         self._fill_window()
 
     def start_background(self, rate_per_day: float, jobs_pass: float, defect_pass: float, jobs: int, stream: Stream) -> None:
@@ -106,45 +117,54 @@ class Gate:
         if rate_per_day <= 0:
             return
         mean_gap = 1.0 / rate_per_day
+        schedule, enqueue, exponential = self.schedule, self.enqueue, stream.exponential
 
         def arrive() -> None:
-            self.enqueue(GateItem(None, -1, jobs_pass, defect_pass, jobs))
-            after(self.env, stream.exponential(mean_gap), arrive)
+            enqueue(GateItem(None, -1, jobs_pass, defect_pass, jobs))
+            schedule.after(exponential(mean_gap), arrive)
 
-        after(self.env, stream.exponential(mean_gap), arrive)
+        schedule.after(exponential(mean_gap), arrive)
 
     # ------------------------------------------------------------------ runs
 
     def _fill_window(self) -> None:
         queue = self.queue
         limit = min(self.window, len(queue))
-        for i in range(self.first_waiting, limit):
-            if queue[i].state == WAITING:
-                self._start(queue[i])
-        self.first_waiting = max(self.first_waiting, limit)
+        first = self.first_waiting
+        if first >= limit:  # the common case: every item in the window is already running
+            return
+        start = self._start
+        for i in range(first, limit):
+            item = queue[i]
+            if item.state == WAITING:
+                start(item)
+        self.first_waiting = limit
 
     def _start(self, item: GateItem) -> None:
+        now: float = self.env._now  # type: ignore[attr-defined]  # env.now without the property call (typed: compiled, a native float)
         item.state = RUNNING
-        item.generation += 1
-        item.started = self.env.now
-        s = self.stream
-        jobs_ok = s.uniform() < item.jobs_pass
-        defect_ok = s.uniform() < item.defect_pass
-        duration = self.run_time_days * s.gamma_unit_mean(self.run_time_cv)
+        generation = item.generation = item.generation + 1
+        item.started = now
+        uniform = self._uniform
+        jobs_ok = uniform() < item.jobs_pass
+        defect_ok = uniform() < item.defect_pass
+        duration = self.run_time_days * self._gamma(self.run_time_cv)
         item.true_failure = not defect_ok
         outcome = 0 if (jobs_ok and defect_ok) else (2 if not defect_ok else 1)
-        after(self.env, duration, self._finish, item, item.generation, outcome)
+        self.schedule.after(duration, self._run_end, item, generation, outcome)
         if item.change is not None:
             item.change.gate_attempts += 1
 
     def _finish(self, item: GateItem, generation: int, outcome: int) -> None:
         if item.generation != generation or item.state != RUNNING:
             return  # this run was cancelled by a reset
-        now = self.env.now
+        now: float = self.env._now  # type: ignore[attr-defined]
         item.ended = now
-        self.log.runs.append((now, item.area, outcome, item.jobs))
+        self._runs.append((now, item.area, outcome, item.jobs))
         if outcome == 0:
             item.state = PASSED
+            if self.queue[0] is not item:  # nothing leaves the queue, and the window is already filled
+                return
         else:
             item.state = FAILING
             self._reset_behind(item)
@@ -152,16 +172,18 @@ class Gate:
 
     def _reset_behind(self, failing: GateItem) -> None:
         """Restart every item tested on top of ``failing`` (all items behind it that started)."""
-        now = self.env.now
-        position = self.queue.index(failing) + 1
-        behind = self.queue[position:]
+        now: float = self.env._now  # type: ignore[attr-defined]
+        queue = self.queue
+        position = queue.index(failing) + 1
         self.first_waiting = min(self.first_waiting, position)
         restarted = nova = 0
         wasted = 0.0
-        for item in behind:
-            if item.state == WAITING:
+        for i in range(position, len(queue)):
+            item = queue[i]
+            state = item.state
+            if state == WAITING:
                 continue
-            ran_until = now if item.state == RUNNING else item.ended  # finished runs idle while waiting
+            ran_until = now if state == RUNNING else item.ended  # finished runs idle while waiting
             wasted += (ran_until - item.started) * item.jobs * HOURS_PER_DAY
             item.state = WAITING
             item.generation += 1  # its pending run end is now stale
@@ -174,21 +196,28 @@ class Gate:
 
     def _advance(self) -> None:
         """Merge passed items and eject failing ones from the head, then refill the window."""
-        now = self.env.now
+        now: float = self.env._now  # type: ignore[attr-defined]
         queue = self.queue
-        while queue and queue[0].state in (PASSED, FAILING):
-            head = queue.pop(0)
-            self.first_waiting = max(0, self.first_waiting - 1)
-            merged = head.state == PASSED
-            self.log.exits.append((now, head.area, 0 if merged else (2 if head.true_failure else 1)))
-            if merged:
+        exits = self.log.exits
+        while queue:
+            head = queue[0]
+            state = head.state
+            if state != PASSED and state != FAILING:
+                break
+            del queue[0]
+            if self.first_waiting > 0:
+                self.first_waiting -= 1
+            change = head.change
+            if state == PASSED:
+                exits.append((now, head.area, 0))
                 self.window += self.window_increase
-                if head.change is not None:
-                    self.on_merge(head.change)
+                if change is not None:
+                    self.on_merge(change)
             else:
+                exits.append((now, head.area, 2 if head.true_failure else 1))
                 self.window = max(self.window_floor, int(self.window / self.window_decrease_factor))
-                if head.change is not None:
-                    self.on_reject(head.change, head.true_failure)
+                if change is not None:
+                    self.on_reject(change, head.true_failure)
         self._fill_window()
 
     @property

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from sim.model.change import Change
 from sim.model.gate import GateItem
 from sim.model.reviewers import Reviewer
-from sim.model.schedule import after
+from sim.model.schedule import Scheduler
 
 if TYPE_CHECKING:
     from sim.model.world import World
@@ -35,6 +35,7 @@ class Lifecycle:
     def __init__(self, world: World) -> None:
         self.world = world
         self.env = world.env
+        self.schedule = Scheduler(world.env)
         sc = world.scenario
         self.scenario = sc
         self.policy = world.policy
@@ -53,6 +54,9 @@ class Lifecycle:
         self.check_time = sc.check.run_time_days
         self.check_catch = sc.check.defect_catch_prob
         self.gate_catch = sc.gate.defect_catch_prob
+        # Bound once, not per scheduled call (the two most frequent steps of a change).
+        self._revised_call = self._revised
+        self._check_done_call = self._check_done
 
     # ------------------------------------------------------------------ author side
 
@@ -62,30 +66,32 @@ class Lifecycle:
 
     def revise(self, change: Change) -> None:
         """A defect was found: the author fixes it after a delay, or stalls, or gives up."""
-        now = self.env.now
-        if self.stall_prob and self.author.uniform() < self.stall_prob:
-            delay = self.author.exponential(self.stall_mean)
+        author = self.author
+        if self.stall_prob and author.uniform() < self.stall_prob:
+            delay = author.exponential(self.stall_mean)
         else:
-            delay = self.author.lognormal(self.response_median, self.response_sigma)
+            delay = author.lognormal(self.response_median, self.response_sigma)
         if self.abandonment and delay > change.patience:
             change.author_time += change.patience
+            now: float = self.env._now  # type: ignore[attr-defined]
             self.world.abandon(change, now + change.patience)
             return
         change.author_time += delay
-        after(self.env, delay, self._revised, change)
+        self.schedule.after(delay, self._revised_call, change)
 
     def _revised(self, change: Change) -> None:
-        change.defects = max(0, change.defects - 1)
+        change.defects = change.defects - 1 if change.defects > 0 else 0
         self.new_patch_set(change)
 
     def new_patch_set(self, change: Change) -> None:
         """A new patch set (a revision, or a rebase that fixes nothing): votes cleared, checked again."""
         change.patch_sets += 1
-        change.last_upload = self.env.now
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.last_upload = now
         change.votes.clear()
         change.reviewed_by.clear()
         self.policy.on_new_patch_set(change)
-        self.upload(change)
+        self.check(change)  # = self.upload(change), one call less
 
     # ------------------------------------------------------------------ check pipeline
 
@@ -94,12 +100,12 @@ class Lifecycle:
             self._check_passed(change)
             return
         change.ci_time += self.check_time
-        after(self.env, self.check_time, self._check_done, change)
+        self.schedule.after(self.check_time, self._check_done_call, change)
 
     def _check_done(self, change: Change) -> None:
-        rng = self.check_rng
-        caught = change.defects > 0 and rng.uniform() >= (1.0 - self.check_catch) ** change.defects
-        flaky = rng.uniform() >= self.policy.check_pass_prob(change)
+        uniform = self.check_rng.uniform
+        caught = change.defects > 0 and uniform() >= (1.0 - self.check_catch) ** change.defects
+        flaky = uniform() >= self.policy.check_pass_prob(change)
         if caught:
             self.revise(change)
         elif flaky:
@@ -112,7 +118,7 @@ class Lifecycle:
         change.rechecks += 1
         delay = self.author.exponential(self.recheck_delay) if self.recheck_delay else 0.0
         change.ci_time += delay
-        after(self.env, delay, self.check, change)
+        self.schedule.after(delay, self.check, change)
 
     def _check_passed(self, change: Change) -> None:
         if self.policy.approved(change):  # approval survives a false gate failure + recheck
@@ -127,7 +133,7 @@ class Lifecycle:
         if self.noncore_catch and change.defects > 0 and self.noncore_rng.uniform() < self.noncore_catch:
             delay = self.noncore_rng.exponential(self.noncore_delay)
             change.review_time += delay
-            after(self.env, delay, self.revise, change)
+            self.schedule.after(delay, self.revise, change)
             return
         self.policy.offer(change)
 
@@ -143,12 +149,13 @@ class Lifecycle:
             self.policy.offer(change)
 
     def approve(self, change: Change) -> None:
-        change.approved = self.env.now
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.approved = now
         self.policy.on_approved(change)
         hold = self.world.freeze_hold(change)
         if hold > 0.0:
             change.freeze_time += hold
-            after(self.env, hold, self.new_patch_set, change)  # rebased when master reopens, reviewed again
+            self.schedule.after(hold, self.new_patch_set, change)  # rebased when master reopens, reviewed again
         else:
             self.to_gate(change)
 
@@ -161,15 +168,18 @@ class Lifecycle:
             return
         jobs_pass, jobs = self.policy.gate_jobs(change)
         defect_pass = (1.0 - self.gate_catch) ** change.defects if change.defects else 1.0
-        change.gate_time -= self.env.now  # the time in the gate is added back when the change leaves it
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.gate_time -= now  # added back when the change leaves the gate
         gate.enqueue(GateItem(change, change.area, jobs_pass, defect_pass, jobs))
 
     def merged(self, change: Change) -> None:
-        change.gate_time += self.env.now
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.gate_time += now
         self.world.merge(change)
 
     def rejected(self, change: Change, true_failure: bool) -> None:
-        change.gate_time += self.env.now
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.gate_time += now
         if true_failure:
             self.revise(change)
         else:

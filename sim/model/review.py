@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from itertools import chain
+from typing import Final
 
 import simpy
 
 from sim.model.change import Change
 from sim.model.queue import WeightedQueue
 from sim.model.reviewers import Reviewer
-from sim.model.schedule import after
+from sim.model.schedule import Scheduler
 from sim.rng import Stream
 
-MAX_REJECTIONS = 8  # draws before falling back to an exact scan of eligible changes
+MAX_REJECTIONS: Final = 8  # draws before falling back to an exact scan of eligible changes
 
 
 class ReviewBoard:
@@ -51,6 +53,7 @@ class ReviewBoard:
         activity: Callable[[float], float] | None = None,
     ) -> None:
         self.env = env
+        self.schedule = Scheduler(env)
         self.name = name
         self.reviewers = reviewers
         self.queue = WeightedQueue(n_areas)
@@ -69,6 +72,7 @@ class ReviewBoard:
         self.activity = activity
         self.patience_enabled = True
         self.lanes: list[tuple[float, Callable[[Reviewer], Iterable[Change]]]] = []
+        self._review_end = self._finish  # bound once, not per scheduled review end
 
     def add_reviewers(self, reviewers: list[Reviewer]) -> None:
         """New reviewers join the board, idle."""
@@ -93,8 +97,9 @@ class ReviewBoard:
         ``since`` continues an earlier wait (a change a policy held back since then).
         """
         change.board = self
-        change.ready_since = self.env.now if since is None else since
-        reviewer = self._idle_reviewer_for(change)
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.ready_since = now if since is None else since
+        reviewer = self._idle_reviewer_for(change) if self.idle else None
         if reviewer is None:
             self.queue.add(change, self.position)
         else:
@@ -121,16 +126,19 @@ class ReviewBoard:
     def _idle_reviewer_for(self, change: Change) -> Reviewer | None:
         """An idle reviewer who may review ``change``, drawn in proportion to weight x capacity:
         a reviewer with more time for review is more often the one who picks an offered change up."""
-        if not self.idle:
-            return None
-        candidates = [r for r in self.idle if self._eligible(r, change)]
+        area, reviewed_by, may_review = change.area, change.reviewed_by, self.may_review
+        # _eligible, spelled out: this scan runs on every offer
+        candidates = [
+            r for r in self.idle
+            if r.weights[area] > 0.0 and r.id not in reviewed_by and (may_review is None or may_review(r, change))
+        ]
         if not candidates:
             return None
         if len(candidates) == 1:
             return candidates[0]
         cumulative, total = [], 0.0
         for r in candidates:
-            total += r.weights[change.area] * r.rate
+            total += r.weights[area] * r.rate
             cumulative.append(total)
         return candidates[self.selection.choice_index(cumulative)]
 
@@ -145,15 +153,19 @@ class ReviewBoard:
 
     def _pick_among(self, reviewer: Reviewer, changes: Iterable[Change]) -> Change | None:
         """A waiting change among ``changes`` drawn by the selection rule, or None."""
-        now = self.env.now
+        now: float = self.env._now  # type: ignore[attr-defined]
+        position, patience_enabled, may_review = self.position, self.patience_enabled, self.may_review
+        weights, reviewer_id = reviewer.weights, reviewer.id
         cumulative, candidates, total = [], [], 0.0
         for change in list(changes):  # a copy: expiring a change may edit the source
-            if change.id not in self.position:
+            if change.id not in position:
                 continue
-            if self._deadline(change) <= now:
+            # _deadline and _eligible, spelled out: the fallback scan visits every waiting change
+            if patience_enabled and change.ready_since + change.patience <= now:
                 self._expire(change)
-            elif self._eligible(reviewer, change):
-                total += reviewer.weights[change.area] * change.attractiveness
+            elif (weights[change.area] > 0.0 and reviewer_id not in change.reviewed_by
+                  and (may_review is None or may_review(reviewer, change))):
+                total += weights[change.area] * change.attractiveness
                 cumulative.append(total)
                 candidates.append(change)
         if not candidates or total <= 0.0:
@@ -162,27 +174,30 @@ class ReviewBoard:
 
     def _next_for(self, reviewer: Reviewer) -> Change | None:
         """The next change ``reviewer`` reviews, or None (then they wait for an offer)."""
-        now = self.env.now
+        now: float = self.env._now  # type: ignore[attr-defined]
         queue = self.queue
+        selection = self.selection
         for share, candidates in self.lanes:
-            if queue.size and self.selection.uniform() < share:
+            if queue.size and selection.uniform() < share:
                 change = self._pick_among(reviewer, candidates(reviewer))
                 if change is not None:
                     return change
+        weights = reviewer.weights
+        patience_enabled = self.patience_enabled
         for _ in range(MAX_REJECTIONS):
-            change = queue.draw(reviewer.weights, self.selection)
+            change = queue.draw(weights, selection)
             if change is None:
                 return None
-            if self._deadline(change) <= now:
+            if patience_enabled and change.ready_since + change.patience <= now:  # past its _deadline
                 self._expire(change)
             elif self._eligible(reviewer, change):
                 return change
         # Rare: the draws kept hitting changes this reviewer may not take. Scan exactly.
-        return self._pick_among(reviewer, (c for area_items in queue.items for c in area_items))
+        return self._pick_among(reviewer, chain.from_iterable(queue.items))
 
     def _start(self, reviewer: Reviewer, change: Change) -> None:
         """``reviewer`` (no longer idle) begins reviewing ``change`` (no longer waiting)."""
-        now = self.env.now
+        now: float = self.env._now  # type: ignore[attr-defined]
         change.wait_review += now - change.ready_since
         change.ready_since = math.nan
         if math.isnan(change.first_review):
@@ -195,10 +210,10 @@ class ReviewBoard:
         if self.effort_factor is not None:
             effort *= self.effort_factor(reviewer, change)
         rate = reviewer.rate if self.activity is None else reviewer.rate * self.activity(now)
-        after(self.env, effort / rate, self._finish, reviewer, change)
+        self.schedule.after(effort / rate, self._review_end, reviewer, change)
 
     def _finish(self, reviewer: Reviewer, change: Change) -> None:
-        now = self.env.now
+        now: float = self.env._now  # type: ignore[attr-defined]
         start, end = self.window
         reviewer.busy_days += max(0.0, min(now, end) - max(reviewer.review_start, start))
         if start <= now < end:

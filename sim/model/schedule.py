@@ -12,20 +12,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from heapq import heappush
-from typing import Any
+from typing import Any, ClassVar, Final
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, URGENT
+
+# Final aliases: a compiled build (``make fast``) reads them as constants, not as module globals.
+_heappush: Final = heappush
+_NORMAL: Final = NORMAL
 
 
 class Call:
     """A function call scheduled on SimPy's event heap."""
 
-    __slots__ = ("callbacks", "_ok", "fn", "args")
+    __slots__ = ("callbacks", "fn", "args")
+    _ok: ClassVar[bool] = True  # read by the engine after the callbacks; a Call never fails
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.callbacks = _FIRE
-        self._ok = True
+        self.callbacks: Any = _FIRE  # the engine sets it to None once fired
         self.fn = fn
         self.args = args
 
@@ -34,9 +38,30 @@ def _fire(call: Call) -> None:
     call.fn(*call.args)
 
 
-_FIRE = (_fire,)
+_FIRE: Final = (_fire,)
 
 
 def after(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: Any) -> None:
     """Call ``fn(*args)`` when ``delay`` (>= 0) days have passed; FIFO among equal times, like SimPy."""
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(fn, args)))  # type: ignore[attr-defined]
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), Call(fn, args)))  # type: ignore[attr-defined,misc]
+
+
+class Scheduler:
+    """:func:`after` for one environment, with its heap and event counter looked up once."""
+
+    __slots__ = ("env", "queue", "ids")
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.queue: list[Any] = env._queue  # type: ignore[attr-defined]
+        self.ids: Any = env._eid  # type: ignore[attr-defined]
+
+    def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
+        """As :func:`after`."""
+        now: float = self.env._now  # type: ignore[attr-defined]
+        _heappush(self.queue, (now + delay, _NORMAL, next(self.ids), Call(fn, args)))
+
+
+def start(env: simpy.Environment, fn: Callable[..., Any], *args: Any) -> None:
+    """Call ``fn(*args)`` now, ahead of the events already due now: as SimPy starts a process."""
+    heappush(env._queue, (env._now, URGENT, next(env._eid), Call(fn, args)))  # type: ignore[attr-defined,misc]

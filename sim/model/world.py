@@ -13,7 +13,7 @@ from typing import Any
 
 import simpy
 
-from sim.model.arrivals import ChangeFactory, arrival_process
+from sim.model.arrivals import Arrivals, ChangeFactory
 from sim.model.change import RECORD_FIELDS, Change
 from sim.model.gate import Gate, GateLog
 from sim.model.lifecycle import Lifecycle
@@ -75,7 +75,8 @@ class World:
         self.lifecycle = Lifecycle(self)
         self.factory = ChangeFactory(self)
         self.policy.build(self)
-        self.env.process(arrival_process(self))
+        self.arrivals = Arrivals(self)
+        self.arrivals.start()
 
     # ------------------------------------------------------------------ calendar
 

@@ -53,7 +53,8 @@ class Mechanism:
     def approved(self, change: Change) -> bool | None:
         return None
 
-    effort_factor: Any = None  # a method (reviewer, change) -> float when the mechanism has one
+    def effort_factor(self, reviewer: Reviewer, change: Change) -> float:
+        return 1.0  # not called: only the mechanisms that override it scale review effort
 
     def on_new_patch_set(self, change: Change) -> None:
         pass
@@ -99,13 +100,21 @@ class Policy:
             )
         for mechanism in self.mechanisms:
             mechanism.build(world)
-        factors = [m.effort_factor for m in self.mechanisms if m.effort_factor is not None]
+        factors = [m.effort_factor for m in self._overriding("effort_factor")]
         if factors:
             self.board.effort_factor = factors[0] if len(factors) == 1 else (
                 lambda reviewer, change: math.prod(f(reviewer, change) for f in factors)
             )
-        self._approval = [m for m in self.mechanisms if type(m).approved is not Mechanism.approved]
-        self._admission = [m for m in self.mechanisms if type(m).admit is not Mechanism.admit]
+        self._approval = self._overriding("approved")
+        self._admission = self._overriding("admit")
+        # Notifications go only to the mechanisms that listen (most hooks of most policies are no-ops).
+        self._new_patch_set = self._overriding("on_new_patch_set")
+        self._approved = self._overriding("on_approved")
+        self._closed = self._overriding("on_closed")
+
+    def _overriding(self, hook: str) -> list[Mechanism]:
+        """The mechanisms whose class overrides ``hook`` of :class:`Mechanism`, in order."""
+        return [m for m in self.mechanisms if getattr(type(m), hook) is not getattr(Mechanism, hook)]
 
     def set_job_tables(self, drivers: tuple[str, ...]) -> None:
         """Per-area check and gate job sets of nova's pipelines, carrying ``drivers``' own jobs."""
@@ -131,11 +140,12 @@ class Policy:
 
     def offer(self, change: Change, since: float | None = None) -> None:
         """The change is ready for review (since ``since``, default now); mechanisms may hold it."""
-        change.ready_since = self.env.now if since is None else since
+        now: float = self.env._now  # type: ignore[attr-defined]
+        change.ready_since = now if since is None else since
         for mechanism in self._admission:
             if not mechanism.admit(change):
                 return
-        change.board.offer(change, change.ready_since)
+        change.board.offer(change, change.ready_since)  # type: ignore[union-attr]  # set by route()
 
     def approved(self, change: Change) -> bool:
         for mechanism in self._approval:
@@ -184,15 +194,15 @@ class Policy:
     # ------------------------------------------------------------------ notifications
 
     def on_new_patch_set(self, change: Change) -> None:
-        for mechanism in self.mechanisms:
+        for mechanism in self._new_patch_set:
             mechanism.on_new_patch_set(change)
 
     def on_approved(self, change: Change) -> None:
-        for mechanism in self.mechanisms:
+        for mechanism in self._approved:
             mechanism.on_approved(change)
 
     def on_closed(self, change: Change) -> None:
-        for mechanism in self.mechanisms:
+        for mechanism in self._closed:
             mechanism.on_closed(change)
 
     def close(self, end: float) -> None:
