@@ -208,6 +208,12 @@ class Review(_Section):
         1.5, ge=0, le=5, unit="log-weight", source="study §1: per-change attention heterogeneity sigma ~ 1.5",
         description="Sd of a change's lognormal attractiveness to every reviewer (mean 1)",
     )
+    attention_halflife_days: float | None = param(
+        None, gt=0, le=10_000, unit="days",
+        source="fitted (assumption: Gerrit dashboards list changes by last update, so a patch set that waits "
+               "falls out of reviewers' view; study §1: attention heterogeneity shapes the tail)",
+        description="Half-life of a waiting patch set's attention as it ages since upload (none = no decay)",
+    )
     context_switch_share: float = param(
         0.2, ge=0, lt=1, unit="share of effort",
         source="assumption: Weinberg (1992) ~20 % of time lost per extra concurrent task",

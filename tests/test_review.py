@@ -39,7 +39,7 @@ def test_weighted_queue_add_remove_bookkeeping() -> None:
     q, pos = WeightedQueue(2), {}
     changes = [change(i, area=i % 2, attractiveness=1.0 + i) for i in range(10)]
     for c in changes:
-        q.add(c, pos)
+        q.add(c, pos, c.attractiveness)
     assert len(q) == 10
     assert q.totals == pytest.approx([1 + 3 + 5 + 7 + 9, 2 + 4 + 6 + 8 + 10])
     rng = random.Random(4)
@@ -62,7 +62,7 @@ def test_weighted_queue_draw_empty_or_excluded_gives_none() -> None:
     q, pos = WeightedQueue(2), {}
     s = stream("selection")
     assert q.draw([1.0, 1.0], s) is None
-    q.add(change(0, area=1), pos)
+    q.add(change(0, area=1), pos, 1.0)
     assert q.draw([1.0, 0.0], s) is None  # the only waiting change is in an area of weight 0
     assert q.draw([0.0, 1.0], s).id == 0
 
@@ -72,8 +72,8 @@ def test_weighted_queue_draw_is_proportional_to_expertise_times_attractiveness()
     P = 1, 2, 3, 4, 5 over 15. Chi-square goodness of fit with a fixed seed."""
     q, pos = WeightedQueue(2), {}
     for i, w in enumerate([1.0, 2.0, 3.0, 4.0]):
-        q.add(change(i, 0, attractiveness=w), pos)
-    q.add(change(4, 1, attractiveness=10.0), pos)
+        q.add(change(i, 0, attractiveness=w), pos, w)
+    q.add(change(4, 1, attractiveness=10.0), pos, 10.0)
     s = stream("selection", 7)
     n = 30_000
     counts = Counter(q.draw([1.0, 0.5], s).id for _ in range(n))
@@ -83,6 +83,18 @@ def test_weighted_queue_draw_is_proportional_to_expertise_times_attractiveness()
     # and a removed change is never drawn again
     q.remove(q.items[1][0], pos)
     assert all(q.draw([1.0, 0.5], s).area == 0 for _ in range(1000))
+
+
+def test_weighted_queue_keeps_the_weight_given_at_add_and_rescales_all_alike() -> None:
+    q, pos = WeightedQueue(1), {}
+    a, b, c = change(0), change(1), change(2)
+    for x, w in ((a, 1.0), (b, 4.0), (c, 0.5)):
+        q.add(x, pos, w)
+    assert q.weight(b, pos) == 4.0 and q.totals == [5.5]
+    q.remove(a, pos)  # c moves into a's slot and keeps its own weight
+    assert q.weight(c, pos) == 0.5 and q.totals[0] == pytest.approx(4.5)
+    q.rescale(0.25)
+    assert (q.weight(b, pos), q.weight(c, pos)) == (1.0, 0.125) and q.totals[0] == pytest.approx(1.125)
 
 
 # ------------------------------------------------------------------------------ reviewers
@@ -204,6 +216,39 @@ def test_weekly_activity_in_a_world_moves_review_capacity_by_week() -> None:
     weeks = [world.cycle_week(c.first_review) % 2 for c in world.changes if c.first_review >= start]
     slow, fast = weeks.count(0), weeks.count(1)
     assert slow < 0.6 * fast, (slow, fast)
+
+
+def test_attention_decays_with_the_age_of_the_patch_set() -> None:
+    """Half-life 10 days: a patch set uploaded 10 days later weighs twice as much while both wait,
+    and moving the origin to avoid overflow changes no ratio."""
+    b = Board([reviewer()])
+    board = b.board
+    board.attention_decay = math.log(2.0) / 10.0
+    old, fresh = change(0), change(1)
+    old.last_upload, fresh.last_upload = 0.0, 10.0
+    assert board._weight(fresh) / board._weight(old) == pytest.approx(2.0)
+    board.queue.add(old, board.position, board._weight(old))
+    b.env.run(until=8000.0)  # 800 half-lives, past e^500: the next weight moves the origin to now
+    late = change(2)
+    late.last_upload = 7990.0
+    late_weight = board._weight(late)
+    assert board._attention_origin == 8000.0 and math.isfinite(late_weight)
+    assert late_weight / board.queue.weight(old, board.position) == pytest.approx(2.0 ** 799.0, rel=1e-9)
+
+
+def test_attention_decay_favours_fresh_patch_sets_in_a_world() -> None:
+    """M/M/5 at load 0.92 (no attractiveness heterogeneity): with a short half-life, service tends
+    towards last-come-first-served, so the wait for a first review spreads out (its coefficient of
+    variation grows) and its far tail lengthens, against the same seed without decay."""
+    stats_by_run = []
+    for halflife in ([], ["review.attention_halflife_days=1.0"]):
+        sc = load_scenario(MMC, ["run.cycles=4", "areas.all.rate_per_day=4.6", *halflife])
+        world = World(sc, 0, 5)
+        world.run()
+        waits = np.array([c.first_review - c.arrived for c in world.changes if not math.isnan(c.first_review)])
+        stats_by_run.append((waits.std() / waits.mean(), np.quantile(waits, 0.99)))
+    (cv_flat, p99_flat), (cv_decay, p99_decay) = stats_by_run
+    assert cv_decay > 1.3 * cv_flat and p99_decay > p99_flat, stats_by_run
 
 
 def test_two_reviewers_work_in_parallel() -> None:

@@ -61,7 +61,7 @@ def _draw(check: CycleCheck, predicted: bool):  # noqa: ANN202 - matplotlib Figu
     flat[0].legend(loc="lower right")
     for ax in flat[len(areas):-2]:
         ax.set_visible(False)
-    _weekly_panel(flat[-2], check)
+    _weekly_panel(flat[-2], check, predicted)
     if check.sensitivity.empty:
         flat[-1].set_visible(False)
     else:
@@ -70,7 +70,7 @@ def _draw(check: CycleCheck, predicted: bool):  # noqa: ANN202 - matplotlib Figu
     return fig
 
 
-def _weekly_panel(ax, check: CycleCheck) -> None:  # noqa: ANN001
+def _weekly_panel(ax, check: CycleCheck, predicted: bool) -> None:  # noqa: ANN001
     w = check.weekly
     ax.plot(w["week"], w["observed"], color=COLOURS[OBSERVED], marker="o", ms=4, label=OBSERVED)
     ax.plot(w["week"], w["simulated"], color=COLOURS[SIMULATED], ls="--", label=f"{SIMULATED} (mean)")
@@ -78,7 +78,8 @@ def _weekly_panel(ax, check: CycleCheck) -> None:  # noqa: ANN001
                     alpha=0.2, lw=0, label="95 % CI of the mean")
     ax.set_xlabel("week of the release cycle")
     ax.set_ylabel("changes merged per week")
-    ax.set_title("weekly merges")
+    read_off = not predicted and check.scenario.review.weekly_activity is not None
+    ax.set_title("weekly merges (review activity read off them)" if read_off else "weekly merges")
     ax.legend(loc="upper left", fontsize=10)
 
 

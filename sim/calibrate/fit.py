@@ -1,7 +1,8 @@
 """Fitting the hidden parameters by simulation (method of simulated quantiles).
 
 The hidden parameters (review capacity, per-area latent defects and their factors for bug fixes
-and blueprint changes, author delays and stalls, attention heterogeneity) are chosen so that the
+and blueprint changes, author delays and stalls, attention heterogeneity and its decay as a
+patch set waits) are chosen so that the
 simulated per-area quantiles of time to merge, revision phase and final phase, and the per-kind
 quantiles of time to merge, match the observed ones. The residual of target *i* is
 
@@ -97,6 +98,7 @@ def shared_parameters() -> list[Free]:
         Free("authors.stall_mean_days", 5.0, 200.0),
         Free("review.defects_cv", 0.1, 5.0),
         Free("review.non_expert_weight", 0.02, 1.0),
+        Free("review.attention_halflife_days", 2.0, 2000.0),
         Free("review.bug_defects_factor", 0.1, 10.0),
         Free("review.blueprint_defects_factor", 0.1, 10.0),
     ]

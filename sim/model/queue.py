@@ -28,25 +28,37 @@ class WeightedQueue:
         self.totals: list[float] = [0.0] * n_areas
         self.size = 0
 
-    def add(self, change: Change, position: dict[int, int]) -> None:
+    def add(self, change: Change, position: dict[int, int], weight: float) -> None:
+        """``change`` waits, with selection weight ``weight`` (its attractiveness, maybe aged)."""
         a = change.area
         position[change.id] = len(self.items[a])
         self.items[a].append(change)
-        self.weights[a].append(change.attractiveness)
-        self.totals[a] += change.attractiveness
+        self.weights[a].append(weight)
+        self.totals[a] += weight
         self.size += 1
 
     def remove(self, change: Change, position: dict[int, int]) -> None:
         a = change.area
         i = position.pop(change.id)
         items, weights = self.items[a], self.weights[a]
+        weight = weights[i]
         last_item, last_weight = items.pop(), weights.pop()
         if i < len(items):
             items[i], weights[i] = last_item, last_weight
             position[last_item.id] = i
         self.size -= 1
         # Recompute rather than subtract when the area empties, so float drift cannot accumulate.
-        self.totals[a] = self.totals[a] - change.attractiveness if items else 0.0
+        self.totals[a] = self.totals[a] - weight if items else 0.0
+
+    def weight(self, change: Change, position: dict[int, int]) -> float:
+        """The selection weight of a waiting change."""
+        return self.weights[change.area][position[change.id]]
+
+    def rescale(self, factor: float) -> None:
+        """Multiply every weight by ``factor`` (selection probabilities do not change)."""
+        for a, weights in enumerate(self.weights):
+            weights[:] = [w * factor for w in weights]
+            self.totals[a] = sum(weights)
 
     def draw(self, area_weights: list[float], stream: Stream) -> Change | None:
         """A change drawn proportional to area weight x attractiveness; None if nothing eligible.

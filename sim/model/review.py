@@ -28,6 +28,7 @@ from sim.model.schedule import Scheduler
 from sim.rng import Stream
 
 MAX_REJECTIONS: Final = 8  # draws before falling back to an exact scan of eligible changes
+MAX_ATTENTION_EXPONENT: Final = 500.0  # stored weights stay below e^500 (floats overflow near e^709)
 
 
 class ReviewBoard:
@@ -51,6 +52,7 @@ class ReviewBoard:
         may_review: Callable[[Reviewer, Change], bool] | None = None,
         effort_factor: Callable[[Reviewer, Change], float] | None = None,
         activity: Callable[[float], float] | None = None,
+        attention_decay: float = 0.0,
     ) -> None:
         self.env = env
         self.schedule = Scheduler(env)
@@ -70,6 +72,8 @@ class ReviewBoard:
         self.may_review = may_review
         self.effort_factor = effort_factor
         self.activity = activity
+        self.attention_decay = attention_decay
+        self._attention_origin = 0.0
         self.patience_enabled = True
         self.lanes: list[tuple[float, Callable[[Reviewer], Iterable[Change]]]] = []
         self._review_end = self._finish  # bound once, not per scheduled review end
@@ -101,10 +105,28 @@ class ReviewBoard:
         change.ready_since = now if since is None else since
         reviewer = self._idle_reviewer_for(change) if self.idle else None
         if reviewer is None:
-            self.queue.add(change, self.position)
+            self.queue.add(change, self.position, self._weight(change))
         else:
             self.idle.remove(reviewer)
             self._start(reviewer, change)
+
+    def _weight(self, change: Change) -> float:
+        """Selection weight of a change that starts to wait: its attractiveness, times
+        exp(decay x (last upload - origin)) when attention decays with the age of its patch set.
+
+        Every waiting change's true weight decays by the same exp(-decay x now), which cancels in
+        the selection probabilities, so weights stored at the start of a wait stay exact. The
+        origin moves forward before the exponent could overflow.
+        """
+        if not self.attention_decay:
+            return change.attractiveness
+        exponent = self.attention_decay * (change.last_upload - self._attention_origin)
+        if exponent > MAX_ATTENTION_EXPONENT:
+            shift = self.env._now - self._attention_origin  # type: ignore[attr-defined]
+            self.queue.rescale(math.exp(-self.attention_decay * shift))
+            self._attention_origin += shift
+            exponent = self.attention_decay * (change.last_upload - self._attention_origin)
+        return change.attractiveness * math.exp(exponent)
 
     def withdraw(self, change: Change) -> bool:
         """Take a waiting change out of the queue (a policy holds it back; it keeps waiting).
@@ -155,7 +177,7 @@ class ReviewBoard:
         """A waiting change among ``changes`` drawn by the selection rule, or None."""
         now: float = self.env._now  # type: ignore[attr-defined]
         position, patience_enabled, may_review = self.position, self.patience_enabled, self.may_review
-        weights, reviewer_id = reviewer.weights, reviewer.id
+        weights, reviewer_id, queue_weights = reviewer.weights, reviewer.id, self.queue.weights
         cumulative, candidates, total = [], [], 0.0
         for change in list(changes):  # a copy: expiring a change may edit the source
             if change.id not in position:
@@ -165,7 +187,7 @@ class ReviewBoard:
                 self._expire(change)
             elif (weights[change.area] > 0.0 and reviewer_id not in change.reviewed_by
                   and (may_review is None or may_review(reviewer, change))):
-                total += weights[change.area] * change.attractiveness
+                total += weights[change.area] * queue_weights[change.area][position[change.id]]
                 cumulative.append(total)
                 candidates.append(change)
         if not candidates or total <= 0.0:

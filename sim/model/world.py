@@ -109,7 +109,9 @@ class World:
             effort_cv=sc.review.effort_cv, median_size=math.exp(sum(sizes) / len(sizes)),
             size_elasticity=sc.review.size_effort_elasticity, window=self.window,
             on_reviewed=self.lifecycle.reviewed, on_expired=self.lifecycle.expired,
-            activity=self.review_activity if self._activity is not None else None, **hooks,
+            activity=self.review_activity if self._activity is not None else None,
+            attention_decay=math.log(2.0) / halflife if (halflife := sc.review.attention_halflife_days) else 0.0,
+            **hooks,
         )
         board.patience_enabled = sc.authors.abandonment
         self.boards[name] = board
