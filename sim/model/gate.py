@@ -132,8 +132,6 @@ class Gate:
         self.first_waiting = 0  # every item ahead of this index has started its run
         self.log = GateLog()
         self._run_end = self._finish  # bound once, not per scheduled run end
-        self._uniform = stream.uniform
-        self._gamma = stream.gamma_unit_mean
 
     # ------------------------------------------------------------------ entering
 
@@ -147,13 +145,12 @@ class Gate:
         if rate_per_day <= 0:
             return
         mean_gap = 1.0 / rate_per_day
-        schedule, enqueue, exponential = self.schedule, self.enqueue, stream.exponential
 
         def arrive() -> None:
-            enqueue(GateItem(None, -1, jobs_pass, defect_pass, jobs))
-            schedule.after(exponential(mean_gap), arrive)
+            self.enqueue(GateItem(None, -1, jobs_pass, defect_pass, jobs))
+            self.schedule.after(stream.exponential(mean_gap), arrive)
 
-        schedule.after(exponential(mean_gap), arrive)
+        self.schedule.after(stream.exponential(mean_gap), arrive)
 
     # ------------------------------------------------------------------ runs
 
@@ -163,11 +160,10 @@ class Gate:
         first = self.first_waiting
         if first >= limit:  # the common case: every item in the window is already running
             return
-        start = self._start
         for i in range(first, limit):
             item = queue[i]
             if item.state == WAITING:
-                start(item)
+                self._start(item)
         self.first_waiting = limit
 
     def _start(self, item: GateItem) -> None:
@@ -175,10 +171,10 @@ class Gate:
         item.state = RUNNING
         generation = item.generation = item.generation + 1
         item.started = now
-        uniform = self._uniform
-        jobs_ok = uniform() < item.jobs_pass
-        defect_ok = uniform() < item.defect_pass
-        duration = self.run_time_days * self._gamma(self.run_time_cv)
+        stream = self.stream
+        jobs_ok = stream.uniform() < item.jobs_pass
+        defect_ok = stream.uniform() < item.defect_pass
+        duration = self.run_time_days * stream.gamma_unit_mean(self.run_time_cv)
         item.true_failure = not defect_ok
         outcome = 0 if (jobs_ok and defect_ok) else (2 if not defect_ok else 1)
         self.schedule.after(duration, self._run_end, item, generation, outcome)

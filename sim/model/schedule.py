@@ -35,7 +35,8 @@ class Call:
 
 
 def _fire(call: Call) -> None:
-    call.fn(*call.args)
+    fn = call.fn  # read first: compiled, ``call.fn(...)`` would be a generic method lookup
+    fn(*call.args)
 
 
 _FIRE: Final = (_fire,)
