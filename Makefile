@@ -44,7 +44,7 @@ validate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m sim bench
 
-# Optional: compile the model's hot modules with mypyc (same results, ~2x faster; sim/_compiled.py).
+# Optional: compile the model's hot modules with mypyc (same results, ~2.5x faster; sim/_compiled.py).
 # `import sim` refuses a build older than its sources: rerun `make fast` after editing them.
 fast: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[fast]"
