@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed-stamp
 EXTRAS  ?= test,notebooks
 WORKERS ?= 2
 
-.PHONY: figures run test calibrate baseline validate bench params notebooks clean-results
+.PHONY: figures run test calibrate baseline validate bench params notebooks clean-results fast clean-fast
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,18 @@ validate: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m sim bench
+
+# Optional: compile the model's hot modules with mypyc (same results, ~2.5x faster; sim/_compiled.py).
+# `import sim` refuses a build older than its sources: rerun `make fast` after editing them.
+fast: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[fast]"
+	DRIVERSPLIT_COMPILE=1 $(BIN)/python setup.py build_ext --inplace
+	$(BIN)/python -m sim bench
+
+clean-fast:
+	rm -rf build
+	find sim -name '*.so' -delete -o -name '*.pyd' -delete
+	rm -f sim/_compiled_manifest.json
 
 params: $(STAMP)
 	$(BIN)/python -m sim params

@@ -9,6 +9,10 @@ The Python API (the CLI is a thin layer over it)::
     result.changes      # one row per change per replication
 """
 
+from sim._compiled import guard
+
+guard()  # before any compiled module loads: refuse a stale `make fast` build
+
 from sim.experiments import RunResult, run_replications
 from sim.scenario import Scenario, ScenarioError, load_scenario, validate_scenario
 

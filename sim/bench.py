@@ -10,6 +10,7 @@ from pathlib import Path
 
 import simpy
 
+from sim._compiled import compiled
 from sim.model.world import World, engine_events
 from sim.paths import BASELINE_SCENARIO
 from sim.scenario import load_scenario
@@ -51,6 +52,7 @@ def main(scenario: str | None = None, repeat: int = 3) -> int:
     model_s, bare_s = min(model_times), min(bare_times)
     model_rate, bare_rate = events / model_s, events / bare_s
     print(f"scenario        {path}")
+    print(f"model build     {'compiled (mypyc, make fast)' if compiled() else 'pure Python (make fast compiles it)'}")
     print(f"engine events   {events:,} per replication ({days:.0f} simulated days incl. warm-up)")
     print(f"model           {model_s:.3f} s  {model_rate:,.0f} events/s  (best of {repeat})")
     print(f"bare SimPy loop {bare_s:.3f} s  {bare_rate:,.0f} events/s")

@@ -106,7 +106,8 @@ class Micro:
         world = self.world
 
         def arrive() -> None:
-            change = world.factory._new(area, kind, 10.0, touches, driver_only, feature, 0, patience, 1.0, world.env.now)
+            change = Change(world.factory._new_id(), area, kind, 10.0, touches, driver_only, feature, 0, patience, 1.0,
+                            world.env.now)
             self.c[name] = change
             world.arrive(change)
 

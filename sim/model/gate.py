@@ -57,14 +57,45 @@ class GateItem:
 
 @dataclass
 class GateLog:
-    """What a gate did, as flat tuples (times in days) for the metrics to aggregate."""
+    """What a gate did, as flat tuples (times in days) for the metrics to aggregate.
 
-    # (end time, area or -1, outcome: 0 pass / 1 false failure / 2 true failure, jobs)
-    runs: list[tuple[float, int, int, int]] = field(default_factory=list)
-    # (time, area of the failing item or -1, items restarted, wasted job-hours, nova items restarted)
-    resets: list[tuple[float, int, int, float, int]] = field(default_factory=list)
-    # (time, area or -1, outcome: 0 merged / 1 ejected on a false failure / 2 ejected on a true failure)
-    exits: list[tuple[float, int, int]] = field(default_factory=list)
+    While the gate runs, each log is one flat list of values (``add_run`` etc.): a tuple per entry
+    would be one more object for the garbage collector to track and scan, tens of thousands per run.
+    ``runs``, ``resets`` and ``exits`` give the entries as tuples.
+    """
+
+    run_values: list[float | int] = field(default_factory=list)
+    reset_values: list[float | int] = field(default_factory=list)
+    exit_values: list[float | int] = field(default_factory=list)
+
+    def add_run(self, end: float, area: int, outcome: int, jobs: int) -> None:
+        self.run_values += (end, area, outcome, jobs)
+
+    def add_reset(self, time: float, area: int, restarted: int, wasted_hours: float, nova: int) -> None:
+        self.reset_values += (time, area, restarted, wasted_hours, nova)
+
+    def add_exit(self, time: float, area: int, outcome: int) -> None:
+        self.exit_values += (time, area, outcome)
+
+    @property
+    def runs(self) -> list[tuple[float, int, int, int]]:
+        """(end time, area or -1, outcome: 0 pass / 1 false failure / 2 true failure, jobs)."""
+        return _entries(self.run_values, 4)  # type: ignore[return-value]
+
+    @property
+    def resets(self) -> list[tuple[float, int, int, float, int]]:
+        """(time, area of the failing item or -1, items restarted, wasted job-hours, nova items restarted)."""
+        return _entries(self.reset_values, 5)  # type: ignore[return-value]
+
+    @property
+    def exits(self) -> list[tuple[float, int, int]]:
+        """(time, area or -1, outcome: 0 merged / 1 ejected on a false failure / 2 ejected on a true failure)."""
+        return _entries(self.exit_values, 3)  # type: ignore[return-value]
+
+
+def _entries(values: list[float | int], width: int) -> list[tuple[float | int, ...]]:
+    """Consecutive groups of ``width`` values as tuples."""
+    return list(zip(*[iter(values)] * width, strict=True))
 
 
 class Gate:
@@ -101,9 +132,6 @@ class Gate:
         self.first_waiting = 0  # every item ahead of this index has started its run
         self.log = GateLog()
         self._run_end = self._finish  # bound once, not per scheduled run end
-        self._runs = self.log.runs  # bound once: appended to on every run end
-        self._uniform = stream.uniform
-        self._gamma = stream.gamma_unit_mean
 
     # ------------------------------------------------------------------ entering
 
@@ -117,13 +145,12 @@ class Gate:
         if rate_per_day <= 0:
             return
         mean_gap = 1.0 / rate_per_day
-        schedule, enqueue, exponential = self.schedule, self.enqueue, stream.exponential
 
         def arrive() -> None:
-            enqueue(GateItem(None, -1, jobs_pass, defect_pass, jobs))
-            schedule.after(exponential(mean_gap), arrive)
+            self.enqueue(GateItem(None, -1, jobs_pass, defect_pass, jobs))
+            self.schedule.after(stream.exponential(mean_gap), arrive)
 
-        schedule.after(exponential(mean_gap), arrive)
+        self.schedule.after(stream.exponential(mean_gap), arrive)
 
     # ------------------------------------------------------------------ runs
 
@@ -133,11 +160,10 @@ class Gate:
         first = self.first_waiting
         if first >= limit:  # the common case: every item in the window is already running
             return
-        start = self._start
         for i in range(first, limit):
             item = queue[i]
             if item.state == WAITING:
-                start(item)
+                self._start(item)
         self.first_waiting = limit
 
     def _start(self, item: GateItem) -> None:
@@ -145,10 +171,10 @@ class Gate:
         item.state = RUNNING
         generation = item.generation = item.generation + 1
         item.started = now
-        uniform = self._uniform
-        jobs_ok = uniform() < item.jobs_pass
-        defect_ok = uniform() < item.defect_pass
-        duration = self.run_time_days * self._gamma(self.run_time_cv)
+        stream = self.stream
+        jobs_ok = stream.uniform() < item.jobs_pass
+        defect_ok = stream.uniform() < item.defect_pass
+        duration = self.run_time_days * stream.gamma_unit_mean(self.run_time_cv)
         item.true_failure = not defect_ok
         outcome = 0 if (jobs_ok and defect_ok) else (2 if not defect_ok else 1)
         self.schedule.after(duration, self._run_end, item, generation, outcome)
@@ -160,7 +186,7 @@ class Gate:
             return  # this run was cancelled by a reset
         now: float = self.env._now  # type: ignore[attr-defined]
         item.ended = now
-        self._runs.append((now, item.area, outcome, item.jobs))
+        self.log.add_run(now, item.area, outcome, item.jobs)
         if outcome == 0:
             item.state = PASSED
             if self.queue[0] is not item:  # nothing leaves the queue, and the window is already filled
@@ -192,13 +218,13 @@ class Gate:
                 item.change.gate_resets += 1
                 nova += 1
         if restarted:
-            self.log.resets.append((now, failing.area, restarted, wasted, nova))
+            self.log.add_reset(now, failing.area, restarted, wasted, nova)
 
     def _advance(self) -> None:
         """Merge passed items and eject failing ones from the head, then refill the window."""
         now: float = self.env._now  # type: ignore[attr-defined]
         queue = self.queue
-        exits = self.log.exits
+        log = self.log
         while queue:
             head = queue[0]
             state = head.state
@@ -209,12 +235,12 @@ class Gate:
                 self.first_waiting -= 1
             change = head.change
             if state == PASSED:
-                exits.append((now, head.area, 0))
+                log.add_exit(now, head.area, 0)
                 self.window += self.window_increase
                 if change is not None:
                     self.on_merge(change)
             else:
-                exits.append((now, head.area, 2 if head.true_failure else 1))
+                log.add_exit(now, head.area, 2 if head.true_failure else 1)
                 self.window = max(self.window_floor, int(self.window / self.window_decrease_factor))
                 if change is not None:
                     self.on_reject(change, head.true_failure)

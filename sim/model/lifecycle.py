@@ -103,9 +103,9 @@ class Lifecycle:
         self.schedule.after(self.check_time, self._check_done_call, change)
 
     def _check_done(self, change: Change) -> None:
-        uniform = self.check_rng.uniform
-        caught = change.defects > 0 and uniform() >= (1.0 - self.check_catch) ** change.defects
-        flaky = uniform() >= self.policy.check_pass_prob(change)
+        rng = self.check_rng
+        caught = change.defects > 0 and rng.uniform() >= (1.0 - self.check_catch) ** change.defects
+        flaky = rng.uniform() >= self.policy.check_pass_prob(change)
         if caught:
             self.revise(change)
         elif flaky:

@@ -35,7 +35,8 @@ class Call:
 
 
 def _fire(call: Call) -> None:
-    call.fn(*call.args)
+    fn = call.fn  # read first: compiled, ``call.fn(...)`` would be a generic method lookup
+    fn(*call.args)
 
 
 _FIRE: Final = (_fire,)
@@ -49,17 +50,17 @@ def after(env: simpy.Environment, delay: float, fn: Callable[..., Any], *args: A
 class Scheduler:
     """:func:`after` for one environment, with its heap and event counter looked up once."""
 
-    __slots__ = ("env", "queue", "ids")
+    __slots__ = ("env", "queue", "next_id")
 
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
         self.queue: list[Any] = env._queue  # type: ignore[attr-defined]
-        self.ids: Any = env._eid  # type: ignore[attr-defined]
+        self.next_id: Callable[[], Any] = env._eid.__next__  # type: ignore[attr-defined]  # = next(env._eid)
 
     def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         """As :func:`after`."""
         now: float = self.env._now  # type: ignore[attr-defined]
-        _heappush(self.queue, (now + delay, _NORMAL, next(self.ids), Call(fn, args)))
+        _heappush(self.queue, (now + delay, _NORMAL, self.next_id(), Call(fn, args)))
 
 
 def start(env: simpy.Environment, fn: Callable[..., Any], *args: Any) -> None:

@@ -91,7 +91,8 @@ class World:
         """Days until master reopens, for a blueprint approved during the feature freeze (else 0)."""
         if change.kind != "blueprint":
             return 0.0
-        in_cycle = self._cycle_time(self.env.now)
+        now: float = self.env._now  # type: ignore[attr-defined]  # env.now without the property call
+        in_cycle = self._cycle_time(now)
         return self.reopen_at - in_cycle if self.freeze_from <= in_cycle < self.reopen_at else 0.0
 
     def review_activity(self, t: float) -> float:
@@ -140,7 +141,8 @@ class World:
     # ------------------------------------------------------------------ life and death of changes
 
     def arrive(self, change: Change) -> None:
-        self._count(self.env.now, +1)
+        now: float = self.env._now  # type: ignore[attr-defined]
+        self._count(now, +1)
         self.changes.append(change)
         self.open[change.id] = change
         self.policy.route(change)
@@ -148,7 +150,7 @@ class World:
 
     def merge(self, change: Change) -> None:
         """``change`` merged now; its feature is usable once every follow-up it needs has merged too."""
-        now = self.env.now
+        now: float = self.env._now  # type: ignore[attr-defined]
         change.merged = now
         self._close(change, now)  # the policy may ask for follow-ups (split repos)
         if change.followups_open == 0:
@@ -166,13 +168,14 @@ class World:
 
     def _close(self, change: Change, at: float) -> None:
         del self.open[change.id]
-        self._count(self.env.now, -1)
+        now: float = self.env._now  # type: ignore[attr-defined]
+        self._count(now, -1)
         # The change was open until ``at``: credit (or debit) the time between now and then.
         a, b = self.window
-        if at >= self.env.now:
-            self._integral += max(0.0, min(at, b) - max(self.env.now, a))
+        if at >= now:
+            self._integral += max(0.0, min(at, b) - max(now, a))
         else:
-            self._integral -= max(0.0, min(self.env.now, b) - max(at, a))
+            self._integral -= max(0.0, min(now, b) - max(at, a))
         self.policy.on_closed(change)
 
     def _count(self, now: float, delta: int) -> None:
