@@ -63,7 +63,7 @@ class World:
         cycle = scenario.cycle
         self.freeze_from = 7.0 * cycle.feature_freeze_week if cycle.feature_freeze else math.inf
         self.reopen_at = 7.0 * cycle.reopen_week if cycle.reopen_week is not None else self.cycle_days
-        self._activity = scenario.review.weekly_activity
+        self._activity: tuple[float, ...] = scenario.review.weekly_activity or ()  # () = flat
         self.changes: list[Change] = []
         self.open: dict[int, Change] = {}
         self.boards: dict[str, ReviewBoard] = {}
@@ -110,7 +110,7 @@ class World:
             effort_cv=sc.review.effort_cv, median_size=math.exp(sum(sizes) / len(sizes)),
             size_elasticity=sc.review.size_effort_elasticity, window=self.window,
             on_reviewed=self.lifecycle.reviewed, on_expired=self.lifecycle.expired,
-            activity=self.review_activity if self._activity is not None else None,
+            activity=self.review_activity if self._activity else None,
             attention_decay=math.log(2.0) / halflife if (halflife := sc.review.attention_halflife_days) else 0.0,
             **hooks,
         )
