@@ -154,8 +154,8 @@ def test_fit_recovers_known_parameters(recovery: tuple[Calibrator, FitResult]) -
         assert intervals.loc[key, "value"] == value
         assert intervals.loc[key, "low"] <= value <= intervals.loc[key, "high"], key
         assert bool(intervals.loc[key, "identified"]), f"{key}: the targets should pin it down"
-        # every parameter moved toward the truth, removing at least a quarter of its start's (log) error
-        assert log_error(value, truth) < 0.75 * log_error(START[key], truth), (
+        # every parameter moved close to the truth, removing at least 60 % of its start's (log) error
+        assert log_error(value, truth) < 0.4 * log_error(START[key], truth), (
             f"{key}: fitted {value:.4g}, truth {truth}, start {START[key]}")
     # no abandonment: match_arrivals gives back the true arrival rates
     assert fit.values["areas.api.rate_per_day"] == RATES["api"]
@@ -170,13 +170,9 @@ def test_fit_recovers_known_parameters(recovery: tuple[Calibrator, FitResult]) -
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "Calibrator.run_stage/intervals: under common random numbers the objective is rugged (a 0.1 % "
-    "change of one parameter moves the cost by 1-4 at 12 replications), so least_squares stops "
-    "(xtol) 10-25 % short of the truth along the libvirt-defects / author-response ridge, on the "
-    "start's side; even the sandwich intervals with the targets' correlation cover the truth in "
-    "only about half of seeds 1-6 of this setup (this seed may pass)"))
 def test_fit_intervals_contain_the_truth(recovery: tuple[Calibrator, FitResult]) -> None:
+    """Seeds 1-6 of this setup all cover the truth (checked when the Jacobian's step became 10 % in
+    every log parameter; with scipy's relative step the fit stopped 10-25 % short in half of them)."""
     _, fit = recovery
     intervals = fit.intervals.set_index("key")
     outside = {k: (round(intervals.loc[k, "low"], 3), round(intervals.loc[k, "high"], 3), v)

@@ -12,8 +12,8 @@ with ``s_i`` the target's own noise: the bootstrap sd of the observed log quanti
 the simulation's sd of the mean over the replications (measured once, at the start). Every
 evaluation runs the same replications (common random numbers), so the objective changes only
 through the parameters and the event order they cause. ``scipy.optimize.least_squares``
-(trust-region reflective, bounds in log space, finite differences with a 10 % step to see past
-the objective's small-scale ruggedness) minimises the sum of squares in stages, as the feasibility study advises:
+(trust-region reflective, bounds in log space, forward differences with a 10 % step in every
+parameter to see past the objective's small-scale steps) minimises the sum of squares in stages, as the feasibility study advises:
 first the shared parameters on the all-area and per-kind targets, then the per-area defects on the
 per-area targets, then all together. Between stages the arrival rates are raised so that the changes that
 merge match the data (the data hold merged changes only; simulated authors abandon some).
@@ -21,9 +21,10 @@ merge match the data (the data hold merged changes only; simulated authors aband
 Uncertainty: the Gauss-Newton sandwich covariance of the log parameters at the optimum (the
 targets' correlation across replications inside), scaled by the reduced chi-square when above 1
 (the model's misfit), gives each fitted value a 95 % interval; parameters the targets do not pin
-down show intervals spanning their bounds. The objective is rugged rather than smooth: common
-random numbers fix the draws, but a parameter change reorders events, so the intervals
-understate the uncertainty (a recovery test shows it).
+down show intervals spanning their bounds. Common random numbers fix the draws, but a parameter
+change reorders events, so at small scales the objective moves in steps: derivatives are taken
+over 10 % steps, never machine-epsilon ones. A recovery test fits data the model generated and
+finds the known parameters inside their intervals.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def forward_jacobian(fun: Callable[[np.ndarray], np.ndarray], x: np.ndarray, r: 
 
     The step is absolute in log space, so every parameter moves by the same 10 %: a step
     relative to x itself (scipy's ``diff_step``) would be tiny for a parameter whose log is near 0
-    (a value near 1), and a machine-epsilon step sees only the objective's ruggedness.
+    (a value near 1), and a machine-epsilon step sees only the objective's small-scale steps.
     """
     jac = np.empty((len(r), len(x)))
     for j in range(len(x)):
@@ -402,9 +403,8 @@ class Calibrator:
         The Jacobian of the standardised residuals in log parameters is taken by forward
         differences (one evaluation per parameter). The targets are not independent, so the
         sandwich form (J'J)^-1 J' C J (J'J)^-1 with C their correlation across replications is
-        used, scaled by the reduced chi-square when above 1. The simulated objective is rugged
-        (event order changes with the parameters), so these intervals are a lower bound on the
-        uncertainty: recovery tests show the optimum can stop 10-25 % short of a known truth.
+        used, scaled by the reduced chi-square when above 1. They cover only the noise of the
+        targets and of the replications, not the model's structural error.
         """
         x = np.array([math.log(self.values[p.key]) for p in params])
 
