@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 from simtest import ROOT, SCENARIOS, frame_equal, run_cli
 
+from sim.calibrate import DataError
 from sim.calibrate.criteria import fit_criteria, major_areas, target_table
 from sim.calibrate.fit import (
     Calibrator,
@@ -40,8 +41,8 @@ from sim.calibrate.fit import (
     simulate_many,
     simulated_metrics,
 )
-from sim.calibrate import DataError
 from sim.calibrate.observe import PHASE_METRIC, QUANTILE_NAME, CycleData, activity_profile
+from sim.calibrate.pipeline import flat_activity
 from sim.calibrate.writer import annotated_toml
 from sim.scenario import load_scenario, validate_scenario
 
@@ -579,3 +580,12 @@ def test_forward_jacobian_steps_ten_percent_in_every_log_parameter() -> None:
     expected = a.copy()
     expected[:, 0] += 0.1  # (x0 + h)^2 - x0^2 over h at x0 = 0
     assert jac == pytest.approx(expected)
+
+
+def test_a_prediction_replaces_the_base_cycles_activity_rhythm_by_a_flat_one() -> None:
+    assert flat_activity(validate_scenario(SMALL), "kilo") == []
+    raw = {**SMALL, "review": {**SMALL["review"], "weekly_activity": [0.5, 1.5] * 4}}
+    [(key, value, reason)] = flat_activity(validate_scenario(raw), "kilo")
+    assert (key, value) == ("review.weekly_activity", None) and "kilo" in reason
+    predicted = {**raw, "review": {**raw["review"], "weekly_activity": value}}
+    assert validate_scenario(predicted).review.weekly_activity is None

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.metrics import KIND_PREFIX
+
 REVISION_ORDER: tuple[str, ...] = ("vmwareapi", "libvirt", "compute", "api", "other")
 TTM_MEDIAN, TTM_P90 = "time_to_merge_median_days", "time_to_merge_p90_days"
 
@@ -47,7 +49,7 @@ def target_table(targets: pd.DataFrame, simulated: pd.DataFrame) -> pd.DataFrame
 
 def major_areas(table: pd.DataFrame, min_changes: int) -> list[str]:
     """Areas (not ``all``) with at least ``min_changes`` merged changes, largest first."""
-    areas = (table["area"] != "all") & ~table["area"].str.startswith("kind:")
+    areas = (table["area"] != "all") & ~table["area"].str.startswith(KIND_PREFIX)
     sizes = table[areas & table["phase"].isin(["time_to_merge"])].groupby("area")["n"].first()
     return list(sizes[sizes >= min_changes].sort_values(ascending=False).index)
 

@@ -40,8 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from sim.calibrate.observe import KIND_PREFIX
-from sim.metrics import changes_frame
+from sim.metrics import KIND_PREFIX, changes_frame
 from sim.model.world import Records, simulate
 from sim.scenario import KINDS, Scenario, validate_scenario
 

@@ -22,10 +22,10 @@ import pandas as pd
 from sim.calibrate import DataError
 from sim.calibrate.data import NOVA_CYCLES, ChangeTable, cycle_bounds, model_areas
 from sim.calibrate.summaries import PHASES, QUANTILES, _resampled_quantiles, weekly_counts
+from sim.metrics import KIND_PREFIX
 from sim.scenario import KINDS
 
 DAY = pd.Timedelta(days=1)
-KIND_PREFIX = "kind:"  # target groups by kind of change, as in sim.metrics
 ACTIVITY_SMOOTHING_WEEKS = 3
 # Target phase name (summaries.PHASES) -> simulation metric stem (sim.metrics.METRICS).
 PHASE_METRIC = {"time_to_merge": "time_to_merge", "revision": "revision_phase", "final": "final_phase"}
@@ -159,7 +159,7 @@ def activity_profile(cd: CycleData, smoothing_weeks: int = ACTIVITY_SMOOTHING_WE
     """
     merges = pd.Series(weekly_merges(cd), dtype=float)
     smooth = merges.rolling(smoothing_weeks, center=True, min_periods=1).mean().to_numpy()
-    if smooth.mean() <= 0 or smooth.min() <= 0:
+    if smooth.min() <= 0:
         raise DataError(f"cycle {cd.cycle}: a week without merges leaves review activity undefined")
     return [round(float(v), 3) for v in smooth / smooth.mean()]
 

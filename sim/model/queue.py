@@ -50,10 +50,6 @@ class WeightedQueue:
         # Recompute rather than subtract when the area empties, so float drift cannot accumulate.
         self.totals[a] = self.totals[a] - weight if items else 0.0
 
-    def weight(self, change: Change, position: dict[int, int]) -> float:
-        """The selection weight of a waiting change."""
-        return self.weights[change.area][position[change.id]]
-
     def rescale(self, factor: float) -> None:
         """Multiply every weight by ``factor`` (selection probabilities do not change)."""
         for a, weights in enumerate(self.weights):
