@@ -48,6 +48,7 @@ MODULES: tuple[str, ...] = (
     "sim/model/review.py",
     "sim/model/reviewers.py",
     "sim/model/schedule.py",
+    "sim/model/workweek.py",
     "sim/model/world.py",
     "sim/policies/base.py",
     "sim/policies/features.py",

@@ -383,6 +383,16 @@ class Cycle(_Section):
         source="data README: master opens for the next cycle at the first release candidate, 2-3 weeks before release",
         description="Week at which master opens for the next cycle's features (none = the cycle's end)",
     )
+    start_weekday: int = param(
+        0, ge=0, le=6, unit="day of week (Monday = 0)", source="assumption: a cycle starts on a Monday",
+        description="Day of the week of the cycle's first day (sets where weekends fall)",
+    )
+    weekend_activity: float = param(
+        1.0, ge=0, le=1, unit="weekend pace / weekday pace",
+        source="assumption: no weekly rhythm (the calibration reads it off the weekday of uploads)",
+        description="Pace of human work (reviews, revisions, new changes) on Saturday and Sunday relative to a "
+                    "weekday; the week's mean pace stays 1 (1 = no weekly rhythm)",
+    )
 
 
 class RunwaysConfig(_Section):

@@ -103,11 +103,13 @@ def test_model_change_fails_and_names_the_metric(recorded: Path, monkeypatch: py
     assert not result.passed and not result.warnings  # the scenarios did not change
     moved = result.moved
     assert set(moved["status"]) == {"moved"}
-    assert ("mono", "all", "core_utilization") in set(zip(moved["scenario"], moved["area"], moved["metric"], strict=True))
-    assert ("mmc", "all", "core_utilization") in set(
-        zip(moved["scenario"], moved["area"], moved["metric"], strict=True))
-    row = moved[(moved["scenario"] == "mono") & (moved["metric"] == "core_utilization")].iloc[0]
-    assert row["new_mean"] > row["old_ci_high"] and abs(row["t"]) > row["limit"]
+    keys = set(zip(moved["scenario"], moved["area"], moved["metric"], strict=True))
+    # The calibrated monolith's cores are busy nearly all the time already: slower cores show in
+    # its time to merge; the unsaturated M/M/c queue shows them in the utilization too.
+    assert ("mono", "all", "time_to_merge_median_days") in keys and ("mmc", "all", "core_utilization") in keys
+    for scenario, metric in (("mono", "time_to_merge_median_days"), ("mmc", "core_utilization")):
+        row = moved[(moved["scenario"] == scenario) & (moved["metric"] == metric)].iloc[0]
+        assert row["new_mean"] > row["old_ci_high"] and abs(row["t"]) > row["limit"]
     report = result.report()
     assert "FAIL" in report and "core_utilization" in report and "stored [95% CI]" in report
     assert "check-baseline --update" in report

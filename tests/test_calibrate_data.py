@@ -201,6 +201,8 @@ def test_summaries_of_the_tiny_file_by_hand(tiny: Path) -> None:
     assert mix.loc["all", ["bug", "blueprint", "other", "virt_api_share", "driver_only_share"]].tolist() == \
         pytest.approx([0.4, 0.2, 0.4, 0.2, 0.4])
     assert mix["authors"].to_dict() == {"libvirt": 2, "api": 1, "all": 3}
+    weekend = pd.concat([frame["authored_at"], frame["committed_at"]]).dt.day_of_week >= 5
+    assert mix.loc["all", "weekend_upload_share"] == pytest.approx(weekend.mean())
 
     s = cycle_summary(frame, "r1")
     assert s.weeks == 2  # 16 days from 2020-01-02T23:59:59Z

@@ -501,6 +501,7 @@ def test_calibrate_cli_end_to_end(tmp_path: Path) -> None:
     assert lines[("review", "reviews_per_core_per_day")].startswith("fitted: juno, 95 % interval [")
     assert lines[("areas.libvirt", "rate_per_day")].startswith("data + fitted: juno ")
     assert lines[("run", "cycle_weeks")].startswith("data: juno ")
+    assert lines[("cycle", "weekend_activity")].startswith("data: juno ")
 
     fitted = pd.read_csv(results / "fitted.csv")
     assert list(fitted.columns) == ["key", "value", "low", "high", "identified"]

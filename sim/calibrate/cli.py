@@ -104,7 +104,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
         title = f"Time to merge (days), 90% bootstrap intervals ({args.bootstrap} resamples, seed {args.seed})"
         print(_table(title, cis, 1))
     print(_table("Size: log(changed lines) mean and sd over changes with lines > 0; median lines", summary.size, 2))
-    print(_table("Mix: kind shares, share touching the virt interface, share driver-only, distinct authors",
+    print(_table("Mix: kind shares, share touching the virt interface, share driver-only, distinct authors, "
+                 "share of uploads on weekends",
                  summary.mix, 3))
     print(_table("Per cycle week: changes authored (arrivals, whatever their release) and merged; "
                  "dispersion = variance / mean", summary.weekly, 2))

@@ -46,6 +46,7 @@ from sim.scenario import KINDS, Scenario, validate_scenario
 
 GAUSS_95 = 1.959963984540054
 DIFF_STEP = 0.1  # in log parameters: a 10 % change, wide enough to see through piecewise-constant quantiles
+DEFECTS_BOUNDS = (0.02, 40.0)  # areas.<a>.defects_mean
 MAX_ABANDONED = 0.95  # a trial point where nearly everything is abandoned must not ask for infinite arrivals
 ROBUST_SCALE = 2.0  # residuals beyond 2 noise sds weigh less (soft L1): a target the model cannot reach does not dominate
 
@@ -106,7 +107,7 @@ def shared_parameters() -> list[Free]:
 
 def area_parameters(areas: Sequence[str]) -> list[Free]:
     """Latent defects per area: how many review rounds its changes need."""
-    return [Free(f"areas.{a}.defects_mean", 0.02, 40.0, area=a) for a in areas]
+    return [Free(f"areas.{a}.defects_mean", *DEFECTS_BOUNDS, area=a) for a in areas]
 
 
 def fact_targets() -> pd.DataFrame:
@@ -359,27 +360,25 @@ class Calibrator:
         self.log(f"  stage {stage.name}: cost {best[0]:.1f}, {info['evaluations']} evaluations ({message})")
         return info
 
-    def match_rounds(self, areas: Sequence[str], iterations: int) -> dict[str, Any]:
-        """Per-area latent defects by moment matching: scale each area's defects by the ratio of
-        observed to simulated revision-phase p75 (in 1 + days), a few times.
+    def match_rounds(self, params: Sequence[Free], iterations: int) -> dict[str, Any]:
+        """Per-area latent defects (``params``) by moment matching: scale each area's defects by
+        the ratio of observed to simulated revision-phase p75 (in 1 + days), a few times.
 
         The revision phase is where areas differ (study §1), and its p75 grows with the rounds a
         change needs, so the map is monotone and the iteration settles quickly; it gives the joint
         least-squares stage a start near the optimum.
         """
-        observed = self.targets[self.targets["metric"] == "revision_phase_p75_days"].set_index("area")["observed"]
+        metric = "revision_phase_p75_days"
+        observed = self.targets[self.targets["metric"] == metric].set_index("area")["observed"]
         start = self.evaluations
         for _ in range(iterations):
             summary = self.simulate()
-            for area in areas:
-                if area not in observed.index:
+            for p in params:
+                simulated = summary["mean"].get((p.area, metric), np.nan)
+                if p.area not in observed.index or not np.isfinite(simulated):
                     continue
-                simulated = summary["mean"].get((area, "revision_phase_p75_days"), np.nan)
-                if not np.isfinite(simulated):
-                    continue
-                key = f"areas.{area}.defects_mean"
-                ratio = (1.0 + observed[area]) / (1.0 + simulated)
-                self.values[key] = float(np.clip(self._current(Free(key, 0, 0)) * ratio, 0.02, 40.0))
+                ratio = (1.0 + observed[p.area]) / (1.0 + simulated)
+                self.values[p.key] = float(np.clip(self._current(p) * ratio, p.lower, p.upper))
         cost = robust_cost(self.residuals(self.simulate()))
         self.log(f"  stage rounds: cost {cost:.1f}, {self.evaluations - start} evaluations")
         return {"stage": "rounds", "evaluations": self.evaluations - start, "cost": cost, "status": "moment matching"}
@@ -430,7 +429,7 @@ class Calibrator:
         history = []
         for stage in stages:
             if stage.max_evaluations > 0 and stage.name == "rounds":
-                history.append(self.match_rounds(stage.areas, stage.max_evaluations))
+                history.append(self.match_rounds(stage.params, stage.max_evaluations))
             else:
                 history.append(self.run_stage(stage))
             self.match_arrivals()

@@ -4,7 +4,8 @@ Observable inputs (no simulation needed), per model area: the arrival rate (chan
 the cycle, whenever they merged, per day), the kind mix, the size distribution (lognormal on
 changed lines), the share touching the virt driver interface and the share of driver changes that
 touch only their driver; and the weekly profiles of arrivals over the cycle (all kinds but
-blueprints, and blueprints); the core review activity per week, read off the merge series.
+blueprints, and blueprints); the core review activity per week, read off the merge series; the
+working week (the cycle's first weekday, and the weekend's pace read off the uploads' weekdays).
 Targets: per model area and for all areas, the median, p75 and p90 of time to merge, revision
 phase and final phase of the changes *merged* in the cycle, and per kind of change the quantiles
 of time to merge, each with the bootstrap standard deviation of log(1 + value) and its bootstrap
@@ -21,7 +22,7 @@ import pandas as pd
 
 from sim.calibrate import DataError
 from sim.calibrate.data import NOVA_CYCLES, ChangeTable, cycle_bounds, model_areas
-from sim.calibrate.summaries import PHASES, QUANTILES, _resampled_quantiles, weekly_counts
+from sim.calibrate.summaries import PHASES, QUANTILES, _resampled_quantiles, weekend_upload_share, weekly_counts
 from sim.metrics import KIND_PREFIX
 from sim.scenario import KINDS
 
@@ -102,12 +103,27 @@ def observables(cd: CycleData) -> dict[str, object]:
     blueprint = authored["kind"] == "blueprint"
     return {
         "run": {"cycle_weeks": cd.weeks},
+        "cycle": {"start_weekday": int(cd.start.dayofweek), "weekend_activity": weekend_activity(cd)},
         "arrivals": {
             "weekly_profile": weekly_profile(authored.loc[~blueprint, "authored_at"], cd),
             "blueprint_weekly_profile": weekly_profile(authored.loc[blueprint, "authored_at"], cd),
         },
         "areas": areas,
     }
+
+
+def weekend_activity(cd: CycleData) -> float:
+    """Pace of human work on a weekend day relative to a weekday, read off the cycle's uploads.
+
+    The data hold two human actions per change with a time stamp: the first and the last upload
+    (authored, committed). With a share s of them on Saturday or Sunday, a weekend day has
+    (s / 2) / ((1 - s) / 5) of a weekday's activity. Reviews carry no time stamps; the model takes
+    reviewers' weekends to be like authors'.
+    """
+    if cd.authored.empty:
+        return 1.0
+    share = weekend_upload_share(cd.authored)
+    return round(min(1.0, (share / 2.0) / ((1.0 - share) / 5.0)), 3)
 
 
 def weekly_profile(times: pd.Series, cd: CycleData) -> list[float]:

@@ -130,6 +130,7 @@ def _sources(cycle: str, cd: CycleData, fitted: pd.DataFrame, observed: dict[str
     sources["arrivals.weekly_profile"] = f"data: {period}, non-blueprint changes authored per week / mean"
     sources["arrivals.blueprint_weekly_profile"] = f"data: {period}, blueprint changes authored per week / mean"
     sources["run.cycle_weeks"] = f"data: {period} ({cd.days:.1f} days)"
+    sources.update(working_week_sources(period))
     sources["review.weekly_activity"] = (
         f"data: {period}, merges per week ({ACTIVITY_SMOOTHING_WEEKS}-week centred mean) / mean, "
         "read as core review activity (the queue is near saturation)")
@@ -137,6 +138,13 @@ def _sources(cycle: str, cd: CycleData, fitted: pd.DataFrame, observed: dict[str
         note = "" if row.identified else "; not identified by the targets"
         sources[row.key] = f"fitted: {cycle}, 95 % interval [{row.low:.3g}, {row.high:.3g}]{note}"
     return sources
+
+
+def working_week_sources(period: str) -> dict[str, str]:
+    """Sources of the working week read off a cycle's data (``observe.weekend_activity``)."""
+    return {"cycle.start_weekday": f"data: {period}, weekday of the cycle's first day",
+            "cycle.weekend_activity": f"data: {period}, share of uploads (authored, committed) on Saturday or "
+                                      "Sunday, per day / a weekday's"}
 
 
 def calibrate_cycle(
@@ -236,6 +244,7 @@ def predict_cycle(
                for k in v}
     sources.update({f"areas.{a}.rate_per_day": f"data: {cycle} authored changes per day, raised for the simulated "
                     "abandonment" for a in observed["areas"]})
+    sources.update(working_week_sources(cycle))
     sources.update({k: f"changed for {cycle}: {reason}" for k, _, reason in changes})
     header = (f"Nova's {cycle} cycle predicted out of sample from {base_path.name}: hidden parameters as fitted there;\n"
               f"observable inputs from the {cycle} data; changed for {cycle}: "

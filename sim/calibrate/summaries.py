@@ -60,13 +60,21 @@ def size_summary(frame: pd.DataFrame, area_col: str = "area") -> pd.DataFrame:
     return per_area(frame, stat, area_col).astype({"n": int, "zero_lines": int})
 
 
+def weekend_upload_share(rows: pd.DataFrame) -> float:
+    """Share of the uploads with a time stamp (first and last patch set: authored, committed)
+    made on a Saturday or Sunday (NaN without rows)."""
+    uploads = pd.concat([rows["authored_at"], rows["committed_at"]])
+    return float(uploads.dt.day_of_week.isin([5, 6]).mean()) if len(uploads) else math.nan
+
+
 def mix_summary(frame: pd.DataFrame, area_col: str = "area") -> pd.DataFrame:
-    """Share of each kind, share touching the virt interface, share driver-only, distinct authors."""
+    """Share of each kind, share touching the virt interface, share driver-only, distinct authors,
+    share of uploads on weekends."""
     def stat(rows: pd.DataFrame) -> dict[str, float]:
         kinds = rows["kind"].value_counts(normalize=True)
         return {"n": len(rows), **{k: float(kinds.get(k, 0.0)) for k in KINDS},
                 "virt_api_share": rows["touches_virt_api"].mean(), "driver_only_share": rows["driver_only"].mean(),
-                "authors": rows["author_id"].nunique()}
+                "authors": rows["author_id"].nunique(), "weekend_upload_share": weekend_upload_share(rows)}
 
     return per_area(frame, stat, area_col).astype({"n": int, "authors": int})
 

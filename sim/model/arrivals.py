@@ -3,7 +3,8 @@
 The rate of (area, kind) in cycle week w is ``rate_per_day x kind share x weekly multiplier``
 (the blueprint profile for blueprints, the general profile for the rest). Within a week the rate
 is constant, so the next arrival is exponential; at a week boundary the draw restarts, which is
-exact for a piecewise-constant Poisson process (memorylessness).
+exact for a piecewise-constant Poisson process (memorylessness). With a working week the rate
+also varies by day of the week (``cycle.weekend_activity``) and the pieces are days.
 """
 
 from __future__ import annotations
@@ -129,9 +130,11 @@ class ChangeFactory:
 class Arrivals:
     """Creates changes until the end of the run and hands them to the world.
 
-    A chain of scheduled calls (one engine event per arrival and per week boundary, like the SimPy
-    process it replaces, without a generator to resume): ``_next`` schedules either the next
-    arrival or, when the exponential gap reaches past the end of the week, the week boundary.
+    A chain of scheduled calls (one engine event per arrival and per segment boundary, like the
+    SimPy process it replaces, without a generator to resume): ``_next`` schedules either the next
+    arrival or, when the exponential gap reaches past the end of the segment, the segment's end.
+    A segment is a cycle week, or a day when the working week (:mod:`sim.model.workweek`) makes
+    the rate vary by day: new changes are uploaded at the pace of human work.
     """
 
     def __init__(self, world: World) -> None:
@@ -143,28 +146,34 @@ class Arrivals:
         self.factory = world.factory
         self.weeks = world.scenario.run.cycle_weeks
         self.warmup = world.warmup
-        self.k = math.floor(-self.warmup / 7.0)  # the week containing t = 0 (week 0 of a cycle starts at warmup)
+        workweek = world.workweek
+        self.pace: tuple[float, ...] = (1.0,) if workweek is None else workweek.pace
+        self.segment_days = 7.0 if workweek is None else 1.0
+        self.per_week = 1 if workweek is None else 7
+        self.first_weekday = 0 if workweek is None else workweek.start_weekday
+        self.k = math.floor(-self.warmup / self.segment_days)  # the segment containing t = 0 (week 0 starts at warmup)
 
     def start(self) -> None:
         start(self.env, self._next)
 
     def _next(self) -> None:
-        """Schedule the next arrival, or the end of the week if the next arrival falls past it."""
+        """Schedule the next arrival, or the end of the segment if the next arrival falls past it."""
         now: float = self.env._now  # type: ignore[attr-defined]
         while True:
-            week_end = self.warmup + 7.0 * (self.k + 1)
-            if week_end > now:
+            segment_end = self.warmup + self.segment_days * (self.k + 1)
+            if segment_end > now:
                 break
             self.k += 1
-        rates = self.cumulative[self.k % self.weeks]
-        total = rates[-1]
+        rates = self.cumulative[(self.k // self.per_week) % self.weeks]
+        pace = self.pace[(self.first_weekday + self.k) % len(self.pace)]
+        total = rates[-1] * pace
         gap = self.stream.exponential(1.0 / total) if total > 0 else math.inf
-        if now + gap >= week_end:
-            self.schedule.after(week_end - now, self._week_over)
+        if now + gap >= segment_end:
+            self.schedule.after(segment_end - now, self._segment_over)
         else:
             self.schedule.after(gap, self._arrive, rates)
 
-    def _week_over(self) -> None:
+    def _segment_over(self) -> None:
         self.k += 1
         self._next()
 

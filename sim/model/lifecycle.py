@@ -12,6 +12,7 @@ event) or hands the change to a review board or a gate, which call back here:
                      and reviewed again)
     gate --merge--> merged ; --false failure--> recheck -> check -> gate ; --true failure--> revise
 
+Author, reviewer and non-core delays are work days, spread over the working week (``sim.model.workweek``).
 Who reviews, how many votes approve and which gate tests a change are the policy's decisions.
 """
 
@@ -54,9 +55,17 @@ class Lifecycle:
         self.check_time = sc.check.run_time_days
         self.check_catch = sc.check.defect_catch_prob
         self.gate_catch = sc.gate.defect_catch_prob
+        self.workweek = world.workweek
         # Bound once, not per scheduled call (the two most frequent steps of a change).
         self._revised_call = self._revised
         self._check_done_call = self._check_done
+
+    def _calendar(self, work: float) -> float:
+        """Calendar days, from now, that ``work`` days of human work take (weekends are slow)."""
+        if self.workweek is None:
+            return work
+        now: float = self.env._now  # type: ignore[attr-defined]
+        return self.workweek.finish(now, work) - now
 
     # ------------------------------------------------------------------ author side
 
@@ -71,6 +80,7 @@ class Lifecycle:
             delay = author.exponential(self.stall_mean)
         else:
             delay = author.lognormal(self.response_median, self.response_sigma)
+        delay = self._calendar(delay)
         if self.abandonment and delay > change.patience:
             change.author_time += change.patience
             now: float = self.env._now  # type: ignore[attr-defined]
@@ -116,7 +126,7 @@ class Lifecycle:
     def recheck(self, change: Change) -> None:
         """A false CI failure: the author asks for a recheck after a short delay."""
         change.rechecks += 1
-        delay = self.author.exponential(self.recheck_delay) if self.recheck_delay else 0.0
+        delay = self._calendar(self.author.exponential(self.recheck_delay)) if self.recheck_delay else 0.0
         change.ci_time += delay
         self.schedule.after(delay, self.check, change)
 
@@ -131,7 +141,7 @@ class Lifecycle:
     def ready(self, change: Change) -> None:
         """Ready for review: non-core reviewers may find a defect first; then the cores' board."""
         if self.noncore_catch and change.defects > 0 and self.noncore_rng.uniform() < self.noncore_catch:
-            delay = self.noncore_rng.exponential(self.noncore_delay)
+            delay = self._calendar(self.noncore_rng.exponential(self.noncore_delay))
             change.review_time += delay
             self.schedule.after(delay, self.revise, change)
             return

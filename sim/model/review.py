@@ -9,7 +9,8 @@ picks by the same rule among the lane's waiting changes. A waiting change whose
 author's patience runs out is abandoned at that moment; the board notices lazily, when a
 reviewer draws it or at the end of the run, which costs no events and changes no outcome.
 A review lasts its effort divided by the reviewer's rate, times the cycle's activity multiplier
-in the week it starts (``review.weekly_activity``: summit and post-release lull, pre-freeze push).
+in the week it starts (``review.weekly_activity``: summit and post-release lull, pre-freeze push),
+in work days: with a working week (``cycle.weekend_activity``) a review left on Friday ends on Monday.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sim.model.change import Change
 from sim.model.queue import WeightedQueue
 from sim.model.reviewers import Reviewer
 from sim.model.schedule import Scheduler
+from sim.model.workweek import WorkWeek
 from sim.rng import Stream
 
 MAX_REJECTIONS: Final = 8  # draws before falling back to an exact scan of eligible changes
@@ -53,6 +55,7 @@ class ReviewBoard:
         effort_factor: Callable[[Reviewer, Change], float] | None = None,
         activity: Callable[[float], float] | None = None,
         attention_decay: float = 0.0,
+        workweek: WorkWeek | None = None,
     ) -> None:
         self.env = env
         self.schedule = Scheduler(env)
@@ -73,6 +76,7 @@ class ReviewBoard:
         self.effort_factor = effort_factor
         self.activity = activity
         self.attention_decay = attention_decay
+        self.workweek = workweek
         self._attention_origin = 0.0
         self.patience_enabled = True
         self.lanes: list[tuple[float, Callable[[Reviewer], Iterable[Change]]]] = []
@@ -232,12 +236,14 @@ class ReviewBoard:
         if self.effort_factor is not None:
             effort *= self.effort_factor(reviewer, change)
         rate = reviewer.rate if self.activity is None else reviewer.rate * self.activity(now)
-        self.schedule.after(effort / rate, self._review_end, reviewer, change)
+        work = effort / rate
+        duration = work if self.workweek is None else self.workweek.finish(now, work) - now
+        self.schedule.after(duration, self._review_end, reviewer, change)
 
     def _finish(self, reviewer: Reviewer, change: Change) -> None:
         now: float = self.env._now  # type: ignore[attr-defined]
         start, end = self.window
-        reviewer.busy_days += max(0.0, min(now, end) - max(reviewer.review_start, start))
+        reviewer.busy_days += self._busy(reviewer.review_start, now)
         if start <= now < end:
             reviewer.reviews += 1
         reviewer.busy = False
@@ -246,6 +252,15 @@ class ReviewBoard:
         change.reviewed_by.add(reviewer.id)
         self.on_reviewed(change, reviewer)
         self._take_next(reviewer)
+
+    def _busy(self, begin: float, end: float) -> float:
+        """Days of reviewing between ``begin`` and ``end`` inside the measurement window; in work
+        days with a working week, so that a review left over the weekend does not count as two
+        busy days (utilization is the share of the reviewers' working time)."""
+        lo, hi = max(begin, self.window[0]), min(end, self.window[1])
+        if hi <= lo:
+            return 0.0
+        return hi - lo if self.workweek is None else self.workweek.work_between(lo, hi)
 
     def _take_next(self, reviewer: Reviewer) -> None:
         change = self._next_for(reviewer)
@@ -263,10 +278,9 @@ class ReviewBoard:
             for change in list(area_items):
                 if self._deadline(change) <= end:
                     self._expire(change)
-        start, stop = self.window
         for reviewer in self.reviewers:
             if reviewer.busy:
-                reviewer.busy_days += max(0.0, min(end, stop) - max(reviewer.review_start, start))
+                reviewer.busy_days += self._busy(reviewer.review_start, end)
 
     def waiting(self) -> int:
         return len(self.queue)

@@ -1,6 +1,6 @@
 """One replication: the SimPy environment, the policy's boards and gates, arrivals, and records.
 
-The world also keeps the calendar (warm-up, cycle weeks, feature freeze) and an online,
+The world also keeps the calendar (warm-up, cycle weeks, feature freeze, the working week) and an online,
 time-weighted count of open changes over the measurement window, so Little's law can be checked
 against the per-change records on every run.
 """
@@ -19,6 +19,7 @@ from sim.model.gate import Gate, GateLog
 from sim.model.lifecycle import Lifecycle
 from sim.model.review import ReviewBoard
 from sim.model.reviewers import Reviewer
+from sim.model.workweek import WorkWeek
 from sim.rng import Streams
 from sim.scenario import Scenario
 
@@ -64,6 +65,8 @@ class World:
         self.freeze_from = 7.0 * cycle.feature_freeze_week if cycle.feature_freeze else math.inf
         self.reopen_at = 7.0 * cycle.reopen_week if cycle.reopen_week is not None else self.cycle_days
         self._activity: tuple[float, ...] = scenario.review.weekly_activity or ()  # () = flat
+        self.workweek = (WorkWeek(cycle.weekend_activity, cycle.start_weekday, self.warmup)
+                         if cycle.weekend_activity < 1.0 else None)
         self.changes: list[Change] = []
         self.open: dict[int, Change] = {}
         self.boards: dict[str, ReviewBoard] = {}
@@ -110,7 +113,7 @@ class World:
             effort_cv=sc.review.effort_cv, median_size=math.exp(sum(sizes) / len(sizes)),
             size_elasticity=sc.review.size_effort_elasticity, window=self.window,
             on_reviewed=self.lifecycle.reviewed, on_expired=self.lifecycle.expired,
-            activity=self.review_activity if self._activity else None,
+            activity=self.review_activity if self._activity else None, workweek=self.workweek,
             attention_decay=math.log(2.0) / halflife if (halflife := sc.review.attention_halflife_days) else 0.0,
             **hooks,
         )
