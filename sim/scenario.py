@@ -267,6 +267,11 @@ class Authors(_Section):
     )
 
 
+# The per-job false failure of devstack/tempest jobs, with its sources.
+DSVM_FALSE_FAILURES = ("dsvm jobs 5 % false failures per run: fact §2.4, 5-10 % per big tempest job (2013), lower end; "
+                       "gives about 0.5 rechecks per patch set against §1.3's 0.43 (median) to 0.75 (mean) in 2014")
+
+
 class JobGroup(_Section):
     """A group of CI jobs with the same false-failure probability."""
 
@@ -292,8 +297,9 @@ class Check(_Section):
 
     enabled: bool = param(True, unit="-", source="fact §2.1: clean-check rule", description="Run the check pipeline")
     jobs: tuple[JobGroup, ...] = param(
-        (JobGroup(name="dsvm", count=9, false_failure_prob=0.03), JobGroup(name="unit", count=6, false_failure_prob=0.005)),
-        unit="-", source="fact §2.2: 15 check jobs (9 devstack/tempest) in Oct 2014", description="Voting check jobs",
+        (JobGroup(name="dsvm", count=9, false_failure_prob=0.05), JobGroup(name="unit", count=6, false_failure_prob=0.005)),
+        unit="-", source="fact §2.2: 15 check jobs (9 devstack/tempest) in Oct 2014; " + DSVM_FALSE_FAILURES,
+        description="Voting check jobs",
     )
     run_time_days: float = param(
         0.05, gt=0, le=10, unit="days", source="fact §2.3: ~1 h jobs plus node wait",
@@ -309,8 +315,8 @@ class Gate(_Section):
 
     enabled: bool = param(True, unit="-", source="fact §2.1", description="Run the gate")
     jobs: tuple[JobGroup, ...] = param(
-        (JobGroup(name="dsvm", count=9, false_failure_prob=0.03), JobGroup(name="unit", count=4, false_failure_prob=0.005)),
-        unit="-", source="fact §2.2: 13 gate jobs (9 dsvm) Oct 2014; §2.4: 5-10 % per big tempest job in 2013",
+        (JobGroup(name="dsvm", count=9, false_failure_prob=0.05), JobGroup(name="unit", count=4, false_failure_prob=0.005)),
+        unit="-", source="fact §2.2: 13 gate jobs (9 dsvm) Oct 2014; " + DSVM_FALSE_FAILURES,
         description="Gating jobs run on every nova change",
     )
     extra_config_jobs: int = param(
@@ -460,8 +466,8 @@ class SplitConfig(_Section):
         False, unit="-", source="assumption", description="Nova cores who know a split driver leave nova for its team"
     )
     driver_jobs: tuple[JobGroup, ...] = param(
-        (JobGroup(name="unit", count=2, false_failure_prob=0.005), JobGroup(name="dsvm", count=3, false_failure_prob=0.015)),
-        unit="-", source="assumption: unit tests plus a smaller tempest set (issue; facts §2.2)",
+        (JobGroup(name="unit", count=2, false_failure_prob=0.005), JobGroup(name="dsvm", count=3, false_failure_prob=0.05)),
+        unit="-", source="assumption: unit tests plus a smaller tempest set (issue; facts §2.2), each as flaky as nova's",
         description="Check and gate jobs of a driver repository",
     )
     third_party_gating: bool = param(

@@ -26,7 +26,7 @@ import pytest
 from simtest import ROOT, SCENARIOS, frame_equal, run_cli
 
 from sim.calibrate import DataError
-from sim.calibrate.criteria import fit_criteria, major_areas, target_table
+from sim.calibrate.criteria import PUBLISHED, fit_criteria, major_areas, target_table
 from sim.calibrate.fit import (
     Calibrator,
     FitResult,
@@ -522,6 +522,10 @@ def test_calibrate_cli_end_to_end(tmp_path: Path) -> None:
     assert set(TARGET_COLUMNS) <= set(targets.columns)
     assert {"simulated", "sim_half", "rel_error", "inside"} <= set(targets.columns)
     assert set(targets["area"]) == {*scenario.area_names, "all", "kind:bug", "kind:blueprint", "kind:other"}
+    published = pd.read_csv(results / "published_checks.csv")
+    assert list(published["metric"]) == [m for m, _, _ in PUBLISHED]  # every published number has its simulated twin
+    assert (published["simulated"] > 0).all() and np.allclose(published["ratio"], published["simulated"] / published["published"])
+    assert "## Checks against published numbers (not fitted)" in out.with_suffix(".md").read_text(encoding="utf-8")
     activity = scenario.review.weekly_activity
     assert activity is not None and len(activity) == scenario.run.cycle_weeks
     assert sum(activity) / len(activity) == pytest.approx(1.0, abs=0.01)

@@ -14,6 +14,9 @@ is within a flat band. The criteria (the calibration issue's targets):
    other; final-phase medians of those areas within a factor of 2.5; all-area p90/median of time
    to merge between 4.5 and 7;
 5. merged per week within 10 %.
+
+Besides the criteria, :func:`published_checks` sets simulated quantities the fit never saw beside
+the published numbers they can be compared with (facts §1.2, §1.3).
 """
 
 from __future__ import annotations
@@ -100,3 +103,28 @@ def prediction_errors(table: pd.DataFrame, areas: Sequence[str] | None = None) -
     if areas is not None:
         rows = rows[rows["area"].isin(list(areas))]
     return rows[["area", "n", "metric", "observed", "low", "high", "simulated", "sim_half", "rel_error", "inside"]]
+
+
+# (simulated metric, published value, what was published and by whom). Not fitted: checks.
+PUBLISHED: tuple[tuple[str, float, str], ...] = (
+    ("patch_sets_mean", 6.76, "mean patch sets to merge, last 800 nova changes (facts §1.3, J. Gordon 2014-10-08; "
+                              "counts rebases, which the model does not simulate)"),
+    ("patch_sets_median", 4.0, "median patch sets to merge (same source)"),
+    ("time_to_approval_median_days", 11.0, "median days until approved, all nova (same source)"),
+    ("time_to_approval_mean_days", 28.0, "mean days until approved, all nova (same source)"),
+    ("virt_time_to_approval_median_days", 18.0, "median days until approved, patches touching nova/virt/ (same "
+                                                "source; simulated: driver areas)"),
+    ("rechecks_per_patch_set", 0.749, "mean rechecks per patch revision (same source; median 0.43)"),
+    ("core_reviews_per_core_per_day", 3.0, "2.5-3.5 core reviews per core per day (facts §1.2, R. Collins 2013; "
+                                           "counts stable branches and abandoned changes too)"),
+)
+
+
+def published_checks(extra: pd.DataFrame) -> pd.DataFrame:
+    """Simulated all-area quantities (``extra``: metric, mean, half) beside published numbers."""
+    simulated = extra.set_index("metric")
+    rows = [(metric, simulated.loc[metric, "mean"], simulated.loc[metric, "half"], value, source)
+            for metric, value, source in PUBLISHED if metric in simulated.index]
+    frame = pd.DataFrame(rows, columns=["metric", "simulated", "sim_half", "published", "source"])
+    frame["ratio"] = frame["simulated"] / frame["published"]
+    return frame

@@ -172,6 +172,13 @@ def metrics_of(records: Records) -> pd.DataFrame:
         rows += [(f"{KIND_PREFIX}{kind}", f"time_to_merge_{name}_days", float(v))
                  for name, v in zip(("median", "p75", "p90"), qs)]
     rows.append(("all", "rechecks_per_patch_set", float(merged["rechecks"].sum() / max(1, merged["patch_sets"].sum()))))
+    rows += [("all", "patch_sets_mean", float(merged["patch_sets"].mean())),
+             ("all", "patch_sets_median", float(merged["patch_sets"].median()))]
+    to_approval = merged["approved"] - merged["arrived"]
+    virt = merged["area"].isin(records.driver_areas)
+    rows += [("all", "time_to_approval_median_days", float(to_approval.median())),
+             ("all", "time_to_approval_mean_days", float(to_approval.mean())),
+             ("all", "virt_time_to_approval_median_days", float(to_approval[virt].median()) if virt.any() else math.nan)]
     cores = [r for r in records.reviewers if r[2] == "core"]
     rows.append(("all", "core_reviews_per_core_per_day", sum(r[4] for r in cores) / max(1, len(cores)) / (b - a)))
     week = ((merged["merged"] - a) // 7.0).astype(int).clip(upper=round(weeks) - 1)

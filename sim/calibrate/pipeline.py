@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.calibrate import DataError
-from sim.calibrate.criteria import fit_criteria, major_areas, prediction_errors, target_table
+from sim.calibrate.criteria import fit_criteria, major_areas, prediction_errors, published_checks, target_table
 from sim.calibrate.data import ChangeTable, load_changes, load_model_areas
 from sim.calibrate.fit import (
     Calibrator,
@@ -326,6 +326,12 @@ def report_markdown(check: CycleCheck, fitted: pd.DataFrame | None, title: str, 
         if metric in extra.index:
             lines.append(f"- `{metric}`: {extra.loc[metric, 'mean']:.3g} ± {extra.loc[metric, 'half']:.2g}")
     lines.append(f"- observed merged per week: {check.merged_per_week[0]:.1f}")
+    published = published_checks(check.extra)
+    if not published.empty:
+        lines += ["", "## Checks against published numbers (not fitted)", "",
+                  "| quantity | simulated | ± | published | simulated / published | published as |", "|---|---|---|---|---|---|"]
+        lines += [f"| `{r.metric}` | {r.simulated:.3g} | {r.sim_half:.2g} | {r.published:.3g} | {r.ratio:.2f} | {r.source} |"
+                  for r in published.itertuples()]
     return "\n".join(lines) + "\n"
 
 
@@ -342,6 +348,7 @@ def _write_check(check: CycleCheck, directory: Path) -> None:
     check.criteria.to_csv(directory / "criteria.csv", index=False)
     check.weekly.to_csv(directory / "weekly_merges.csv", index=False)
     check.extra.to_csv(directory / "other_metrics.csv", index=False)
+    published_checks(check.extra).to_csv(directory / "published_checks.csv", index=False)
     if not check.sensitivity.empty:
         check.sensitivity.to_csv(directory / "capacity_sensitivity.csv", index=False)
 
