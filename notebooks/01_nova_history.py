@@ -43,7 +43,7 @@ from matplotlib.figure import Figure
 import sim
 from sim.calibrate import summaries
 from sim.calibrate.cli import load_changes_file
-from sim.calibrate.data import NOVA_CHANGES, NOVA_DRIVERS, load_changes, model_areas
+from sim.calibrate.data import NOVA_CHANGES, NOVA_DRIVERS, load_changes, load_roster, model_areas, roster_size
 from sim.paths import DATA, SCENARIOS
 
 pd.set_option("display.precision", 2)
@@ -216,31 +216,41 @@ if CYCLE == "juno" and not INCLUDE_SUSPECT:
 # %% [markdown]
 # ## The core team
 #
-# The data hold authors, not reviewers: nova-core's roster is not in git. The package knows two roster
-# sizes, both facts stated in `data/`: the monolith's `review.cores` (the September 2014 roster) and the
-# Kilo change in `data/calibration/kilo_changes.toml` (the December 2014 cut). A time series of the roster
-# (facts §1.1) is not shipped in `data/`; the table below shows the sizes the package uses beside each
-# cycle's merged changes and distinct authors.
+# The data hold authors, not reviewers: nova-core's roster is not in git. Its size over time comes
+# from the fact sheet (§1.1, the `core-team` list of openstack/reviewstats), shipped as
+# `data/nova/core_roster.csv`. The model reads none of it: its roster sizes are `review.cores` in the
+# scenarios, the monolith's (the September 2014 roster) and the Kilo change in
+# `data/calibration/kilo_changes.toml` (the December 2014 cut). The tables set the roster beside the
+# sizes the package uses and each cycle's merged changes and distinct authors.
 
 # %%
+roster = load_roster()
+display(roster)
 kilo_file = DATA / "calibration" / "kilo_changes.toml"
 kilo_changes = {key: (value, reason) for key, value, reason in load_changes_file(kilo_file)}
-roster = pd.Series(np.nan, index=cycles, name="cores (data/)")
-if "juno" in roster.index:
-    roster["juno"] = monolith.review.cores
-if "review.cores" in kilo_changes and "kilo" in roster.index:
-    roster["kilo"] = kilo_changes["review.cores"][0]
+used = pd.Series(np.nan, index=cycles, name="cores in the model")
+if "juno" in used.index:
+    used["juno"] = monolith.review.cores
+if "review.cores" in kilo_changes and "kilo" in used.index:
+    used["kilo"] = kilo_changes["review.cores"][0]
 people = pd.DataFrame({
     "merged": overview["n"],
     "authors": [summary[c].mix.loc["all", "authors"] for c in cycles],
-    "cores (data/)": roster,
+    "roster at start": [roster_size(roster, pd.Timestamp(overview.loc[c, "start"], tz="UTC")) for c in cycles],
+    "roster at end": [roster_size(roster, pd.Timestamp(overview.loc[c, "end"], tz="UTC")) for c in cycles],
+    "cores in the model": used,
 }).rename_axis("release")
 people["merged per author"] = people["merged"] / people["authors"]
 display(people)
 
 # %%
 assert (people["authors"] > 0).all() and (people["authors"] <= people["merged"]).all()
-assert people.loc["juno", "cores (data/)"] == monolith.review.cores
+assert people.loc["juno", "cores in the model"] == monolith.review.cores
+# The model's rosters are the facts': 20-21 on paper through Juno, 15 after the cut of 2014-12-17.
+juno_sizes = roster[(roster["date"] >= pd.Timestamp("2014-04-17", tz="UTC"))
+                    & (roster["date"] <= pd.Timestamp("2014-10-16", tz="UTC"))]["size"]
+assert monolith.review.cores in {roster_size(roster, pd.Timestamp("2014-04-17", tz="UTC")), *juno_sizes}
 if "review.cores" in kilo_changes:
     assert kilo_changes["review.cores"][0] < monolith.review.cores, "Kilo's roster was cut, not grown"
+    assert kilo_changes["review.cores"][0] == roster_size(roster, pd.Timestamp("2014-12-17", tz="UTC"))
     print("Kilo:", kilo_changes["review.cores"][1])

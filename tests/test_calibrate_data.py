@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import math
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -27,7 +28,9 @@ from sim.calibrate.data import (
     cycle_bounds,
     load_changes,
     load_model_areas,
+    load_roster,
     model_areas,
+    roster_size,
 )
 from sim.calibrate.extract import extract, glob_regex, load_area_rules
 from sim.calibrate.summaries import (
@@ -521,3 +524,32 @@ def test_cli_summary_prints_the_tables(tiny: Path, tmp_path: Path, capsys: pytes
     assert "model_area" in out and "rest" in out and "p50_low" not in out
     assert main(["data", "summary", "--data", str(tiny)]) == 0
     assert "merges_per_week" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------ the core roster
+
+
+def test_shipped_roster_matches_the_facts() -> None:
+    """facts §1.1: 20-21 members during the September 2014 debate, 15 after the cut of 2014-12-17."""
+    roster = load_roster()
+    assert list(roster.columns) == ["date", "size", "change"] and roster["date"].is_monotonic_increasing
+    at = lambda day: roster_size(roster, pd.Timestamp(day, tz="UTC"))  # noqa: E731
+    assert at("2014-09-04") == 21 and at("2014-12-16") == 20 and at("2014-12-17") == 15 and at("2015-06-01") == 14
+    assert at("2013-01-01") is None  # before the first list
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("when,size,change\n", "line 1: header must be date,size,change"),
+    ("date,size,change\n2014-13-40,20,x\n", "line 2, column date: '2014-13-40' is not a date"),
+    ("date,size,change\n2014-01-01,twenty,x\n", "line 2, column size: 'twenty' is not a whole number >= 1"),
+    ("date,size,change\n2014-01-01,0,x\n", "line 2, column size: '0'"),
+    ("date,size,change\n2014-02-01,20,x\n2014-01-01,21,y\n", "line 3, column date: 2014-01-01 is before"),
+    ("date,size,change\n2014-01-01,20\n", "line 2: 2 fields, expected 3"),
+])
+def test_bad_roster_files_name_the_line_and_column(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(DataError, match=re.escape(f"{path}: {expected}")):
+        load_roster(path)
+    with pytest.raises(DataError, match="file not found"):
+        load_roster(tmp_path / "missing.csv")

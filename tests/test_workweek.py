@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from simtest import MMC, Z, assert_within_se, mean_se
+from simtest import MMC, Z, assert_within_se
 
 from sim import metrics
 from sim.calibrate.observe import CycleData, weekend_activity

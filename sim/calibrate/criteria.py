@@ -107,16 +107,16 @@ def prediction_errors(table: pd.DataFrame, areas: Sequence[str] | None = None) -
 
 # (simulated metric, published value, what was published and by whom). Not fitted: checks.
 PUBLISHED: tuple[tuple[str, float, str], ...] = (
-    ("patch_sets_mean", 6.76, "mean patch sets to merge, last 800 nova changes (facts §1.3, J. Gordon 2014-10-08; "
-                              "counts rebases, which the model does not simulate)"),
+    ("patch_sets_mean", 6.76, ("mean patch sets to merge, last 800 nova changes (facts §1.3, J. Gordon 2014-10-08; "
+                               "counts rebases, which the model does not simulate)")),
     ("patch_sets_median", 4.0, "median patch sets to merge (same source)"),
     ("time_to_approval_median_days", 11.0, "median days until approved, all nova (same source)"),
     ("time_to_approval_mean_days", 28.0, "mean days until approved, all nova (same source)"),
-    ("virt_time_to_approval_median_days", 18.0, "median days until approved, patches touching nova/virt/ (same "
-                                                "source; simulated: driver areas)"),
+    ("virt_time_to_approval_median_days", 18.0, ("median days until approved, patches touching nova/virt/ (same "
+                                                 "source; simulated: driver areas)")),
     ("rechecks_per_patch_set", 0.749, "mean rechecks per patch revision (same source; median 0.43)"),
-    ("core_reviews_per_core_per_day", 3.0, "2.5-3.5 core reviews per core per day (facts §1.2, R. Collins 2013; "
-                                           "counts stable branches and abandoned changes too)"),
+    ("core_reviews_per_core_per_day", 3.0, ("2.5-3.5 core reviews per core per day (facts §1.2, R. Collins 2013; "
+                                            "counts stable branches and abandoned changes too)")),
 )
 
 

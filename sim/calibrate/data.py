@@ -41,6 +41,7 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DAY = pd.Timedelta(days=1)
 
 NOVA_CHANGES = DATA / "nova" / "nova_changes.csv.gz"
+NOVA_ROSTER = DATA / "nova" / "core_roster.csv"
 NOVA_DRIVERS: tuple[str, ...] = (
     "baremetal", "docker", "hyperv", "ironic", "libvirt", "lxd", "other_virt", "powervm", "vmwareapi",
     "xenapi", "zvm",
@@ -331,3 +332,43 @@ def load_model_areas(path: str | os.PathLike[str]) -> dict[str, list[str]]:
             raise DataError(f"{path}: areas.{name}.data_areas: expected a list of data area names")
         mapping[name] = list(sources) or [name]
     return mapping
+
+
+ROSTER_COLUMNS = ("date", "size", "change")
+
+
+def load_roster(path: str | os.PathLike[str] = NOVA_ROSTER) -> pd.DataFrame:
+    """A core team's size over time (columns date (UTC), size, change; one row per change of the
+    roster, in date order). A missing file, a wrong header, a bad date or size, or dates out of
+    order raise :class:`DataError` naming the file, line and column."""
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except (UnicodeDecodeError, IsADirectoryError):
+        raise DataError(f"{path}: not a UTF-8 text file") from None
+    if not rows or tuple(rows[0]) != ROSTER_COLUMNS:
+        raise DataError(f"{path}: line 1: header must be {','.join(ROSTER_COLUMNS)}")
+    dates, sizes, changes = [], [], []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(ROSTER_COLUMNS):
+            raise DataError(f"{path}: line {line}: {len(row)} fields, expected {len(ROSTER_COLUMNS)}")
+        try:
+            date = pd.Timestamp(row[0], tz="UTC")
+        except ValueError:
+            raise DataError(f"{path}: line {line}, column date: {row[0]!r} is not a date (YYYY-MM-DD)") from None
+        if not row[1].isdigit() or int(row[1]) < 1:
+            raise DataError(f"{path}: line {line}, column size: {row[1]!r} is not a whole number >= 1")
+        if dates and date < dates[-1]:
+            raise DataError(f"{path}: line {line}, column date: {row[0]} is before the previous row's date")
+        dates.append(date)
+        sizes.append(int(row[1]))
+        changes.append(row[2])
+    return pd.DataFrame({"date": dates, "size": sizes, "change": changes})
+
+
+def roster_size(roster: pd.DataFrame, when: pd.Timestamp) -> int | None:
+    """Members of the roster at time ``when`` (None before its first row)."""
+    before = roster[roster["date"] <= when]
+    return int(before["size"].iloc[-1]) if len(before) else None

@@ -22,7 +22,13 @@ import pandas as pd
 
 from sim.calibrate import DataError
 from sim.calibrate.data import NOVA_CYCLES, ChangeTable, cycle_bounds, model_areas
-from sim.calibrate.summaries import PHASES, QUANTILES, _resampled_quantiles, weekend_upload_share, weekly_counts
+from sim.calibrate.summaries import (
+    PHASES,
+    QUANTILES,
+    _resampled_quantiles,
+    weekend_upload_share,
+    weekly_counts,
+)
 from sim.metrics import KIND_PREFIX
 from sim.scenario import KINDS
 

@@ -22,7 +22,13 @@ import pandas as pd
 from scipy import stats
 
 from sim.calibrate import DataError
-from sim.calibrate.criteria import fit_criteria, major_areas, prediction_errors, published_checks, target_table
+from sim.calibrate.criteria import (
+    fit_criteria,
+    major_areas,
+    prediction_errors,
+    published_checks,
+    target_table,
+)
 from sim.calibrate.data import ChangeTable, load_changes, load_model_areas
 from sim.calibrate.fit import (
     Calibrator,
