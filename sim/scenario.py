@@ -394,7 +394,7 @@ class Cycle(_Section):
         description="Day of the week of the cycle's first day (sets where weekends fall)",
     )
     weekend_activity: float = param(
-        1.0, ge=0, le=1, unit="weekend pace / weekday pace",
+        1.0, ge=0, le=10, unit="weekend pace / weekday pace",
         source="assumption: no weekly rhythm (the calibration reads it off the weekday of uploads)",
         description="Pace of human work (reviews, revisions, new changes) on Saturday and Sunday relative to a "
                     "weekday; the week's mean pace stays 1 (1 = no weekly rhythm)",

@@ -533,7 +533,10 @@ def test_shipped_roster_matches_the_facts() -> None:
     """facts §1.1: 20-21 members during the September 2014 debate, 15 after the cut of 2014-12-17."""
     roster = load_roster()
     assert list(roster.columns) == ["date", "size", "change"] and roster["date"].is_monotonic_increasing
-    at = lambda day: roster_size(roster, pd.Timestamp(day, tz="UTC"))  # noqa: E731
+
+    def at(day: str) -> int | None:
+        return roster_size(roster, pd.Timestamp(day, tz="UTC"))
+
     assert at("2014-09-04") == 21 and at("2014-12-16") == 20 and at("2014-12-17") == 15 and at("2015-06-01") == 14
     assert at("2013-01-01") is None  # before the first list
 

@@ -129,7 +129,7 @@ def weekend_activity(cd: CycleData) -> float:
     if cd.authored.empty:
         return 1.0
     share = weekend_upload_share(cd.authored)
-    return round(min(1.0, (share / 2.0) / ((1.0 - share) / 5.0)), 3)
+    return round((share / 2.0) / ((1.0 - share) / 5.0), 3)
 
 
 def weekly_profile(times: pd.Series, cd: CycleData) -> list[float]:

@@ -237,13 +237,14 @@ class ReviewBoard:
             effort *= self.effort_factor(reviewer, change)
         rate = reviewer.rate if self.activity is None else reviewer.rate * self.activity(now)
         work = effort / rate
+        reviewer.review_work = work
         duration = work if self.workweek is None else self.workweek.finish(now, work) - now
         self.schedule.after(duration, self._review_end, reviewer, change)
 
     def _finish(self, reviewer: Reviewer, change: Change) -> None:
         now: float = self.env._now  # type: ignore[attr-defined]
         start, end = self.window
-        reviewer.busy_days += self._busy(reviewer.review_start, now)
+        reviewer.busy_days += self._busy(reviewer.review_start, now, reviewer.review_work)
         if start <= now < end:
             reviewer.reviews += 1
         reviewer.busy = False
@@ -253,14 +254,19 @@ class ReviewBoard:
         self.on_reviewed(change, reviewer)
         self._take_next(reviewer)
 
-    def _busy(self, begin: float, end: float) -> float:
+    def _busy(self, begin: float, end: float, work: float = -1.0) -> float:
         """Days of reviewing between ``begin`` and ``end`` inside the measurement window; in work
         days with a working week, so that a review left over the weekend does not count as two
-        busy days (utilization is the share of the reviewers' working time)."""
+        busy days (utilization is the share of the reviewers' working time). ``work``: the work
+        days from ``begin`` to ``end`` when known (a whole review), so they are not counted again."""
         lo, hi = max(begin, self.window[0]), min(end, self.window[1])
         if hi <= lo:
             return 0.0
-        return hi - lo if self.workweek is None else self.workweek.work_between(lo, hi)
+        if self.workweek is None:
+            return hi - lo
+        if work >= 0.0 and lo == begin and hi == end:
+            return work
+        return self.workweek.work_between(lo, hi)
 
     def _take_next(self, reviewer: Reviewer) -> None:
         change = self._next_for(reviewer)

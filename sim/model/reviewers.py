@@ -16,7 +16,8 @@ class Reviewer:
     equal attractiveness in an area of weight 1; 0 means the reviewer never reviews that area.
     """
 
-    __slots__ = ("id", "name", "role", "rate", "weights", "busy", "busy_days", "reviews", "review_start")
+    __slots__ = ("id", "name", "role", "rate", "weights", "busy", "busy_days", "reviews", "review_start",
+                 "review_work")
 
     def __init__(self, id: int, name: str, role: str, rate: float, weights: list[float]) -> None:
         self.id = id
@@ -28,6 +29,7 @@ class Reviewer:
         self.busy_days = 0.0  # busy time inside the measurement window
         self.reviews = 0  # reviews finished inside the measurement window
         self.review_start = 0.0
+        self.review_work = 0.0  # work days of the review under way (calendar days without a working week)
 
 
 def expertise_weights(scenario: Scenario, n_reviewers: int, stream: Stream) -> list[list[float]]:

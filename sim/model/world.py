@@ -66,7 +66,7 @@ class World:
         self.reopen_at = 7.0 * cycle.reopen_week if cycle.reopen_week is not None else self.cycle_days
         self._activity: tuple[float, ...] = scenario.review.weekly_activity or ()  # () = flat
         self.workweek = (WorkWeek(cycle.weekend_activity, cycle.start_weekday, self.warmup)
-                         if cycle.weekend_activity < 1.0 else None)
+                         if cycle.weekend_activity != 1.0 else None)
         self.changes: list[Change] = []
         self.open: dict[int, Change] = {}
         self.boards: dict[str, ReviewBoard] = {}
