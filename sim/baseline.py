@@ -40,8 +40,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import nullcontext
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,10 @@ import pandas as pd
 from scipy import stats
 
 from sim import metrics, paths
+from sim.errors import InputError
 from sim.experiments import replicate
+from sim.runs.pool import ordered_map, pool_or
+from sim.safe_output import ResultDirectory
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 BASELINE_DIR = paths.DATA / "baseline"
@@ -95,7 +97,7 @@ FAILING = ("moved", "undefined", "missing")
 Progress = Callable[[int], Any]
 
 
-class BaselineError(ValueError):
+class BaselineError(InputError):
     """Bad input: a missing or malformed baseline directory (one line, naming the file)."""
 
 
@@ -168,14 +170,8 @@ def run_summary(
     if duplicated:
         raise ScenarioError(f"scenario.name: {duplicated} used by more than one scenario; names must differ")
     tasks = [(sc, r, seed) for sc in scenarios for r in range(replications)]
-    pool = ProcessPoolExecutor(max_workers=workers) if executor is None and workers > 1 else nullcontext(executor)
-    results: list[pd.DataFrame] = []
-    with pool as shared:
-        mapped = map(_metrics_task, tasks) if shared is None else shared.map(_metrics_task, tasks)
-        for frame in mapped:  # map keeps task order
-            results.append(frame)
-            if progress is not None:
-                progress(1)
+    with pool_or(executor, workers, len(tasks)) as shared:
+        results = list(ordered_map(_metrics_task, tasks, shared, progress=progress))
     frames = []
     for i, sc in enumerate(scenarios):
         per_rep = pd.concat(results[i * replications:(i + 1) * replications], ignore_index=True)
@@ -270,20 +266,23 @@ def _check_names(metric_names: Sequence[str], fwer: float) -> None:
         raise ValueError(f"family-wise error rate must be in (0, 1), got {fwer}")
 
 
-def write_baseline(baseline: Baseline, directory: str | Path = BASELINE_DIR) -> Path:
+def baseline_directory(directory: str | Path = BASELINE_DIR, force: bool = False) -> ResultDirectory:
+    """The baseline's directory as an output (``check()`` it before running; marker ``baseline.json``)."""
+    return ResultDirectory(Path(directory), MANIFEST_FILE, force, option="--baseline")
+
+
+def write_baseline(baseline: Baseline, directory: str | Path | ResultDirectory = BASELINE_DIR) -> Path:
     """Write ``summary.csv``, ``baseline.json`` and ``README.md`` into ``directory``, atomically.
 
     Everything is written into a temporary sibling that replaces ``directory`` only when
     complete: a failure leaves the previous baseline untouched and no partial directory.
     """
-    from sim.report import atomic_directory
-
-    directory = Path(directory)
-    with atomic_directory(directory) as tmp:
+    target = directory if isinstance(directory, ResultDirectory) else baseline_directory(directory)
+    with target.commit() as tmp:
         baseline.summary[SUMMARY_COLUMNS].to_csv(tmp / SUMMARY_FILE, index=False)
         (tmp / MANIFEST_FILE).write_text(json.dumps(baseline.manifest(), indent=2) + "\n", encoding="utf-8")
         (tmp / README_FILE).write_text(_readme(baseline), encoding="utf-8")
-    return directory
+    return target.path
 
 
 @dataclass
@@ -338,19 +337,23 @@ def update_baseline(
     workers: int = 1,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> Baseline:
     """Re-record the baseline in ``directory`` (atomically) and return it.
 
     Settings not given are those recorded in the existing baseline, or the defaults when there
-    is none (see :func:`update_settings`).
+    is none (see :func:`update_settings`). ``directory`` is checked before anything runs: it must
+    be new, empty or a previous baseline (``force`` writes into another directory, keeping its files).
     """
+    target = baseline_directory(directory, force)
+    target.check()
     s = update_settings(directory, scenario_files, overrides, replications, seed)
     baseline = build_baseline(
         s.scenario_files, overrides=s.overrides, replications=s.replications, seed=s.seed,
         metric_names=s.metric_names, areas=s.areas, fwer=s.fwer,
         workers=workers, executor=executor, progress=progress,
     )
-    write_baseline(baseline, directory)
+    write_baseline(baseline, target)
     return baseline
 
 

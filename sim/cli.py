@@ -1,61 +1,43 @@
 """Command line: ``python -m sim COMMAND``. A thin layer over the Python API.
 
-Commands: run, validate, bench, params, data. Bad input exits with code 2 and one line on stderr.
+Commands: run, compare, figures, check-baseline, validate, bench, params, data, calibrate.
+Bad input (any :class:`~sim.errors.InputError`) exits with code 2 and one line on stderr, before
+any simulation when it can be known then. Ctrl-C (SIGINT), SIGTERM and SIGHUP stop the command at
+once: workers end, temporary outputs are removed, the previous result stays; the exit code is
+128 + the signal's number.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from sim.scenario import ScenarioError, load_scenario
-
-
-def _int_at_least(minimum: int):
-    """argparse type: an integer >= ``minimum``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is not >= {minimum}")
-        return value
-
-    return parse
-
-
-_positive_int = _int_at_least(1)
-_non_negative_int = _int_at_least(0)
-
-
-def _probability(text: str) -> float:
-    """argparse type: a number strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not in (0, 1)")
-    return value
+from sim import argtypes
+from sim.errors import InputError
+from sim.scenario import load_scenario
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sim.experiments import run_replications
-    from sim.report import headline_table, write_run
+    from sim.report import headline_table, result_directory, write_run
 
     scenario = load_scenario(args.scenario, args.set or ())
     n = args.replications or scenario.run.replications
     seed = scenario.run.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else Path("results") / scenario.scenario.name
+    target = result_directory(out, args.force)
+    target.check()
     with tqdm(total=n, desc=scenario.scenario.name, unit="rep", disable=not sys.stderr.isatty()) as bar:
         result = run_replications(scenario, n, seed, workers=args.workers, progress=bar.update)
-    write_run(result, out)
+    write_run(result, target)
     print(f"{scenario.scenario.name} (policy {scenario.policy.name}): {n} replications, seed {seed}")
     print(headline_table(result.summary))
     print(f"wrote {out}/summary.csv, changes.csv.gz, run.json")
@@ -67,15 +49,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from sim.compare import compare
     from sim.figures import comparison_figures
-    from sim.report import comparison_headline, write_comparison
+    from sim.report import comparison_headline, result_directory, write_comparison
 
     scenarios = [load_scenario(path, args.set or ()) for path in args.scenarios]
     n = args.replications or scenarios[0].run.replications
     seed = scenarios[0].run.seed if args.seed is None else args.seed
     out = Path(args.out) if args.out else Path("results") / "compare"
+    target = result_directory(out, args.force)
+    target.check()
     with tqdm(total=n * len(scenarios), desc="compare", unit="rep", disable=not sys.stderr.isatty()) as bar:
         result = compare(scenarios, n, seed, workers=args.workers, progress=bar.update)
-    write_comparison(result, out, extra=lambda tmp: comparison_figures(result, tmp / "figures"))
+    write_comparison(result, target, extra=lambda tmp: comparison_figures(result, tmp / "figures"))
     print(f"{len(scenarios)} scenarios x {n} replications, seed {seed}, common random numbers; "
           f"differences are paired, from {result.names[0]}")
     print(comparison_headline(result))
@@ -89,7 +73,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("figures")
     n = args.replications or DEFAULT_REPLICATIONS
     outputs = make_figures(out, n, args.seed, args.workers, sweep_replications=args.sweep_replications,
-                           overrides=args.set or (), scenario_dir=args.scenario_dir)
+                           overrides=args.set or (), scenario_dir=args.scenario_dir, force=args.force)
     for o in outputs:
         print(f"{o.number}. {o.heading}: {o.finding}")
     print(f"wrote {out}/: {len(outputs)} figures as PNG and SVG, README.md, figures.json")
@@ -112,7 +96,8 @@ def cmd_check_baseline(args: argparse.Namespace) -> int:
 
     directory = Path(args.baseline) if args.baseline else BASELINE_DIR
     update_only = [flag for flag, value in (("--scenario", args.scenario), ("--set", args.set),
-                                            ("--replications", args.replications), ("--seed", args.seed))
+                                            ("--replications", args.replications), ("--seed", args.seed),
+                                            ("--force", args.force or None))
                    if value is not None]
     if update_only and not args.update:
         print(f"error: {', '.join(update_only)} only apply with --update (the check re-runs what "
@@ -142,7 +127,7 @@ def cmd_check_baseline(args: argparse.Namespace) -> int:
         if args.update:
             written = update_baseline(directory, settings.scenario_files, overrides=settings.overrides,
                                       replications=settings.replications, seed=settings.seed,
-                                      workers=args.workers, progress=progress)
+                                      workers=args.workers, progress=progress, force=args.force)
             names = ", ".join(e.name for e in written.scenarios)
             print(f"recorded {len(written.scenarios)} scenarios ({names}) x {written.replications} replications, "
                   f"seed {written.seed}, in {time.perf_counter() - start:.0f} s")
@@ -189,29 +174,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run replications of a scenario and write summary.csv, changes.csv.gz, run.json")
     run.add_argument("scenario", help="scenario TOML file")
-    run.add_argument("--replications", type=_positive_int, help="replications (default: the scenario's run.replications)")
-    run.add_argument("--seed", type=_non_negative_int, help="root seed (default: the scenario's run.seed)")
-    run.add_argument("--workers", type=_positive_int, default=1, help="parallel worker processes")
-    run.add_argument("--out", help="output directory (default results/<scenario name>/)")
+    run.add_argument("--replications", type=argtypes.replications, help="replications (default: the scenario's run.replications)")
+    run.add_argument("--seed", type=argtypes.count, help="root seed (default: the scenario's run.seed)")
+    run.add_argument("--workers", type=argtypes.positive, default=1, help="parallel worker processes (capped at the machine's cores)")
+    run.add_argument("--out", help="output directory (default results/<scenario name>/); a previous result there "
+                                   "is replaced, other files are never touched")
+    run.add_argument("--force", action="store_true", help="write into an existing directory that holds other files (only this command's outputs are replaced)")
     run.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a scenario value")
     run.set_defaults(func=cmd_run)
 
     comp = sub.add_parser("compare", help="run scenarios with common random numbers and compare them with the first")
     comp.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML files; the first is the reference")
-    comp.add_argument("--replications", type=_positive_int, help="replications (default: the first scenario's)")
-    comp.add_argument("--seed", type=_non_negative_int, help="root seed shared by all scenarios (default: the first's)")
-    comp.add_argument("--workers", type=_positive_int, default=1, help="parallel worker processes")
-    comp.add_argument("--out", help="output directory (default results/compare/)")
+    comp.add_argument("--replications", type=argtypes.replications, help="replications (default: the first scenario's)")
+    comp.add_argument("--seed", type=argtypes.count, help="root seed shared by all scenarios (default: the first's)")
+    comp.add_argument("--workers", type=argtypes.positive, default=1, help="parallel worker processes (capped at the machine's cores)")
+    comp.add_argument("--out", help="output directory (default results/compare/); a previous result there is "
+                                    "replaced, other files are never touched")
+    comp.add_argument("--force", action="store_true", help="write into an existing directory that holds other files (only this command's outputs are replaced)")
     comp.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value in every scenario")
     comp.set_defaults(func=cmd_compare)
 
     figs = sub.add_parser("figures", help="run the policy comparison and sweeps, write the figures (PNG, SVG) and README.md")
-    figs.add_argument("--out", help="output directory (default figures/)")
-    figs.add_argument("--replications", type=_positive_int, help="replications per compared scenario (default 10)")
-    figs.add_argument("--sweep-replications", type=_positive_int,
+    figs.add_argument("--out", help="output directory (default figures/); only the figure files, README.md and "
+                                    "figures.json are replaced")
+    figs.add_argument("--force", action="store_true",
+                      help="overwrite files of those names in a directory without figures.json")
+    figs.add_argument("--replications", type=argtypes.replications, help="replications per compared scenario (default 10)")
+    figs.add_argument("--sweep-replications", type=argtypes.replications,
                       help="replications per sweep point of figures 4 and 5 (default: half of --replications, at least 2)")
-    figs.add_argument("--seed", type=_non_negative_int, help="root seed shared by every run (default: the monolith's)")
-    figs.add_argument("--workers", type=_positive_int, default=2, help="parallel worker processes (default 2)")
+    figs.add_argument("--seed", type=argtypes.count, help="root seed shared by every run (default: the monolith's)")
+    figs.add_argument("--workers", type=argtypes.positive, default=2, help="parallel worker processes (default 2)")
     figs.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value in every scenario")
     figs.add_argument("--scenario-dir", metavar="DIR",
                       help="directory holding monolith, runways, lieutenants, split, sponsorship .toml (default data/scenarios)")
@@ -220,27 +212,28 @@ def build_parser() -> argparse.ArgumentParser:
     base = sub.add_parser("check-baseline",
                           help="re-run the recorded policy comparison; exit 1 when a headline metric moved beyond noise")
     base.add_argument("--baseline", metavar="DIR", help="baseline directory (default data/baseline/)")
-    base.add_argument("--workers", type=_positive_int, default=2, help="parallel worker processes (default 2)")
-    base.add_argument("--alpha", type=_probability, help="family-wise error rate (default: the recorded one, 0.01)")
+    base.add_argument("--workers", type=argtypes.positive, default=2, help="parallel worker processes (default 2)")
+    base.add_argument("--alpha", type=argtypes.probability, help="family-wise error rate (default: the recorded one, 0.01)")
     base.add_argument("--update", action="store_true",
                       help="re-record the baseline (atomically) instead of checking it")
     base.add_argument("--scenario", action="append", metavar="FILE",
                       help="with --update: scenario files (default: the recorded ones, else the five policy scenarios)")
     base.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",
                       help="with --update: override a value in every scenario (default: the recorded overrides)")
-    base.add_argument("--replications", type=_positive_int, help="with --update: replications (default: the recorded)")
-    base.add_argument("--seed", type=_non_negative_int, help="with --update: root seed (default: the recorded)")
+    base.add_argument("--replications", type=argtypes.replications, help="with --update: replications (default: the recorded)")
+    base.add_argument("--seed", type=argtypes.count, help="with --update: root seed (default: the recorded)")
+    base.add_argument("--force", action="store_true", help="with --update: write into an existing directory that holds other files (only this command's outputs are replaced)")
     base.set_defaults(func=cmd_check_baseline)
 
     val = sub.add_parser("validate", help="check the simulation against queueing theory and the gate formula")
-    val.add_argument("--replications", type=_positive_int, default=20)
-    val.add_argument("--seed", type=_non_negative_int, default=1)
-    val.add_argument("--workers", type=_positive_int, default=2)
+    val.add_argument("--replications", type=argtypes.replications, default=20, help="replications per check (default 20)")
+    val.add_argument("--seed", type=argtypes.count, default=1, help="root seed (default 1)")
+    val.add_argument("--workers", type=argtypes.positive, default=2, help="parallel worker processes (default 2)")
     val.set_defaults(func=cmd_validate)
 
     bench = sub.add_parser("bench", help="events/second of the model vs a bare SimPy loop")
     bench.add_argument("scenario", nargs="?", default=None, help="scenario (default: the monolith baseline)")
-    bench.add_argument("--repeat", type=_positive_int, default=3)
+    bench.add_argument("--repeat", type=argtypes.positive, default=3, help="timed repetitions (default 3)")
     bench.set_defaults(func=cmd_bench)
 
     params = sub.add_parser("params", help="print every parameter with unit, default, range and source (Markdown)")
@@ -254,17 +247,71 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread so every cleanup on the way out runs, as for Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Terminated` while the block runs (main thread only)."""
+    import threading
+
+    wanted = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _raise_terminated) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _configure_logging() -> None:
+    """The package's notes (``logging`` under ``sim``) go to stderr as plain lines."""
+    logger = logging.getLogger("sim")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _configure_logging()
     try:
-        return int(args.func(args))
-    except ScenarioError as exc:
+        with stop_signals_raise():
+            return int(args.func(args))
+    except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Terminated as exc:
+        print(f"stopped by signal {signal.Signals(exc.signum).name}", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
+    except OSError as exc:  # the file system refused (disk full, permissions): not the model's fault
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug of ours: one line, the traceback on request
+        if os.environ.get("DRIVERSPLIT_TRACEBACK") == "1":
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (set DRIVERSPLIT_TRACEBACK=1 for the traceback; "
+              "please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

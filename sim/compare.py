@@ -11,8 +11,7 @@ correlated, which common random numbers make them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import nullcontext
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ import pandas as pd
 
 from sim.experiments import RunResult, run_replications
 from sim.metrics import mean_ci
+from sim.runs.pool import pool_or
 from sim.scenario import Scenario, ScenarioError
 
 COMPARISON_COLUMNS = [
@@ -67,8 +67,7 @@ def compare(
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise ScenarioError(f"scenario.name: {duplicated} used by more than one compared scenario; names must differ")
-    pool = ProcessPoolExecutor(max_workers=workers) if executor is None and workers > 1 else nullcontext(executor)
-    with pool as shared:
+    with pool_or(executor, workers, replications * len(scenarios)) as shared:
         runs = [run_replications(sc, replications, seed, executor=shared, progress=progress) for sc in scenarios]
     return Comparison(seed, replications, runs, comparison_table(runs))
 

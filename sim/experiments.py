@@ -3,14 +3,15 @@
 Replication r of any scenario draws its random numbers from ``SeedSequence(seed, (r, stream))``,
 so every scenario compared under one seed sees the same arrivals, sizes, defects and patience,
 and results do not depend on the number of workers or the order in which they finish.
-Any ``concurrent.futures``-style executor can run the replications (a process pool by default;
-``dask.distributed.Client.get_executor()`` for clusters).
+Any ``concurrent.futures``-style executor can run the replications (by default a process pool
+whose workers die with their parent, :mod:`sim.runs.pool`; ``dask.distributed.Client.get_executor()``
+for clusters).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from sim import metrics
 from sim.model.world import Records, simulate
+from sim.runs.pool import ordered_map, pool_or
 from sim.scenario import Scenario
 
 
@@ -87,27 +89,9 @@ def run_replications(
     if n < 1:
         raise ValueError(f"replications must be >= 1, got {n}")
     tasks = [(scenario, r, root, keep_records) for r in range(n)]
-    results = _map(tasks, workers, executor, progress)
+    with pool_or(executor, workers, n) as pool:
+        results = list(ordered_map(_replicate_task, tasks, pool, progress=progress))
     return _collect(scenario, root, results)
-
-
-def _map(
-    tasks: Sequence[tuple[Scenario, int, int, bool]],
-    workers: int,
-    executor: Executor | None,
-    progress: Callable[[int], Any] | None,
-) -> list[ReplicationResult]:
-    def tick(result: ReplicationResult) -> ReplicationResult:
-        if progress is not None:
-            progress(1)
-        return result
-
-    if executor is not None:
-        return [tick(r) for r in executor.map(_replicate_task, tasks)]
-    if workers <= 1 or len(tasks) == 1:
-        return [tick(_replicate_task(t)) for t in tasks]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return [tick(r) for r in pool.map(_replicate_task, tasks)]  # map keeps task order
 
 
 def _collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) -> RunResult:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,7 +27,9 @@ from sim import paths, plots, theory
 from sim.compare import Comparison, compare
 from sim.metrics import NON_DRIVERS
 from sim.model.ci import per_area_pass
-from sim.report import atomic_directory, atomic_files, package_versions
+from sim.report import package_versions
+from sim.runs.pool import worker_pool
+from sim.safe_output import FilesInto
 from sim.scenario import Scenario, load_scenario
 
 matplotlib.use("Agg")  # files only; sim.plots draws on Figure objects, never pyplot
@@ -48,6 +50,8 @@ RUNWAY_METRICS: tuple[str, ...] = ("merged_per_week", "held_days_mean", "abandon
 RUNWAY_AREA = "kind:blueprint"
 DPI = 150
 FORMATS: tuple[str, ...] = ("png", "svg")
+MANIFEST = "figures.json"  # marks a directory holding figures this package wrote
+COMPARISON_FIGURES: tuple[int, ...] = (1, 2, 3, 7)  # what any comparison supports
 
 Progress = Callable[[int], Any]
 
@@ -269,12 +273,8 @@ def _emit(number: int, drawn: tuple[Figure, str], directory: Path) -> FigureOutp
 
 
 def _draw_comparison(comparison: Comparison, directory: Path) -> list[FigureOutput]:
-    return [
-        _emit(1, plots.plot_time_to_merge(comparison), directory),
-        _emit(2, plots.plot_backlog(comparison), directory),
-        _emit(3, plots.plot_time_buckets(comparison), directory),
-        _emit(7, plots.plot_reviewer_load(comparison), directory),
-    ]
+    drawn = {1: plots.plot_time_to_merge, 2: plots.plot_backlog, 3: plots.plot_time_buckets, 7: plots.plot_reviewer_load}
+    return [_emit(n, drawn[n](comparison), directory) for n in COMPARISON_FIGURES]
 
 
 def _relative(path: Path) -> str:
@@ -311,12 +311,23 @@ def _comparison_header(comparison: Comparison) -> list[str]:
     ]
 
 
-def comparison_figures(comparison: Comparison, out_dir: Path) -> list[FigureOutput]:
-    """Write figures 1, 2, 3 and 7 of any comparison (PNG, SVG, README.md) into ``out_dir`` atomically."""
-    out_dir = Path(out_dir)
-    with atomic_directory(out_dir) as tmp:
+def figures_output(out_dir: Path | str, numbers: Iterable[int], force: bool = False) -> FilesInto:
+    """``out_dir`` as the destination of figures ``numbers`` (PNG and SVG), README.md and figures.json:
+    other files there are never touched; ``check()`` it before running anything."""
+    names = [f"{HEADINGS[n][0]}.{fmt}" for n in numbers for fmt in FORMATS]
+    return FilesInto(Path(out_dir), (*names, "README.md", MANIFEST), MANIFEST, force)
+
+
+def comparison_figures(comparison: Comparison, out_dir: Path, force: bool = False) -> list[FigureOutput]:
+    """Write figures 1, 2, 3 and 7 of any comparison (PNG, SVG, README.md, figures.json) into ``out_dir``."""
+    target = figures_output(out_dir, COMPARISON_FIGURES, force)
+    target.check()
+    with target.commit() as tmp:
         outputs = _draw_comparison(comparison, tmp)
         write_readme(tmp, outputs, _comparison_header(comparison))
+        manifest = {"seed": comparison.seed, "replications": comparison.replications, "scenarios": comparison.names,
+                    "figures": [asdict(o) for o in outputs], "versions": package_versions()}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return outputs
 
 
@@ -333,6 +344,7 @@ def make_figures(
     overrides: Sequence[str] = (),
     scenario_dir: Path | str | None = None,
     progress: bool | Progress = True,
+    force: bool = False,
 ) -> list[FigureOutput]:
     """Run the policy comparison and the sweeps, draw the seven figures, write them into ``out_dir``.
 
@@ -341,13 +353,17 @@ def make_figures(
     ``seed`` (default: the monolith's ``run.seed``), so all comparisons are paired. ``overrides``
     (``section.key=value``) apply to every scenario. ``progress``: True for a tqdm bar on stderr
     (shown only on a terminal), False for none, or a callable receiving 1 per replication.
-    Returns the figures written, in order; ``out_dir`` is replaced only when everything succeeded.
+    Returns the figures written, in order. ``out_dir`` is checked before anything runs and its
+    figure files are replaced only when everything succeeded; other files there are kept (an
+    existing figure file is overwritten only where ``figures.json`` marks a previous output, or
+    with ``force``).
     """
     from tqdm import tqdm
 
     if replications < 1:
         raise ValueError(f"replications must be >= 1, got {replications}")
-    out_dir = Path(out_dir)
+    target = figures_output(out_dir, HEADINGS, force)
+    target.check()
     scenario_dir = Path(scenario_dir) if scenario_dir is not None else paths.SCENARIOS
     overrides = list(overrides)
     files = [_scenario_file(scenario_dir, name) for name in SCENARIO_NAMES]
@@ -361,8 +377,7 @@ def make_figures(
 
     bar = tqdm(total=total, desc="figures", unit="rep", disable=not sys.stderr.isatty()) if progress is True else None
     tick: Progress | None = bar.update if bar is not None else (progress if callable(progress) else None)
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else nullcontext(None)
-    with bar if bar is not None else nullcontext(), pool as executor:
+    with bar if bar is not None else nullcontext(), worker_pool(workers, total) as executor:
         comparison = _compare(scenarios, replications, seed, executor, tick)
         gate_cmp = _compare([sc for _, _, sc in gate_points], n_sweep, seed, executor, tick)
         runway_cmp = _compare([sc for _, sc in runway_points], n_sweep, seed, executor, tick)
@@ -372,7 +387,7 @@ def make_figures(
     curve = gate_theory(gate_base, "monolith", range(max(GATE_CONFIG_JOBS) + 1))
     runways = runways_sweep_frame(runway_points, runway_cmp)
 
-    with atomic_files(out_dir) as tmp:
+    with target.commit() as tmp:
         outputs = _draw_comparison(comparison, tmp)
         outputs.append(_emit(4, plots.plot_gate_sweep(gate, curve, reference="monolith"), tmp))
         outputs.append(_emit(5, plots.plot_runways_sweep(runways), tmp))
@@ -392,7 +407,7 @@ def make_figures(
             "figures": [asdict(o) for o in outputs],
             "versions": package_versions(),
         }
-        (tmp / "figures.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return outputs
 
 

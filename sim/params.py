@@ -39,6 +39,14 @@ def param(
     )
 
 
+def upper_bound(field_info: Any) -> float | None:
+    """The field's inclusive upper bound (``le``), None if it has none."""
+    for constraint in field_info.metadata:
+        if getattr(constraint, "le", None) is not None:
+            return constraint.le
+    return None
+
+
 def allowed_range(field_info: Any) -> str:
     """Human-readable allowed range of a pydantic field, e.g. ``0 <= x <= 1``; '' if unbounded."""
     lower = upper = ""

@@ -1,18 +1,16 @@
 """Writing results: ``summary.csv``, ``changes.csv.gz``, ``run.json``, and the console table.
 
-Output directories are written atomically: files go to a temporary sibling directory that
-replaces the target only when everything is written, so a failed run leaves no partial output.
+Output directories are written through :mod:`sim.safe_output`: checked before the simulation
+starts, written into a temporary sibling that becomes the result only when everything is written
+(a failed run leaves no partial output), and never replacing a directory that holds files the
+program did not write.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,9 @@ import pandas as pd
 
 from sim.compare import Comparison
 from sim.experiments import RunResult
+from sim.safe_output import ResultDirectory
+
+RUN_MARKER = "run.json"  # marks a directory as a result of `sim run` or `sim compare`
 
 HEADLINE = (
     ("time_to_merge_median_days", "median time to merge (d)"),
@@ -34,38 +35,12 @@ HEADLINE = (
 )
 
 
-@contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
-    """Yield a temporary directory that replaces ``target`` if the block succeeds."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary directory
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if target.exists():
-        shutil.rmtree(target)
-    os.replace(tmp, target)
+def result_directory(out: Path | ResultDirectory, force: bool = False) -> ResultDirectory:
+    """``out`` as the result directory of a run or comparison (marker ``run.json``).
 
-
-@contextmanager
-def atomic_files(target: Path) -> Iterator[Path]:
-    """Yield a temporary directory whose files move into ``target`` (created if needed) only if the
-    block succeeds; other files already in ``target`` stay (figures/ holds several commands' output)."""
-    target = Path(target)
-    target.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield tmp
-        for path in sorted(tmp.iterdir()):
-            os.replace(path, target / path.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    Call ``.check()`` on it before simulating, so a bad ``--out`` fails at once.
+    """
+    return out if isinstance(out, ResultDirectory) else ResultDirectory(Path(out), RUN_MARKER, force)
 
 
 def package_versions() -> dict[str, str]:
@@ -89,9 +64,9 @@ def run_manifest(result: RunResult, extra: dict[str, Any] | None = None) -> dict
     }
 
 
-def write_run(result: RunResult, out: Path) -> None:
-    """Write one run's outputs into ``out`` (replacing it)."""
-    with atomic_directory(out) as tmp:
+def write_run(result: RunResult, out: Path | ResultDirectory) -> None:
+    """Write one run's outputs into ``out`` (replacing a previous result there, nothing else)."""
+    with result_directory(out).commit() as tmp:
         result.summary.to_csv(tmp / "summary.csv", index=False)
         result.changes.to_csv(tmp / "changes.csv.gz", index=False, compression={"method": "gzip", "mtime": 0})
         (tmp / "run.json").write_text(json.dumps(run_manifest(result), indent=2) + "\n")
@@ -122,12 +97,14 @@ def headline_frame(comparison: Comparison, rows: Sequence[tuple[str, str, str]] 
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
-def write_comparison(comparison: Comparison, out: Path, extra: Callable[[Path], None] | None = None) -> None:
-    """Write ``comparison.csv``, ``summary.csv`` and ``run.json`` into ``out`` (replacing it).
+def write_comparison(comparison: Comparison, out: Path | ResultDirectory,
+                     extra: Callable[[Path], None] | None = None) -> None:
+    """Write ``comparison.csv``, ``summary.csv`` and ``run.json`` into ``out`` (replacing a previous
+    result there, nothing else).
 
     ``extra(tmp)`` may add files (figures) inside the same atomic write.
     """
-    with atomic_directory(out) as tmp:
+    with result_directory(out).commit() as tmp:
         comparison.comparison.to_csv(tmp / "comparison.csv", index=False)
         comparison.summary.to_csv(tmp / "summary.csv", index=False)
         manifest = {

@@ -11,21 +11,47 @@ study = ``calibration-study.md``; data = Nova's merged-change history ``nova_cha
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from sim.errors import InputError
 from sim.params import allowed_range, param
 
 KINDS: tuple[str, ...] = ("bug", "blueprint", "other")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario file or override is invalid; the message is one line naming file and field."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the known name nearest ``name`` (difflib), or ``""``."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _suggest(unknown: Iterable[str], known: Iterable[str]) -> str:
+    """Did-you-mean hints for several unknown names at once ('' when none is close to a known one)."""
+    known = list(known)
+    hints = [(name, difflib.get_close_matches(name, known, n=1)) for name in unknown]
+    hints = [(name, close[0]) for name, close in hints if close]
+    if len(hints) == 1:
+        return f"; did you mean {hints[0][1]!r}?"
+    return "; did you mean " + ", ".join(f"{c!r} for {n!r}" for n, c in hints) + "?" if hints else ""
 
 
 class _Section(BaseModel):
@@ -61,6 +87,17 @@ class Run(_Section):
         20140904, ge=0, unit="-", source="assumption: date of the split thread",
         description="Default root seed of numpy.random.SeedSequence",
     )
+    max_open_changes: int = param(
+        10_000, ge=100, le=10_000_000, unit="changes",
+        source="assumption: 20x the calibrated monolith's peak (about 500 open changes); a run past it diverges",
+        description="A replication stops with an error (the system is unstable) when more changes than this are open",
+    )
+    max_events_per_day: float = param(
+        50_000.0, gt=0, le=1e9, unit="engine events/simulated day",
+        source="assumption: 100x the calibrated monolith's ~500 events per simulated day",
+        description="A replication stops with an error when its engine events per simulated day exceed this "
+                    "(checked every 256 arrivals, after the first simulated week)",
+    )
 
 
 class Arrivals(_Section):
@@ -83,8 +120,16 @@ class Arrivals(_Section):
 
     @field_validator("weekly_profile", "blueprint_weekly_profile")
     @classmethod
-    def _non_negative(cls, v: tuple[float, ...] | None) -> tuple[float, ...] | None:
-        return _multipliers(v)
+    def _non_negative(cls, v: tuple[float, ...] | None, info: ValidationInfo) -> tuple[float, ...] | None:
+        v = _multipliers(v)
+        if v is not None and not any(v):
+            what = ("no blueprint change would ever arrive" if info.field_name == "blueprint_weekly_profile"
+                    else "no change would ever arrive (blueprints neither, unless blueprint_weekly_profile is set)")
+            raise ValueError(
+                f"every week's multiplier is 0, so {what}; at least one week must be > 0 "
+                "(to leave a kind of change out, give it a share of 0 in the areas' kind_mix)"
+            )
+        return v
 
 
 def _multipliers(v: tuple[float, ...] | None) -> tuple[float, ...] | None:
@@ -137,7 +182,7 @@ class Area(_Section):
     def _mix(cls, v: dict[str, float]) -> dict[str, float]:
         unknown = set(v) - set(KINDS)
         if unknown:
-            raise ValueError(f"unknown kind(s) {sorted(unknown)}; allowed {list(KINDS)}")
+            raise ValueError(f"unknown kind(s) {sorted(unknown)}; allowed {list(KINDS)}{_suggest(sorted(unknown), KINDS)}")
         if any(x < 0 for x in v.values()) or not math.isclose(sum(v.values()), 1.0, abs_tol=1e-6):
             raise ValueError("shares must be >= 0 and sum to 1")
         return {k: float(v.get(k, 0.0)) for k in KINDS}
@@ -562,6 +607,8 @@ class Scenario(_Section):
         if sum(a.rate_per_day for a in self.areas.values()) <= 0:
             raise ValueError("areas: total rate_per_day must be > 0")
         self._check_policy()
+        self._check_third_party()
+        self._check_reviewers()
         return self
 
     def _check_policy(self) -> None:
@@ -571,11 +618,15 @@ class Scenario(_Section):
             unknown = [d for d in listed if d not in drivers]
             if unknown:
                 raise ValueError(
-                    f"policy.{mechanism}.drivers: {unknown} are not driver areas of this scenario (driver areas: {list(drivers)})"
+                    f"policy.{mechanism}.drivers: {unknown} are not driver areas of this scenario "
+                    f"(driver areas: {list(drivers)}){_suggest(unknown, drivers)}"
                 )
         unknown = [d for d in policy.split.teams if d not in drivers]
         if unknown:
-            raise ValueError(f"policy.split.teams: {unknown} are not driver areas of this scenario")
+            raise ValueError(
+                f"policy.split.teams: {unknown} are not driver areas of this scenario "
+                f"(driver areas: {list(drivers)}){_suggest(unknown, drivers)}"
+            )
         if "lieutenants" in policy.mechanisms and "split" in policy.mechanisms:
             both = set(self.mechanism_drivers("lieutenants")) & set(self.mechanism_drivers("split"))
             if both:
@@ -586,11 +637,8 @@ class Scenario(_Section):
                 f"policy.lieutenants.core_votes_required ({policy.lieutenants.core_votes_required}) "
                 f"exceeds review.votes_required ({required})"
             )
-        if "sponsorship" in policy.mechanisms and policy.sponsorship.sponsors > self.review.cores:
-            raise ValueError(
-                f"policy.sponsorship.sponsors ({policy.sponsorship.sponsors}) exceeds review.cores "
-                f"({self.review.cores}): no blueprint could be sponsored"
-            )
+        if "sponsorship" in policy.mechanisms:
+            self._check_sponsors()
         if "split" in policy.mechanisms:
             for driver in self.mechanism_drivers("split"):
                 if policy.split.team_of(driver).size < required:
@@ -598,6 +646,119 @@ class Scenario(_Section):
                         f"policy.split: the {driver} team ({policy.split.team_of(driver).size}) is smaller than "
                         f"review.votes_required ({required})"
                     )
+
+    def _check_sponsors(self) -> None:
+        """Enough nova cores to sponsor a blueprint (after split's experts_move took theirs)."""
+        sponsors, cores = self.policy.sponsorship.sponsors, self.review.cores
+        if sponsors > cores:
+            raise ValueError(
+                f"policy.sponsorship.sponsors ({sponsors}) exceeds review.cores ({cores}): no blueprint could be sponsored"
+            )
+        left, why = self._nova_cores()
+        if sponsors > left:
+            raise ValueError(
+                f"policy.sponsorship.sponsors ({sponsors}) exceeds the {left} cores left in nova ({why}): "
+                f"no blueprint could be sponsored (allowed: <= {left})"
+            )
+
+    def _check_third_party(self) -> None:
+        """Every third-party CI belongs to a driver area. The schema's default CIs (VMware, Hyper-V,
+        XenServer) stay allowed, and inert, in a scenario without those areas (e.g. ``mmc.toml``)."""
+        drivers = self.driver_areas
+        defaults = Gate.model_fields["third_party"].default
+        for name in self.gate.third_party:
+            if name not in drivers and (name not in defaults or name in self.areas):
+                raise ValueError(
+                    f"gate.third_party.{name}: {name!r} is not a driver area of this scenario "
+                    f"(driver areas: {list(drivers)}){did_you_mean(name, drivers)}"
+                )
+
+    # -------------------------------------------------------------- who can approve what
+
+    def _check_reviewers(self) -> None:
+        """Every area with arrivals has reviewers, and enough of them may vote to approve its changes.
+
+        Mirrors the model: nova's cores review every area they have a weight > 0 for
+        (``sim.model.reviewers``), a +2 counts once per reviewer and patch set, lieutenants add votes on
+        driver-only changes of their driver (``sim.policies.lieutenants``), and a split driver's own
+        team reviews its changes (its size is checked in :meth:`_check_policy`).
+        """
+        policy = self.policy
+        split = set(self.mechanism_drivers("split")) if "split" in policy.mechanisms else set()
+        lieutenants = set(self.mechanism_drivers("lieutenants")) if "lieutenants" in policy.mechanisms else set()
+        for name, area in self.areas.items():
+            if area.rate_per_day <= 0 or name in split:
+                continue
+            if name not in lieutenants:
+                self._check_core_votes(name, "its changes")
+                continue
+            if area.driver_only_share < 1:
+                self._check_core_votes(name, "its changes that touch code outside the driver")
+            if area.driver_only_share > 0:
+                self._check_lieutenant_votes(name)
+
+    def _check_core_votes(self, name: str, changes: str) -> None:
+        """Changes of area ``name`` approved by nova cores alone: at least ``votes_required`` may vote."""
+        voters, why = self._nova_voters(name)
+        required = self.review.votes_required
+        if voters == 0:
+            raise ValueError(
+                f"no reviewers for area {name!r} (areas.{name}.rate_per_day = {self.areas[name].rate_per_day} > 0): "
+                f"{why}, so no nova core may review it"
+            )
+        if voters < required:
+            raise ValueError(
+                f"review.votes_required ({required}) exceeds the {voters} nova cores who can vote on {changes} "
+                f"of area {name!r} ({why}): none could ever be approved (allowed: <= {voters})"
+            )
+
+    def _check_lieutenant_votes(self, name: str) -> None:
+        """Driver-only changes of a lieutenants' driver: ``core_votes_required`` nova cores plus
+        lieutenants make ``votes_required``. Counts nova's cores, not their expertise in the driver."""
+        config, required = self.policy.lieutenants, self.review.votes_required
+        cores, why = self._nova_cores()
+        if config.core_votes_required > cores:
+            raise ValueError(
+                f"policy.lieutenants.core_votes_required ({config.core_votes_required}) exceeds the {cores} nova "
+                f"cores ({why}): no driver-only change of area {name!r} could be approved (allowed: <= {cores})"
+            )
+        if cores + config.per_driver < required:
+            raise ValueError(
+                f"review.votes_required ({required}) exceeds the {cores + config.per_driver} reviewers who can vote on "
+                f"driver-only changes of area {name!r} ({why}; policy.lieutenants.per_driver = {config.per_driver}): "
+                f"none could ever be approved (allowed: <= {cores + config.per_driver})"
+            )
+
+    def _nova_voters(self, name: str) -> tuple[int, str]:
+        """At most how many nova cores may review area ``name`` (weight > 0), and why."""
+        cores, why = self._nova_cores()
+        if self.review.non_expert_weight > 0:
+            return cores, why
+        experts = round(self.areas[name].expert_share * self.review.cores)  # as sim.model.reviewers draws them
+        if experts >= cores:
+            return cores, why
+        return experts, (f"review.non_expert_weight = 0 and round(areas.{name}.expert_share x review.cores) = "
+                         f"{experts} experts")
+
+    def _nova_cores(self) -> tuple[int, str]:
+        """At most how many cores stay on nova's board, and why. Under split with ``experts_move``
+        each split driver takes the cores who know it (``sim.policies.split``): at least the largest
+        such group leaves."""
+        cores = self.review.cores
+        why = f"review.cores = {cores}"
+        if "split" not in self.policy.mechanisms or not self.policy.split.experts_move:
+            return cores, why
+        movers = {d: self._experts(d) for d in self.mechanism_drivers("split")}
+        if not movers:
+            return cores, why
+        driver = max(movers, key=movers.__getitem__)
+        return cores - movers[driver], f"{why}, of whom policy.split.experts_move takes {movers[driver]} to the {driver} team"
+
+    def _experts(self, name: str) -> int:
+        """Cores with weight 1 for area ``name`` (every core when review.non_expert_weight is 1)."""
+        if self.review.non_expert_weight >= 1.0:
+            return self.review.cores
+        return round(self.areas[name].expert_share * self.review.cores)
 
     @property
     def driver_areas(self) -> tuple[str, ...]:
@@ -637,11 +798,23 @@ def _drop_none(value: Any) -> Any:
 # ---------------------------------------------------------------------------- loading
 
 
+EXTENDS_MAX_DEPTH: Final = 32  # extends links a chain may follow from the file loaded
+NEW_KEY: Final = "new"  # top-level key declaring new names, like extends removed before validation
+# What an entry of a table keyed by user names is called in messages (any other such table: "entry").
+ENTRY_LABELS: Final[dict[str, str]] = {"areas": "area", "gate.third_party": "third-party CI",
+                                       "policy.split.teams": "driver team"}
+# Tables keyed by driver areas: any driver area of the scenario is a known key there.
+AREA_KEYED_TABLES: Final = frozenset({"gate.third_party", "policy.split.teams"})
+
+
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read, override (``section.key=value``) and validate a scenario TOML file.
 
     A file may start from another: ``extends = "monolith.toml"`` (relative to the file) takes
-    every value of that scenario and overrides it table by table, key by key.
+    every value of that scenario and overrides it table by table, key by key. Names of tables
+    keyed by user names (``areas.NAME``, ``gate.third_party.NAME``, ``policy.split.teams.NAME``)
+    must exist in the scenario extended, or be declared with ``new = ["areas.NAME"]`` (in the file)
+    or ``--set new=areas.NAME`` (an override).
     Raises :class:`ScenarioError` with a one-line message naming the file and field.
     """
     path = Path(path)
@@ -651,7 +824,16 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
 
 
 def read_scenario_tables(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """The plain tables of a scenario file, with the file it ``extends`` merged underneath."""
+    """The plain tables of a scenario file, with the file it ``extends`` merged underneath.
+
+    A chain of ``extends`` is at most :data:`EXTENDS_MAX_DEPTH` files deep and never circular;
+    each file's names are checked against the scenario it extends (:func:`check_names`).
+    """
+    if len(_seen) > EXTENDS_MAX_DEPTH:
+        raise ScenarioError(
+            f"{_seen[0]}: extends: chain of more than {EXTENDS_MAX_DEPTH} extends (allowed: <= {EXTENDS_MAX_DEPTH}; "
+            f"stopped at {path})"
+        )
     if not path.is_file():
         origin = f"{_seen[-1]}: extends" if _seen else str(path)
         raise ScenarioError(f"{origin}: file not found" + (f": {path}" if _seen else ""))
@@ -666,14 +848,20 @@ def read_scenario_tables(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, 
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: malformed TOML: {exc}") from None
     base = raw.pop("extends", None)
+    declared = declared_names(raw.pop(NEW_KEY, []), f"{path}: {NEW_KEY}")
     if base is None:
+        check_declared(declared, {}, raw, origin=f"{path}: {NEW_KEY}", where="", defined_by="the file")
         return raw
     if not isinstance(base, str):
         raise ScenarioError(f"{path}: extends = {base!r}: expected a file name")
     base_path = (path.parent / base).resolve()
     if base_path in _seen or base_path == path.resolve():
         raise ScenarioError(f"{path}: extends {base!r}: circular")
-    return _merge(read_scenario_tables(base_path, (*_seen, path.resolve())), raw)
+    tables = read_scenario_tables(base_path, (*_seen, path.resolve()))
+    where = f"the scenario it extends, {path.parent / base}"
+    check_declared(declared, tables, raw, origin=f"{path}: {NEW_KEY}", where=where, defined_by="the file")
+    check_names(raw, tables, declared, origin=str(path), where=where, how='new = ["{key}"]')
+    return _merge(tables, raw)
 
 
 def _merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
@@ -695,19 +883,21 @@ def validate_scenario(raw: Mapping[str, Any], origin: str = "<scenario>") -> Sce
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str], origin: str = "--set") -> dict[str, Any]:
-    """Return a copy of ``raw`` with each ``dotted.key=value`` applied (value parsed as TOML)."""
+    """Return a copy of ``raw`` with each ``dotted.key=value`` applied (value parsed as TOML).
+
+    A name in a table keyed by user names must be one ``raw`` has (:func:`check_names`) or be
+    declared with the special override ``new=areas.NAME`` (or ``new=["areas.a", "areas.b"]``).
+    """
     result: dict[str, Any] = _deep_copy(raw)
-    for item in overrides:
-        if "=" not in item:
-            raise ScenarioError(f"{origin}: --set {item!r}: expected section.key=value")
-        key, _, text = item.partition("=")
-        parts = [p for p in key.strip().split(".") if p]
-        if len(parts) < 2:
-            raise ScenarioError(f"{origin}: --set {item!r}: key must be section.key")
-        try:
-            value = tomllib.loads(f"v = {text.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = text.strip()
+    parsed = [_parse_override(item, origin) for item in overrides]
+    declared = tuple(name for parts, value in parsed if parts == [NEW_KEY]
+                     for name in declared_names(value, f"{origin}: --set {NEW_KEY}"))
+    for parts, value in parsed:
+        if parts == [NEW_KEY]:
+            continue
+        key = ".".join(parts)
+        check_names(_nested(parts, value), result, declared, origin=origin, field=f"--set {key}",
+                    where="the scenario", how="--set new={key}")
         node = result
         for part in parts[:-1]:
             child = node.setdefault(part, {})
@@ -715,7 +905,128 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[str], origin: st
                 raise ScenarioError(f"{origin}: --set {key}: {part} is not a table")
             node = child
         node[parts[-1]] = value
+    check_declared(declared, raw, result, origin=f"{origin}: --set {NEW_KEY}", where="the scenario", defined_by="--set")
     return result
+
+
+def _parse_override(item: str, origin: str) -> tuple[list[str], Any]:
+    """The dotted key (as parts) and TOML value of one ``key=value`` override (a bare word is a string)."""
+    if "=" not in item:
+        raise ScenarioError(f"{origin}: --set {item!r}: expected section.key=value")
+    key, _, text = item.partition("=")
+    parts = [p for p in key.strip().split(".") if p]
+    if len(parts) < 2 and parts != [NEW_KEY]:
+        raise ScenarioError(f"{origin}: --set {item!r}: key must be section.key (or {NEW_KEY}=areas.NAME to declare a name)")
+    try:
+        value = tomllib.loads(f"v = {text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    return parts, value
+
+
+def _nested(parts: list[str], value: Any) -> dict[str, Any]:
+    """``{"a": {"b": value}}`` for the parts ``["a", "b"]``."""
+    node: Any = value
+    for part in reversed(parts):
+        node = {part: node}
+    return node
+
+
+# ---------------------------------------------------------------------------- names
+
+
+@functools.cache
+def keyed_tables(model: type[BaseModel] | None = None, prefix: str = "") -> tuple[str, ...]:
+    """Dotted paths of the schema's tables keyed by names the user chooses (``dict[str, Model]``)."""
+    found: list[str] = []
+    for name, info in (model or Scenario).model_fields.items():
+        annotation = info.annotation
+        if get_origin(annotation) is dict and _model_of(get_args(annotation)[-1]) is not None:
+            found.append(prefix + name)
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            found += keyed_tables(annotation, f"{prefix}{name}.")
+    return tuple(found)
+
+
+def _table(tables: Mapping[str, Any], dotted: str) -> Mapping[str, Any]:
+    """The table at a dotted path of plain nested tables ({} when absent or not a table)."""
+    node: Any = tables
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
+
+
+def _split_declared(key: str) -> tuple[str, str] | None:
+    """``("areas", "mydriver")`` for ``"areas.mydriver"``; None unless a keyed table's entry."""
+    for table in keyed_tables():
+        if key.startswith(table + ".") and len(key) > len(table) + 1:
+            return table, key[len(table) + 1:]
+    return None
+
+
+def declared_names(value: Any, origin: str) -> tuple[str, ...]:
+    """The names a ``new`` declaration lists (``"areas.x"`` or a list of them), each checked to be
+    an entry of a table keyed by user names."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ScenarioError(f'{origin} = {value!r}: expected a list of names such as ["areas.mydriver"]')
+    for name in names:
+        if _split_declared(name) is None:
+            allowed = ", ".join(f"{t}.NAME" for t in keyed_tables())
+            raise ScenarioError(f"{origin}: {name!r} is not an entry of a table keyed by names (allowed: {allowed})")
+    return tuple(names)
+
+
+def check_declared(declared: Collection[str], before: Mapping[str, Any], after: Mapping[str, Any], *,
+                   origin: str, where: str, defined_by: str) -> None:
+    """A declared name must be new (not in ``before``: a declaration would hide a silent merge)
+    and be defined (in ``after``: a declaration without a definition is likely a typo)."""
+    for key in declared:
+        table, name = _split_declared(key)  # type: ignore[misc]  # checked by declared_names
+        if name in _table(before, table):
+            raise ScenarioError(
+                f"{origin}: {key} already exists in {where}; declaring it new would silently change it "
+                f"(allowed: names not in {where}, which has {_listing(_table(before, table))})"
+            )
+        if name not in _table(after, table):
+            raise ScenarioError(f"{origin}: {key} is declared new but {defined_by} defines no {key}")
+
+
+def check_names(top: Mapping[str, Any], known: Mapping[str, Any], declared: Collection[str], *, origin: str,
+                where: str, how: str, field: str | None = None) -> None:
+    """Refuse a name ``top`` uses in a table keyed by user names (``areas.NAME``, ...) that the
+    tables ``known`` lack and ``declared`` does not list, with the nearest known name.
+
+    In a table keyed by driver areas (:data:`AREA_KEYED_TABLES`) every driver area is known, so the
+    way to a new name there is a new driver area. ``how`` is the declaration's syntax, with ``{key}``.
+    """
+    drivers = [name for name, area in _merge(_table(known, "areas"), _table(top, "areas")).items()
+               if isinstance(area, Mapping) and area.get("driver") is True]
+    for table, name in _user_names(top):
+        key = f"{table}.{name}"
+        names = list(_table(known, table))
+        if table in AREA_KEYED_TABLES:
+            names += [d for d in drivers if d not in names]
+        if name in names or key in declared:
+            continue
+        hint = did_you_mean(name, names)
+        declare = (f"a new driver area with {how.format(key=f'areas.{name}')} (driver = true)"
+                   if table in AREA_KEYED_TABLES else f"a new one with {how.format(key=key)}")
+        raise ScenarioError(
+            f"{origin}: {field or key}: unknown {ENTRY_LABELS.get(table, 'entry')} {name!r} (not in {where}; "
+            f"known: {_listing(names)}){hint}{' Declare' if hint else '; declare'} {declare}"
+        )
+
+
+def _user_names(tables: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(table, name) for every entry ``tables`` sets in a table keyed by user names."""
+    for table in keyed_tables():
+        for name in _table(tables, table):
+            yield table, name
+
+
+def _listing(names: Iterable[str]) -> str:
+    return ", ".join(names) or "none"
 
 
 def _deep_copy(value: Any) -> Any:
@@ -732,7 +1043,7 @@ def _describe(exc: ValidationError, origin: str) -> str:
     for err in exc.errors():
         field = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
-            lines.append(f"{origin}: unknown key {field!r}")
+            lines.append(f"{origin}: unknown key {field!r}{_nearest_key(err['loc'])}")
             continue
         if err["type"] == "missing":
             lines.append(f"{origin}: {field}: required field is missing")
@@ -745,6 +1056,19 @@ def _describe(exc: ValidationError, origin: str) -> str:
     return lines[0] if len(lines) == 1 else lines[0] + f" (and {len(lines) - 1} more: " + "; ".join(
         line.split(": ", 1)[1] for line in lines[1:]
     ) + ")"
+
+
+def _nearest_key(loc: tuple[Any, ...]) -> str:
+    """Did-you-mean hint for the unknown key at ``loc``, or the keys its table allows."""
+    if len(loc) > 1:
+        info = field_at(loc[:-1])
+        model = _model_of(info.annotation) if info is not None else None
+        known = list(getattr(model, "model_fields", {}))
+    else:
+        known = [*Scenario.model_fields, "extends", NEW_KEY]
+    if not known:
+        return ""
+    return did_you_mean(str(loc[-1]), known) or f" (allowed: {', '.join(known)})"
 
 
 def _range_of(loc: tuple[Any, ...]) -> str:

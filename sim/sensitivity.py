@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from sim.compare import compare
+from sim.runs.pool import worker_pool
 from sim.scenario import load_scenario
 
 
@@ -67,7 +68,7 @@ class EffectRunner:
     def evaluate(self, names: Sequence[str], design: np.ndarray) -> np.ndarray:
         """Effects at every row of ``design`` (columns: ``names``): rows design points, columns policies."""
         start = time.perf_counter()
-        with ProcessPoolExecutor(self.workers) as pool, ThreadPoolExecutor(self.workers) as threads:
+        with worker_pool(self.workers) as pool, ThreadPoolExecutor(self.workers) as threads:
             effects = list(threads.map(lambda x: self.effects_at(dict(zip(names, x)), pool), design))
         self.points += len(design)
         self.seconds += time.perf_counter() - start

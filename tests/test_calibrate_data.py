@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import itertools
 import math
 import os
 import re
@@ -48,14 +49,15 @@ from sim.cli import main
 A, B, C = "a" * 12, "b" * 12, "c" * 12
 SHA = "0123456789abcdef0123456789abcdef01234567"
 HEADER = ",".join(COLUMNS)
+COMMITS = (f"{n:040x}" for n in itertools.count(1))  # each row its own commit (the loader refuses repeats)
 
 
 def row(authored: str, committed: str, merged: str, *, author: str = A, added: int = 1, deleted: int = 0,
         area: str = "api", areas: str = "", api: int = 0, kind: str = "other", release: str = "r1",
-        reason: str = "") -> str:
+        reason: str = "", commit: str | None = None) -> str:
     return ",".join([
-        "", SHA, SHA, authored, committed, merged, author, "example.com", "1", str(added), str(deleted), area,
-        areas or area, str(api), kind, "1", release, str(int(bool(reason))), reason,
+        "", commit or next(COMMITS), SHA, authored, committed, merged, author, "example.com", "1", str(added),
+        str(deleted), area, areas or area, str(api), kind, "1", release, str(int(bool(reason))), reason,
     ])
 
 
@@ -135,6 +137,24 @@ BAD_CSV = {
                          ["line 3, column area", "(and 1 more bad rows)"]),
     "header_only": (lambda lines: [HEADER], ["no rows after the header"]),
     "empty": (lambda lines: [], ["file is empty"]),
+    # the rules on the data's own span (module docstring of sim.calibrate.data)
+    "duplicated_commit": (lambda lines: [HEADER, *lines[:3], lines[1]],
+                          ["line 5, column commit", "is a duplicate of line 3"]),
+    "merged_in_the_future": (lambda lines: [HEADER, lines[0].replace("2020-01-03T00:00:00Z", "9999-12-31T00:00:00Z")],
+                             ["line 2, column merged_at", "'9999-12-31T00:00:00Z'", "in the future"]),
+    "authored_before_2000": (lambda lines: [HEADER, lines[0], lines[1].replace("2020-01-01", "1999-12-31")],
+                             ["line 3, column authored_at", "'1999-12-31T00:00:00Z'", "before 2000-01-01T00:00:00Z"]),
+    "merged_after_the_next_release": (
+        lambda lines: [HEADER, *lines, *(row(f"2020-02-0{d}T00:00:00Z", f"2020-02-0{d}T00:00:00Z",
+                                             f"2020-02-0{d}T12:00:00Z", release="r2") for d in (1, 2)),
+                       row("2020-01-20T00:00:00Z", "2020-02-20T00:00:00Z", "2020-02-21T00:00:00Z")],
+        ["line 10, column merged_at", "'2020-02-21T00:00:00Z' is outside the merge period of release 'r1'",
+         "its other rows were merged 2020-01-03T00:00:00Z to 2020-01-19T00:00:00Z"]),
+    "two_releases_at_one_time": (
+        lambda lines: [HEADER, *lines, row("2020-01-18T00:00:00Z", "2020-01-18T00:00:00Z", "2020-01-19T00:00:00Z",
+                                           release="r2"),
+                       row("2020-02-01T00:00:00Z", "2020-02-01T00:00:00Z", "2020-02-02T00:00:00Z", release="r2")],
+        ["column merged_at", "'2020-01-19T00:00:00Z' is outside the merge period of release"]),
 }
 
 
@@ -150,6 +170,48 @@ def test_loader_names_file_line_column_and_value(case: str, tmp_path: Path) -> N
     assert "\n" not in message and message.startswith(f"{path}: ")
     for fragment in fragments:
         assert fragment in message, (fragment, message)
+
+
+def test_loader_rules_are_the_files_own(tiny: Path, tmp_path: Path) -> None:
+    """Release labels are judged on the file's dates, not Nova's (another project may name its
+    cycles juno and kilo); unlabelled rows are not held to the order; a row merged at a release
+    boundary belongs to the earlier cycle, the next cycle may start the next second."""
+    text = tiny.read_text(encoding="utf-8")
+    juno = write(tmp_path, text.replace(",r1,", ",juno,").splitlines()[1:], name="juno.csv")
+    assert len(load_changes(juno).frame) == 5
+    later = [row("2020-01-19T00:00:01Z", "2020-01-19T00:00:01Z", "2020-01-19T00:00:01Z", release="r2"),
+             row("2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z", "2020-03-01T00:00:00Z", release=""),
+             row("2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z", release="")]
+    table = load_changes(write(tmp_path, [*TINY_ROWS, *later], name="more.csv"))
+    assert table.frame["release"].tolist() == ["r1"] * 5 + ["r2", "", ""]
+
+
+def test_the_shipped_history_with_one_bad_juno_row_is_refused(tmp_path: Path) -> None:
+    """Issue 12's reproductions on the shipped file: a Juno merge dated 9999-12-31 (which made Juno
+    416,674 weeks long), the same row dated 2020 (after every later release), 200 Juno rows twice."""
+    lines = gzip.decompress(NOVA_CHANGES.read_bytes()).decode("utf-8").splitlines()
+    merged, release = COLUMNS.index("merged_at"), COLUMNS.index("release")
+    first = next(i for i, line in enumerate(lines) if line.split(",")[release] == "juno")
+    fields = lines[first].split(",")
+    cases = {
+        "9999-12-31T00:00:00Z": f"line {first + 1}, column merged_at: '9999-12-31T00:00:00Z' is in the future",
+        "2020-06-01T00:00:00Z": (f"line {first + 1}, column merged_at: '2020-06-01T00:00:00Z' is outside the merge "
+                                 f"period of release 'juno' (its other rows were merged 2014-04-17T"),
+    }
+    for when, expected in cases.items():
+        bad = lines.copy()
+        bad[first] = ",".join([*fields[:merged], when, *fields[merged + 1:]])
+        path = tmp_path / "late.csv"
+        path.write_text("\n".join(bad) + "\n", encoding="utf-8")
+        with pytest.raises(DataError) as info:
+            load_changes(path)
+        assert str(info.value).startswith(f"{path}: {expected}"), str(info.value)
+        assert "\n" not in str(info.value) and "(and " not in str(info.value)
+    path = tmp_path / "twice.csv"
+    path.write_text("\n".join([*lines, *lines[first:first + 200]]) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=re.escape(f"line {len(lines) + 1}, column commit: '{fields[1]}' is a "
+                                                  f"duplicate of line {first + 1}") + r".*\(and 199 more bad rows\)"):
+        load_changes(path)
 
 
 def test_loader_missing_file_is_a_data_error(tmp_path: Path) -> None:

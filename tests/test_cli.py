@@ -201,15 +201,18 @@ def test_run_json_has_resolved_scenario_seed_replications_versions(mmc_out) -> N
     assert versions["driversplit"] == sim.__version__
 
 
-def test_run_replaces_an_existing_output_directory(tmp_path: Path) -> None:
+def test_run_replaces_its_previous_result_and_keeps_other_files(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
+    first = run_cli("run", str(MMC), "--replications", "1", "--out", str(out), "--set", "run.cycles=1")
+    assert first.returncode == 0, first.stderr
+    (out / "notes.txt").write_text("mine")
     proc = run_cli("run", str(MMC), "--replications", "1", "--out", str(out), "--set", "run.cycles=1",
                    "--set", "review.cores=6")
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["changes.csv.gz", "run.json", "summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["changes.csv.gz", "notes.txt", "run.json", "summary.csv"]
+    assert (out / "notes.txt").read_text() == "mine"
     assert json.loads((out / "run.json").read_text())["scenario"]["review"]["cores"] == 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "temporary output left behind"
 
 
 # ------------------------------------------------------------------------------ other commands

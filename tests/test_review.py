@@ -21,7 +21,7 @@ from sim.model.review import ReviewBoard
 from sim.model.reviewers import Reviewer, activity, core_team, expertise_weights
 from sim.model.world import World
 from sim.rng import Stream, stream_seed
-from sim.scenario import load_scenario
+from sim.scenario import Scenario, ScenarioError, load_scenario
 
 
 def stream(name: str, seed: int = 1) -> Stream:
@@ -352,8 +352,16 @@ def mmc_variant(*overrides: str):
     return load_scenario(MMC, ["run.warmup_days=0", "run.cycles=1", "areas.all.rate_per_day=1.0", *overrides])
 
 
-def test_two_votes_with_one_core_never_approve() -> None:
-    sc = mmc_variant("review.cores=1", "review.votes_required=2")
+def unchecked(scenario: Scenario, section: str, **values: object) -> Scenario:
+    """``scenario`` with ``values`` in ``section``, skipping validation: a set-up the loader refuses
+    (to test that the engine itself behaves, should one get through)."""
+    return scenario.model_copy(update={section: getattr(scenario, section).model_copy(update=values)})
+
+
+def test_two_votes_with_one_core_are_refused_and_never_approve() -> None:
+    with pytest.raises(ScenarioError, match="review.votes_required .2. exceeds the 1 nova cores who can vote"):
+        mmc_variant("review.cores=1", "review.votes_required=2")
+    sc = unchecked(mmc_variant("review.votes_required=2", "review.cores=2"), "review", cores=1)
     c = run_replications(sc, 1, 3).changes
     assert len(c) > 100
     assert c["approved"].isna().all() and c["merged"].isna().all()
@@ -369,11 +377,12 @@ def test_two_votes_come_from_two_different_cores() -> None:
     assert all(c.core_reviews == 2 and len({r.id for r in c.votes}) == 2 for c in merged)
 
 
-def test_area_nobody_may_review_is_never_reviewed() -> None:
-    sc = mmc_variant(
-        "areas.orphan.rate_per_day=0.5", "areas.orphan.expert_share=0.0", "areas.orphan.defects_mean=0.0",
-        "areas.orphan.kind_mix={bug=1.0}", "review.non_expert_weight=0.0",
-    )
+def test_area_nobody_may_review_is_refused_and_never_reviewed() -> None:
+    orphan_area = ["new=areas.orphan", "areas.orphan.rate_per_day=0.5", "areas.orphan.expert_share=0.0",
+                   "areas.orphan.defects_mean=0.0", "areas.orphan.kind_mix={bug=1.0}"]
+    with pytest.raises(ScenarioError, match="no reviewers for area 'orphan'"):
+        mmc_variant(*orphan_area, "review.non_expert_weight=0.0")
+    sc = unchecked(mmc_variant(*orphan_area, "review.non_expert_weight=0.01"), "review", non_expert_weight=0.0)
     c = run_replications(sc, 1, 3).changes
     orphan, known = c[c["area"] == "orphan"], c[c["area"] == "all"]
     assert len(orphan) > 30 and len(known) > 100

@@ -211,7 +211,7 @@ def test_weekly_rates_by_area_kind_and_week() -> None:
     sc = load_scenario(MMC, ["run.cycle_weeks=4", "arrivals.weekly_profile=[0, 2, 1, 1]",
                              "arrivals.blueprint_weekly_profile=[1, 1, 1, 0]",
                              "areas.all.kind_mix={bug=0.5, blueprint=0.25, other=0.25}",
-                             "areas.b.rate_per_day=2.0"])
+                             "new=areas.b", "areas.b.rate_per_day=2.0"])
     combos, cumulative = weekly_rates(sc)
     assert combos == [(0, "bug"), (0, "blueprint"), (0, "other"), (1, "bug"), (1, "blueprint"), (1, "other")]
     default_mix = sc.areas["b"].kind_mix

@@ -8,6 +8,8 @@ the data README it cites. This module stays light (no pandas) so the CLI starts 
 
 from __future__ import annotations
 
+from sim.errors import InputError
 
-class DataError(ValueError):
+
+class DataError(InputError):
     """A data file, repository or option is invalid; the message is one line naming file and field."""

@@ -1,7 +1,9 @@
 """``python -m sim data extract|summary``: build a changes CSV from git, print its empirical summaries.
 
-Bad input (missing file, malformed CSV, unknown cycle, missing repository) exits with code 2
-and one line on stderr naming the file and field; ``extract`` never leaves a partial file.
+Bad input (missing file, malformed CSV, unknown cycle, missing repository, an ``--out`` that
+cannot be written) exits with code 2 and one line on stderr naming the file and field;
+``extract`` checks ``--out`` before walking the repository, replaces only a changes CSV it wrote
+(or any file with ``--force``) and never leaves a partial or temporary file.
 Heavy imports (pandas) happen inside the commands so ``python -m sim --help`` stays fast.
 """
 
@@ -13,6 +15,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from sim import argtypes
 from sim.calibrate import DataError
 from sim.paths import DATA
 
@@ -26,13 +29,6 @@ def _utc_time(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time (e.g. 2011-01-01T00:00:00Z)") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _count(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 0")
-    return int(text)
 
 
 def _data_errors_exit_2(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -51,17 +47,21 @@ def _data_errors_exit_2(command: Callable[[argparse.Namespace], int]) -> Callabl
 def cmd_extract(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from sim.calibrate.data import load_changes, write_changes
+    from sim.calibrate.data import check_output, load_changes, write_changes
     from sim.calibrate.extract import extract, load_area_rules
 
+    check_output(args.out, force=args.force)
     rules = load_area_rules(args.areas)
     since = None if args.since is None else pd.Timestamp(args.since)
     until = None if args.until is None else pd.Timestamp(args.until)
     frame = extract(args.repo, rules, branch=args.branch, since=since, until=until)
     if frame.empty:
         raise DataError(f"{args.repo}: no change landed on {args.branch} in the selected period (--since/--until)")
-    write_changes(frame, args.out)
-    table = load_changes(args.out, include_suspect=True, drivers=rules.drivers)
+    write_changes(frame, args.out, force=args.force)
+    try:  # the history itself may break a rule of the loader (a commit dated before 2000 or in the future)
+        table = load_changes(args.out, include_suspect=True, drivers=rules.drivers)
+    except DataError as exc:
+        raise DataError(f"{exc} (the file is kept to show the row; the loader refuses it)") from None
     print(f"wrote {args.out}: {table.rows_read} rows from {frame['merge_commit'].nunique()} landing commits, "
           f"{frame['author_id'].nunique()} authors, {table.suspect_rows} suspect")
     return 0
@@ -119,7 +119,11 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
 
     ext = commands.add_parser("extract", help="build a changes CSV from a Gerrit-managed project's git clone")
     ext.add_argument("--repo", required=True, help="path of the git clone")
-    ext.add_argument("--out", required=True, help="output FILE.csv (or FILE.csv.gz, gzipped)")
+    ext.add_argument("--out", required=True, help="output FILE.csv (or FILE.csv.gz, gzipped); an existing file is "
+                                                  "replaced only when it is a changes CSV (see --force)")
+    ext.add_argument("--force", action="store_true",
+                     help="replace --out even when it is a file other than a changes CSV (its first line is not "
+                          "the changes header)")
     ext.add_argument("--areas", help="areas TOML: path -> area rules, drivers, cycles (Nova: data/nova/areas.toml); "
                                      "default: every path in 'other', no release labels")
     ext.add_argument("--branch", default="master", help="branch whose first-parent chain is walked")
@@ -134,9 +138,9 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
                       help="group data areas into the [areas.NAME] of a scenario (data_areas, default [NAME])")
     summ.add_argument("--default-area", default="other", help="model area of data areas no model area lists")
     summ.add_argument("--include-suspect", action="store_true", help="keep rows flagged suspect")
-    summ.add_argument("--bootstrap", type=_count, default=1000, metavar="N",
+    summ.add_argument("--bootstrap", type=argtypes.count, default=1000, metavar="N",
                       help="resamples for the 90%% intervals of time-to-merge quantiles (0: none)")
-    summ.add_argument("--seed", type=_count, default=1, help="bootstrap seed")
+    summ.add_argument("--seed", type=argtypes.count, default=1, help="bootstrap seed")
     summ.set_defaults(func=cmd_summary)
 
 
@@ -170,11 +174,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             changes = load_changes_file(args.changes) if args.changes else []
             check = predict_cycle(args.data, args.cycle, args.predict_from, changes, out, results=results,
                                   figures=Path(args.figures), replications=args.check_replications, seed=args.seed,
-                                  workers=args.workers)
+                                  workers=args.workers, force=args.force)
         else:
             check = calibrate_cycle(args.data, args.cycle, args.template, out, results=results,
                                     figures=Path(args.figures), budget=args.budget, replications=args.replications,
-                                    check_replications=args.check_replications, seed=args.seed, workers=args.workers)
+                                    check_replications=args.check_replications, seed=args.seed, workers=args.workers,
+                                    force=args.force)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -183,7 +188,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_check(check) -> None:  # noqa: ANN001 - a CycleCheck
+def _print_check(check) -> None:
     import pandas as pd
 
     with pd.option_context("display.width", 160, "display.max_columns", 20):
@@ -204,12 +209,20 @@ def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
     cal.add_argument("--out", help="calibrated scenario TOML (default data/calibrated/<cycle>.toml)")
     cal.add_argument("--results", help="fit report directory (default results/calibration_<cycle>/)")
     cal.add_argument("--figures", default="figures", help="directory of calibration_<cycle>.png/.svg")
-    cal.add_argument("--budget", type=_count, default=250, help="simulation evaluations of the least-squares stages")
-    cal.add_argument("--replications", type=_count, default=8, help="replications per evaluation (common random numbers)")
-    cal.add_argument("--check-replications", type=_count, default=12, help="fresh replications judging the fit")
-    cal.add_argument("--seed", type=_count, default=1, help="seed of the fit's replications")
-    cal.add_argument("--workers", type=_count, default=2, help="worker processes")
+    replications = argtypes.replications
+    cal.add_argument("--budget", type=argtypes.count, default=250,
+                     help="simulation evaluations of the least-squares stages (each stage runs at least its floor: "
+                          "10 shared + 20 joint, so 0 gives the smallest fit)")
+    cal.add_argument("--replications", type=replications, default=8,
+                     help="replications per evaluation (common random numbers; 1 to the schema's cap)")
+    cal.add_argument("--check-replications", type=replications, default=12,
+                     help="fresh replications judging the fit (with --predict-from: the replications of the "
+                          "prediction); 1 to the schema's cap")
+    cal.add_argument("--seed", type=argtypes.count, default=1, help="seed of the fit's replications")
+    cal.add_argument("--workers", type=argtypes.positive, default=2, help="worker processes (1: no pool)")
     cal.add_argument("--predict-from", metavar="SCENARIO.toml",
                      help="out of sample: keep this calibrated scenario's hidden parameters, no fitting")
     cal.add_argument("--changes", metavar="CHANGES.toml", help="with --predict-from: what the facts say changed")
+    cal.add_argument("--force", action="store_true",
+                     help="let --out, --results and --figures replace files this command did not write")
     cal.set_defaults(func=cmd_calibrate)

@@ -4,14 +4,30 @@ The format (one row per change commit that landed on the branch) is described in
 ``data/nova/README.md``. :func:`load_changes` reads it (plain or gzip), checks every row and
 raises :class:`DataError` with one line naming the file, the line (1-based, header = line 1),
 the column and the value. It returns the rows with parsed UTC times and derived columns in days.
+
+Besides each field's format, the loader holds every file to three rules about the data's own span:
+
+* Times are possible: ``authored_at``, ``committed_at`` and ``merged_at`` lie between
+  :data:`EARLIEST_TIME` (2000-01-01T00:00:00Z; the shipped Nova history starts 2010-09-18) and
+  the time of the check (a date in the future is a typo, never a merge).
+* Each change appears once: no two rows share a ``commit``.
+* Release labels follow merge time: a cycle is the period between two releases, cycle N =
+  (release N-1, release N], so ordering the labelled rows by ``merged_at`` must give each label
+  one unbroken run. Labels are ordered by their median ``merged_at``; the rows reported are the
+  fewest whose removal leaves the labels in that order (a row merged after its cycle's release,
+  like a ``merged_at`` of 9999-12-31 in a Juno row, would otherwise stretch the cycle to it).
+  Unlabelled rows (``release`` empty) are not held to it. The rule needs no table of release
+  dates, so another project's cycles that share Nova's names are judged on their own dates.
+
+Rows flagged suspect are held to these rules too: they concern the file, not the change.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import gzip
 import os
-import tempfile
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,10 +38,11 @@ import pandas as pd
 
 from sim.calibrate import DataError
 from sim.paths import DATA
+from sim.safe_output import ResultFile
 
 __all__ = [
-    "COLUMNS", "KINDS", "NOVA_CHANGES", "NOVA_CYCLES", "NOVA_DRIVERS", "ChangeTable", "DataError",
-    "cycle_bounds", "load_changes", "load_model_areas", "model_areas", "write_changes",
+    "COLUMNS", "EARLIEST_TIME", "KINDS", "NOVA_CHANGES", "NOVA_CYCLES", "NOVA_DRIVERS", "ChangeTable", "DataError",
+    "check_output", "cycle_bounds", "load_changes", "load_model_areas", "model_areas", "write_changes",
 ]
 
 COLUMNS: tuple[str, ...] = (
@@ -39,6 +56,10 @@ FLAG_COLUMNS: tuple[str, ...] = ("touches_virt_api", "suspect")
 KINDS: tuple[str, ...] = ("bug", "blueprint", "other")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DAY = pd.Timedelta(days=1)
+EARLIEST_TIME = pd.Timestamp("2000-01-01T00:00:00Z")
+"""No time in a changes file may be earlier (UTC). The shipped Nova history's earliest time is an
+``authored_at`` of 2010-09-18T02:08:22Z (its earliest ``merged_at`` 2011-01-03); a history
+converted from older version control may hold earlier commits: ``data extract --since`` cuts them."""
 
 NOVA_CHANGES = DATA / "nova" / "nova_changes.csv.gz"
 NOVA_ROSTER = DATA / "nova" / "core_roster.csv"
@@ -161,14 +182,19 @@ def _parse_times(text: pd.Series) -> pd.Series:
     return pd.to_datetime(text.where(ok), format="ISO8601", utc=True, errors="coerce")
 
 
-def _checks(raw: pd.DataFrame, times: dict[str, pd.Series]) -> Iterator[tuple[str, pd.Series, str]]:
-    """Yield (column, bad-row mask, problem) in the order problems are reported."""
+def _checks(
+    raw: pd.DataFrame, times: dict[str, pd.Series], now: pd.Timestamp
+) -> Iterator[tuple[str, pd.Series, str]]:
+    """Yield (column, bad-row mask, problem) in the order problems are reported; ``now`` (UTC) is
+    the latest time accepted."""
     yield "change_id", raw["change_id"].ne("") & ~raw["change_id"].str.fullmatch(r"I[0-9a-f]{40}"), \
         "is neither empty nor a Change-Id (I and 40 hex digits)"
     for col in ("commit", "merge_commit"):
         yield col, ~raw[col].str.fullmatch(r"[0-9a-f]{40}(?:[0-9a-f]{24})?"), "is not a hex commit id"
     for col in TIME_COLUMNS:
         yield col, times[col].isna(), "is not a UTC ISO 8601 time (YYYY-MM-DDTHH:MM:SSZ)"
+        yield col, times[col] < EARLIEST_TIME, f"is before {EARLIEST_TIME:{TIME_FORMAT}}, the earliest time accepted"
+        yield col, times[col] > now, f"is in the future (after {now:{TIME_FORMAT}}, the time of this check)"
     yield "author_id", ~raw["author_id"].str.fullmatch(r"[0-9a-f]{12}"), "is not 12 hex digits"
     for col in COUNT_COLUMNS[:3]:
         yield col, ~raw[col].str.fullmatch(r"\d{1,15}"), "is not a non-negative integer"
@@ -188,10 +214,11 @@ def _checks(raw: pd.DataFrame, times: dict[str, pd.Series]) -> Iterator[tuple[st
 
 
 def _validate(path: Path, raw: pd.DataFrame, lines: list[int]) -> dict[str, pd.Series]:
+    """Check every row on its own; return the parsed times (UTC) by column."""
     times = {col: _parse_times(raw[col]) for col in TIME_COLUMNS}
     bad = pd.Series(False, index=raw.index)
     first: tuple[int, str, str] | None = None
-    for column, mask, problem in _checks(raw, times):
+    for column, mask, problem in _checks(raw, times, pd.Timestamp.now(tz="UTC")):
         mask = mask.fillna(True).astype(bool)
         if mask.any():
             row = int(mask.to_numpy().argmax())
@@ -210,8 +237,10 @@ def load_changes(
 ) -> ChangeTable:
     """Read and check a changes CSV (plain or gzip); suspect rows are dropped unless ``include_suspect``.
 
-    ``drivers`` names the data areas that are virt drivers (for ``driver_only``).
-    Raises :class:`DataError` naming the file, line, column and value of the first bad row.
+    ``drivers`` names the data areas that are virt drivers (for ``driver_only``). Every row is
+    checked, suspect or not, against its fields' formats and the module's rules on the data's span
+    (possible times, one row per commit, release labels in merge order). Raises
+    :class:`DataError` naming the file, line, column and value of the first bad row.
     """
     path = Path(path)
     header, rows, lines = _read_rows(path)
@@ -220,6 +249,8 @@ def load_changes(
         raise DataError(f"{path}: no rows after the header")
     raw = pd.DataFrame(rows, columns=header, dtype=str)
     times = _validate(path, raw, lines)
+    _check_unique_commits(path, raw, lines)
+    _check_release_order(path, raw, times["merged_at"], lines)
     frame = raw.assign(**times)
     frame = frame.astype({c: "int64" for c in COUNT_COLUMNS} | {c: "int8" for c in FLAG_COLUMNS})
     suspect = frame["suspect"].eq(1)
@@ -231,6 +262,71 @@ def load_changes(
         excluded=0 if include_suspect else int(suspect.sum()),
         suspect_reasons={str(k): int(v) for k, v in reasons.items()},
     )
+
+
+def _check_unique_commits(path: Path, raw: pd.DataFrame, lines: list[int]) -> None:
+    """Refuse a ``commit`` seen on an earlier row, naming both lines."""
+    repeated = raw["commit"].duplicated(keep="first")
+    if not repeated.any():
+        return
+    row = int(repeated.to_numpy().argmax())
+    commit = raw.at[row, "commit"]
+    first = int(raw["commit"].eq(commit).to_numpy().argmax())
+    raise DataError(f"{path}: line {lines[row]}, column commit: {commit!r} is a duplicate of line {lines[first]} "
+                    f"(each change commit appears once){_more(int(repeated.sum()))}")
+
+
+def _longest_ordered(ranks: Sequence[int]) -> list[int]:
+    """Positions of a longest non-decreasing subsequence of ``ranks`` (O(n log n), patience sorting)."""
+    tails: list[int] = []  # tails[k]: smallest last rank of an ordered subsequence of length k + 1
+    ends: list[int] = []  # ends[k]: the position of that last rank
+    previous = [-1] * len(ranks)
+    for position, rank in enumerate(ranks):
+        k = bisect.bisect_right(tails, rank)
+        previous[position] = ends[k - 1] if k else -1
+        if k == len(tails):
+            tails.append(rank)
+            ends.append(position)
+        else:
+            tails[k], ends[k] = rank, position
+    kept, position = [], ends[-1] if ends else -1
+    while position >= 0:
+        kept.append(position)
+        position = previous[position]
+    return kept[::-1]
+
+
+def _check_release_order(path: Path, raw: pd.DataFrame, merged: pd.Series, lines: list[int]) -> None:
+    """Refuse labelled rows whose ``release`` disagrees with their ``merged_at`` (parsed, UTC; see
+    the module docstring).
+
+    Labels are ranked by median ``merged_at``; rows in ``merged_at`` order must then have
+    non-decreasing ranks, and rows merged at the same time the same label. The rows outside a
+    longest ordered subsequence are the fewest that break the order; the first of them in the
+    file is reported with the period the rest of its release's rows were merged in.
+    """
+    release = raw["release"]
+    labelled = release.ne("")
+    if not labelled.any():
+        return
+    medians = merged[labelled].groupby(release[labelled]).median().sort_values(kind="stable")
+    rank = release[labelled].map({label: i for i, label in enumerate(medians.index)})
+    # at equal times the later label comes first, so that two labels at one time break the order
+    order = pd.DataFrame({"merged": merged[labelled], "rank": rank}).sort_values(
+        ["merged", "rank"], ascending=[True, False], kind="stable")
+    ranks = order["rank"].to_numpy()
+    if (ranks[1:] >= ranks[:-1]).all():
+        return
+    kept = order.index[_longest_ordered(ranks.tolist())]
+    bad = order.index.difference(kept)
+    row = int(bad.min())
+    label = release[row]
+    period = merged[kept][release[kept] == label]
+    span = (f"its other rows were merged {period.min():{TIME_FORMAT}} to {period.max():{TIME_FORMAT}}"
+            if len(period) else "no other row has that label")
+    raise DataError(f"{path}: line {lines[row]}, column merged_at: {raw.at[row, 'merged_at']!r} is outside the merge "
+                    f"period of release {label!r} ({span}; a release's rows are merged after the previous release's "
+                    f"and before the next one's){_more(len(bad))}")
 
 
 def _derive(frame: pd.DataFrame, drivers: Sequence[str]) -> pd.DataFrame:
@@ -280,30 +376,53 @@ def cycle_bounds(
     return merged.min() - pd.Timedelta(seconds=1), merged.max()
 
 
-def write_changes(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+def _is_changes_file(path: Path) -> bool:
+    """True when ``path`` (plain or gzip) starts with exactly the ``COLUMNS`` header line."""
+    header = ",".join(COLUMNS)
+    try:
+        with _open_text(path) as handle:
+            first = handle.readline(len(header) + 2)
+    except (OSError, UnicodeDecodeError, EOFError):
+        return False
+    return first.rstrip("\r\n") == header
+
+
+def check_output(path: str | os.PathLike[str], *, force: bool = False) -> ResultFile:
+    """The output of a changes CSV at ``path``, checked before any work is done.
+
+    Refused (:class:`~sim.errors.OutputError` naming the path): a directory or another file that
+    is not a regular one, a path under a file, an unwritable directory, and an existing file that
+    is not a changes CSV (its first line is not the ``COLUMNS`` header) unless ``force``.
+    Temporaries of killed writes to ``path`` are removed (see :class:`~sim.safe_output.ResultFile`,
+    which also does the writing).
+    """
+    output = ResultFile(Path(path), is_ours=_is_changes_file, force=force)
+    output.check()
+    return output
+
+
+def write_changes(frame: pd.DataFrame, path: str | os.PathLike[str], *, force: bool = False) -> None:
     """Write ``frame`` (the file's columns) as CSV, gzip if the name ends in .gz, atomically.
 
     Times are written as ``YYYY-MM-DDTHH:MM:SSZ``; the gzip header carries no name or time.
+    ``path`` is checked by :func:`check_output` (an existing file that is not a changes CSV is
+    replaced only with ``force``). The data go to a temporary file beside ``path`` that gets the
+    umask's mode and replaces ``path`` when complete; it is removed on any failure, an interrupt
+    included, and a file system error is a :class:`DataError` naming ``path``.
     """
-    path = Path(path)
+    output = check_output(path, force=force)
     out = frame.loc[:, list(COLUMNS)].copy()
     for col in TIME_COLUMNS:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime(TIME_FORMAT)
     data = out.to_csv(index=False, lineterminator="\n").encode("utf-8")
-    if path.suffix == ".gz":
+    if output.path.suffix == ".gz":
         data = gzip.compress(data, compresslevel=9, mtime=0)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except FileNotFoundError:
-        raise DataError(f"{path}: directory {path.parent} does not exist") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with output.commit() as tmp:
+            tmp.write_bytes(data)
+    except OSError as exc:
+        raise DataError(f"{output.path}: cannot write ({exc.strerror or exc})") from None
 
 
 def read_toml(path: str | os.PathLike[str]) -> dict[str, object]:

@@ -10,9 +10,9 @@ import matplotlib as mpl
 import numpy as np
 
 from sim.calibrate.criteria import TTM_MEDIAN, major_areas
-from sim.figures import save_figure
+from sim.figures import FORMATS, MANIFEST, save_figure
 from sim.plots import OKABE_ITO, STYLE, _ecdf_panel, _new_figure, set_title
-from sim.report import atomic_files
+from sim.safe_output import FilesInto
 
 if TYPE_CHECKING:
     from sim.calibrate.pipeline import CycleCheck
@@ -35,11 +35,18 @@ def finding(check: CycleCheck, predicted: bool) -> str:
     return text
 
 
-def calibration_figure(check: CycleCheck, directory: Path, stem: str, predicted: bool = False) -> tuple[str, ...]:
-    """Draw and save ``stem``.png/.svg into ``directory`` (atomically, file by file)."""
+def figure_output(directory: Path, stem: str, force: bool = False) -> FilesInto:
+    """``directory`` as the destination of ``stem``.png/.svg (``check()`` it before the fit)."""
+    return FilesInto(Path(directory), tuple(f"{stem}.{fmt}" for fmt in FORMATS), MANIFEST, force, option="--figures")
+
+
+def calibration_figure(check: CycleCheck, directory: Path | FilesInto, stem: str,
+                       predicted: bool = False) -> tuple[str, ...]:
+    """Draw and save ``stem``.png/.svg into ``directory`` (atomically, file by file; nothing else touched)."""
     with mpl.rc_context(STYLE):
         fig = _draw(check, predicted)
-    with atomic_files(directory) as tmp:
+    target = directory if isinstance(directory, FilesInto) else figure_output(directory, stem)
+    with target.commit() as tmp:
         return save_figure(fig, tmp, stem)
 
 

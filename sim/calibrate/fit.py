@@ -42,6 +42,7 @@ from scipy.optimize import least_squares
 
 from sim.metrics import KIND_PREFIX, changes_frame
 from sim.model.world import Records, simulate
+from sim.runs.pool import ordered_map
 from sim.scenario import KINDS, Scenario, validate_scenario
 
 GAUSS_95 = 1.959963984540054
@@ -208,7 +209,7 @@ def simulate_with_times(scenario: Scenario, replications: Sequence[int], seed: i
     """Calibration metrics of several replications and, pooled, the time to merge of every change
     merged in their windows (columns area, time_to_merge_days)."""
     tasks = [(scenario, r, seed, with_times) for r in replications]
-    results = list(executor.map(_task, tasks)) if executor is not None else [_task(t) for t in tasks]
+    results = list(ordered_map(_task, tasks, executor))
     per_rep = pd.concat([m for m, _ in results], ignore_index=True)
     times = pd.concat([t for _, t in results], ignore_index=True) if with_times else None
     return per_rep, times

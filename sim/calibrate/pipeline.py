@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import nullcontext
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from sim.calibrate.criteria import (
     target_table,
 )
 from sim.calibrate.data import ChangeTable, load_changes, load_model_areas
+from sim.calibrate.figure import figure_output
 from sim.calibrate.fit import (
     Calibrator,
     abandonment_adjusted_rates,
@@ -50,7 +50,8 @@ from sim.calibrate.observe import (
     weekly_merges,
 )
 from sim.calibrate.writer import annotated_toml
-from sim.report import atomic_directory
+from sim.runs.pool import worker_pool
+from sim.safe_output import FilesInto, ResultDirectory, ResultFile
 from sim.scenario import Scenario, _merge, read_scenario_tables, validate_scenario
 
 CAPACITY_KEY = "review.reviews_per_core_per_day"
@@ -167,10 +168,17 @@ def calibrate_cycle(
     seed: int = 1,
     workers: int = 2,
     log: Callable[[str], None] = _log,
+    force: bool = False,
 ) -> CycleCheck:
-    """Fit ``template_path`` to ``cycle`` of ``data``; write the scenario, the report and the figure."""
+    """Fit ``template_path`` to ``cycle`` of ``data``; write the scenario, the report and the figure.
+
+    Every destination is checked before the fit starts (:func:`calibration_outputs`; ``force``
+    lets them replace files this command did not write).
+    """
     from sim.calibrate.figure import calibration_figure
 
+    outputs = calibration_outputs(out, results, figures, cycle, force)
+    outputs.check()
     template_path = Path(template_path)
     raw = read_scenario_tables(template_path)
     template = validate_scenario(raw, str(template_path))
@@ -182,8 +190,7 @@ def calibrate_cycle(
     raw = _merge(_merge(_merge(raw, observed), activity), name)
     goal = pd.concat([targets(cd), fact_targets()], ignore_index=True)
     rates = {a: v["rate_per_day"] for a, v in observed["areas"].items()}
-    pool = ProcessPoolExecutor(workers) if workers > 1 else nullcontext(None)
-    with pool as executor:
+    with worker_pool(workers) as executor:
         log(f"fitting {cycle}: {len(goal)} targets, {replications} replications per evaluation (seed {seed})")
         calibrator = Calibrator(raw, goal, rates, replications=range(replications), seed=seed, executor=executor,
                                 origin=str(template_path), log=log)
@@ -196,8 +203,8 @@ def calibrate_cycle(
     header = (f"Nova calibrated on the {cycle} cycle by `python -m sim calibrate` (seed {seed}, "
               f"{fit.evaluations} evaluations).\nEach value's comment says where it comes from: data, fitted "
               f"(with its 95 % interval), fact or assumption.\nFit report: {_shown(results)}/")
-    _write_text(Path(out), annotated_toml(scenario, _sources(cycle, cd, fit.intervals, observed), header))
-    with atomic_directory(Path(results)) as tmp:
+    _write_text(outputs.scenario, annotated_toml(scenario, _sources(cycle, cd, fit.intervals, observed), header))
+    with outputs.results.commit() as tmp:
         fit.intervals.to_csv(tmp / "fitted.csv", index=False)
         pd.DataFrame(fit.stages).to_csv(tmp / "stages.csv", index=False)
         _write_check(check, tmp)
@@ -205,8 +212,8 @@ def calibrate_cycle(
              f"replications per evaluation, {fit.evaluations} evaluations); checked on {check_replications} fresh "
              f"replications (seed {fresh}). Scenario: `{_shown(out)}`; figure: "
              f"`{_shown(figures)}/calibration_{cycle}.png`."]
-    _write_text(Path(out).with_suffix(".md"), report_markdown(check, fit.intervals, f"Calibration on {cycle}", notes))
-    calibration_figure(check, Path(figures), f"calibration_{cycle}")
+    _write_text(outputs.report, report_markdown(check, fit.intervals, f"Calibration on {cycle}", notes))
+    calibration_figure(check, outputs.figure, f"calibration_{cycle}")
     return check
 
 
@@ -223,11 +230,15 @@ def predict_cycle(
     seed: int = 1,
     workers: int = 2,
     log: Callable[[str], None] = _log,
+    force: bool = False,
 ) -> CycleCheck:
     """Out of sample: ``base_path``'s hidden parameters, ``cycle``'s observables, and ``changes``
-    (key, value, reason) for what the facts say changed. Writes the scenario, tables and figure."""
+    (key, value, reason) for what the facts say changed. Writes the scenario, tables and figure
+    (destinations checked first, as in :func:`calibrate_cycle`)."""
     from sim.calibrate.figure import calibration_figure
 
+    outputs = calibration_outputs(out, results, figures, cycle, force)
+    outputs.check()
     base_path = Path(base_path)
     raw = read_scenario_tables(base_path)
     base = validate_scenario(raw, str(base_path))
@@ -239,8 +250,7 @@ def predict_cycle(
     changes = [*flat_activity(base, cycle), *changes]
     raw = _merge(_merge(_merge(raw, observed), name), _nested({k: v for k, v, _ in changes}))
     rates = {a: v["rate_per_day"] for a, v in observed["areas"].items()}
-    pool = ProcessPoolExecutor(workers) if workers > 1 else nullcontext(None)
-    with pool as executor:
+    with worker_pool(workers) as executor:
         for _ in range(2):  # arrivals of merged work, raised for the abandonment the model predicts
             summary = summarize_runs(simulate_many(validate_scenario(raw, str(out)), range(replications), seed, executor))
             raw = set_values(raw, abandonment_adjusted_rates(summary, rates))
@@ -252,11 +262,12 @@ def predict_cycle(
                     "abandonment" for a in observed["areas"]})
     sources.update(working_week_sources(cycle))
     sources.update({k: f"changed for {cycle}: {reason}" for k, _, reason in changes})
-    header = (f"Nova's {cycle} cycle predicted out of sample from {base_path.name}: hidden parameters as fitted there;\n"
+    header = (f"Nova's {cycle} cycle predicted out of sample by `{SIGNATURE}` from {base_path.name}: hidden parameters "
+              "as fitted there;\n"
               f"observable inputs from the {cycle} data; changed for {cycle}: "
               + "; ".join(f"{k} = {v}" for k, v, _ in changes))
-    _write_text(Path(out), annotated_toml(scenario, sources, header))
-    with atomic_directory(Path(results)) as tmp:
+    _write_text(outputs.scenario, annotated_toml(scenario, sources, header))
+    with outputs.results.commit() as tmp:
         _write_check(check, tmp)
         prediction_errors(check.table, [*major_areas(check.table, 100), "all"]).to_csv(tmp / "prediction.csv",
                                                                                       index=False)
@@ -265,8 +276,8 @@ def predict_cycle(
              f"({replications} replications, seed {seed + 1_000_003}). Hidden parameters as fitted on "
              f"`{base_path.name}`; observable inputs from the {cycle} data; what changed:", "",
              *[f"- `{k}` = {v}: {reason}" for k, v, reason in changes]]
-    _write_text(Path(out).with_suffix(".md"), report_markdown(check, None, f"Out-of-sample check: {cycle}", notes))
-    calibration_figure(check, Path(figures), f"calibration_{cycle}", predicted=True)
+    _write_text(outputs.report, report_markdown(check, None, f"Out-of-sample check: {cycle}", notes))
+    calibration_figure(check, outputs.figure, f"calibration_{cycle}", predicted=True)
     return check
 
 
@@ -359,8 +370,46 @@ def _write_check(check: CycleCheck, directory: Path) -> None:
         check.sensitivity.to_csv(directory / "capacity_sensitivity.csv", index=False)
 
 
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+@dataclass
+class CalibrationOutputs:
+    """Where a calibration writes: the scenario TOML, its Markdown report, the report tables, the figure."""
+
+    scenario: ResultFile
+    report: ResultFile
+    results: ResultDirectory
+    figure: FilesInto
+
+    def check(self) -> None:
+        """Refuse bad or foreign destinations before any simulation runs."""
+        for output in (self.scenario, self.report, self.results, self.figure):
+            output.check()
+
+
+SIGNATURE = "python -m sim calibrate"  # in the first lines of every scenario and report a calibration writes
+
+
+def written_by_calibrate(path: Path) -> bool:
+    """Is ``path`` a scenario or report this command wrote (its first lines name the command)?"""
+    try:
+        with open(path, encoding="utf-8") as file:
+            head = "".join(file.readline() for _ in range(4))
+    except (OSError, UnicodeDecodeError):
+        return False
+    return SIGNATURE in head
+
+
+def calibration_outputs(out: str | Path, results: str | Path, figures: str | Path, cycle: str,
+                        force: bool = False) -> CalibrationOutputs:
+    """The destinations of a calibration of ``cycle``; ``force`` lets them replace files not written here."""
+    out = Path(out)
+    return CalibrationOutputs(
+        scenario=ResultFile(out, written_by_calibrate, force, option="--out"),
+        report=ResultFile(out.with_suffix(".md"), written_by_calibrate, force, option="--out (its .md report)"),
+        results=ResultDirectory(Path(results), "targets.csv", force, option="--results"),
+        figure=figure_output(Path(figures), f"calibration_{cycle}", force),
+    )
+
+
+def _write_text(output: ResultFile, text: str) -> None:
+    with output.commit() as tmp:
+        tmp.write_text(text, encoding="utf-8")

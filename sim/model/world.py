@@ -13,8 +13,10 @@ from typing import Any
 
 import simpy
 
+from sim.errors import SimulationDiverged
 from sim.model.arrivals import Arrivals, ChangeFactory
 from sim.model.change import RECORD_FIELDS, Change
+from sim.model.divergence import CHECK_EVERY_ARRIVALS, FIRST_CHECK_DAY, explain, scheduled_events
 from sim.model.gate import Gate, GateLog
 from sim.model.lifecycle import Lifecycle
 from sim.model.review import ReviewBoard
@@ -74,6 +76,8 @@ class World:
         self._n_open = 0
         self._integral = 0.0
         self._last_t = 0.0
+        self.max_open = scenario.run.max_open_changes
+        self.max_events_per_day = scenario.run.max_events_per_day
         self.policy = make_policy(scenario)
         self.lifecycle = Lifecycle(self)
         self.factory = ChangeFactory(self)
@@ -148,8 +152,21 @@ class World:
         self._count(now, +1)
         self.changes.append(change)
         self.open[change.id] = change
+        if len(self.open) > self.max_open or len(self.changes) % CHECK_EVERY_ARRIVALS == 0:
+            self._check_budgets(now)
         self.policy.route(change)
         self.lifecycle.upload(change)
+
+    def _check_budgets(self, now: float) -> None:
+        """Stop a diverging replication (see :mod:`sim.model.divergence`)."""
+        run = self.scenario.run
+        if len(self.open) > self.max_open:
+            reason = f"{len(self.open)} changes open (run.max_open_changes = {run.max_open_changes})"
+        elif now >= FIRST_CHECK_DAY and (rate := scheduled_events(self.env) / now) > self.max_events_per_day:
+            reason = f"{rate:.0f} engine events per simulated day (run.max_events_per_day = {run.max_events_per_day:g})"
+        else:
+            return
+        raise SimulationDiverged(explain(self.scenario, self.replication, now, reason, self.open.values()))
 
     def merge(self, change: Change) -> None:
         """``change`` merged now; its feature is usable once every follow-up it needs has merged too."""
@@ -219,13 +236,8 @@ class World:
 
 
 def engine_events(env: simpy.Environment) -> int:
-    """Events the engine processed: events scheduled minus those still queued.
-
-    SimPy numbers every scheduled event with ``env._eid`` (an ``itertools.count``); reading it
-    once at the end costs nothing during the run.
-    """
-    scheduled = next(env._eid)  # type: ignore[attr-defined]
-    return scheduled - len(env._queue)  # type: ignore[attr-defined]
+    """Events the engine processed: events scheduled minus those still queued."""
+    return scheduled_events(env) - len(env._queue)  # type: ignore[attr-defined]
 
 
 def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None) -> Records:

@@ -1,0 +1,1 @@
+"""Running many replications: the worker pool and the ordered, bounded task stream."""
