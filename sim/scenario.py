@@ -47,8 +47,7 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 def _suggest(unknown: Iterable[str], known: Iterable[str]) -> str:
     """Did-you-mean hints for several unknown names at once ('' when none is close to a known one)."""
     known = list(known)
-    hints = [(name, difflib.get_close_matches(name, known, n=1)) for name in unknown]
-    hints = [(name, close[0]) for name, close in hints if close]
+    hints = [(name, close[0]) for name in unknown if (close := difflib.get_close_matches(name, known, n=1))]
     if len(hints) == 1:
         return f"; did you mean {hints[0][1]!r}?"
     return "; did you mean " + ", ".join(f"{c!r} for {n!r}" for n, c in hints) + "?" if hints else ""
