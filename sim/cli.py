@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="events/second of the model vs a bare SimPy loop")
     bench.add_argument("scenario", nargs="?", default=None, help="scenario (default: the monolith baseline)")
-    bench.add_argument("--repeat", type=argtypes.positive, default=3, help="timed repetitions (default 3)")
+    bench.add_argument("--repeat", type=argtypes.whole(1, 100), default=3, help="timed repetitions, 1 to 100 (default 3)")
     bench.set_defaults(func=cmd_bench)
 
     params = sub.add_parser("params", help="print every parameter with unit, default, range and source (Markdown)")

@@ -131,6 +131,16 @@ class Arrivals(_Section):
         return v
 
 
+MIN_CV: Final = 1e-6  # a smaller coefficient of variation is deterministic to a double's precision
+
+
+def _coefficient_of_variation(v: float) -> float:
+    """0 (deterministic) or at least :data:`MIN_CV`: below it the gamma's shape 1/cv^2 overflows."""
+    if 0 < v < MIN_CV:
+        raise ValueError(f"must be 0 (deterministic) or at least {MIN_CV:g}")
+    return v
+
+
 def _multipliers(v: tuple[float, ...] | None) -> tuple[float, ...] | None:
     if v is not None and (not v or min(v) < 0 or not all(math.isfinite(x) for x in v)):
         raise ValueError("must be a non-empty list of finite multipliers >= 0")
@@ -263,6 +273,11 @@ class Review(_Section):
         source="assumption: Weinberg (1992) ~20 % of time lost per extra concurrent task",
         description="Share of a review's effort spent re-loading context when cores jump between many changes",
     )
+
+    @field_validator("effort_cv", "defects_cv")
+    @classmethod
+    def _cv(cls, v: float) -> float:
+        return _coefficient_of_variation(v)
 
     @field_validator("weekly_activity")
     @classmethod
@@ -411,6 +426,11 @@ class Gate(_Section):
     background_defect_fail_prob: float = param(
         0.03, ge=0, le=1, unit="probability", source="assumption", description="True failure probability of a background change"
     )
+
+    @field_validator("run_time_cv")
+    @classmethod
+    def _cv(cls, v: float) -> float:
+        return _coefficient_of_variation(v)
 
     @model_validator(mode="after")
     def _floor(self) -> Gate:
@@ -629,7 +649,10 @@ class Scenario(_Section):
         if "lieutenants" in policy.mechanisms and "split" in policy.mechanisms:
             both = set(self.mechanism_drivers("lieutenants")) & set(self.mechanism_drivers("split"))
             if both:
-                raise ValueError(f"policy: drivers {sorted(both)} cannot both be split out and have lieutenants")
+                raise ValueError(
+                    f"policy.mechanisms: lieutenants and split both apply to drivers {sorted(both)}; a driver cannot be "
+                    "split out and have lieutenants (set policy.lieutenants.drivers and policy.split.drivers apart)"
+                )
         required = self.review.votes_required
         if policy.lieutenants.core_votes_required > required:
             raise ValueError(

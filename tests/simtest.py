@@ -11,10 +11,16 @@ tolerances come from the SE, never from a hand-picked margin.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import math
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 
 import numpy as np
 import pandas as pd
@@ -76,6 +82,53 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subpro
         [sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=timeout,
         check=False,
     )
+
+
+class TimeLimit(BaseException):  # not an Exception: the CLI's handlers let it through
+    """A command run in this process went on longer than its time limit."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`TimeLimit` in the main thread after ``seconds`` (a hang fails, not waits)."""
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise TimeLimit(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def fresh_sim_logger() -> Iterator[None]:
+    """The CLI binds its log handler to the sys.stderr of its first call: give each call its own."""
+    logger = logging.getLogger("sim")
+    saved = list(logger.handlers)
+    logger.handlers.clear()
+    try:
+        yield
+    finally:
+        logger.handlers[:] = saved
+
+
+def run_in_process(argv: Sequence[str], seconds: float = 60.0) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of ``python -m sim ARGV`` run by ``sim.cli.main`` in this process,
+    failing with :class:`TimeLimit` after ``seconds``."""
+    from sim.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), fresh_sim_logger(), \
+            time_limit(seconds):
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:  # argparse
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    return code, out.getvalue(), err.getvalue()
 
 
 def frame_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:

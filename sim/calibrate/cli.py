@@ -20,6 +20,10 @@ from sim.calibrate import DataError
 from sim.paths import DATA
 
 NOVA_CHANGES = DATA / "nova" / "nova_changes.csv.gz"
+MAX_BOOTSTRAP = 100_000  # resamples: beyond, the quantile intervals no longer move
+MAX_BUDGET = 100_000  # simulation evaluations: days of computing, beyond any fit here
+DEFAULT_TEMPLATE = str(DATA / "calibration" / "nova_template.toml")
+DEFAULT_BUDGET, DEFAULT_REPLICATIONS = 250, 8
 
 
 def _utc_time(text: str) -> datetime:
@@ -138,8 +142,8 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
                       help="group data areas into the [areas.NAME] of a scenario (data_areas, default [NAME])")
     summ.add_argument("--default-area", default="other", help="model area of data areas no model area lists")
     summ.add_argument("--include-suspect", action="store_true", help="keep rows flagged suspect")
-    summ.add_argument("--bootstrap", type=argtypes.count, default=1000, metavar="N",
-                      help="resamples for the 90%% intervals of time-to-merge quantiles (0: none)")
+    summ.add_argument("--bootstrap", type=argtypes.whole(0, MAX_BOOTSTRAP), default=1000, metavar="N",
+                      help=f"resamples for the 90%% intervals of time-to-merge quantiles, 0 (none) to {MAX_BOOTSTRAP:,}")
     summ.add_argument("--seed", type=argtypes.count, default=1, help="bootstrap seed")
     summ.set_defaults(func=cmd_summary)
 
@@ -167,6 +171,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     from sim.calibrate.pipeline import calibrate_cycle, predict_cycle
 
+    fit_only = {"--template": args.template, "--budget": args.budget, "--replications": args.replications}
+    misplaced = ([flag for flag, value in fit_only.items() if value is not None] if args.predict_from
+                 else ["--changes"] if args.changes else [])
+    if misplaced:
+        what = "apply only to a fit (without --predict-from)" if args.predict_from else "applies only with --predict-from"
+        raise DataError(f"{', '.join(misplaced)}: {what}")
     results = Path(args.results or f"results/calibration_{args.cycle}")
     out = Path(args.out or CALIBRATED / f"{args.cycle}.toml")
     try:
@@ -176,8 +186,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                                   figures=Path(args.figures), replications=args.check_replications, seed=args.seed,
                                   workers=args.workers, force=args.force)
         else:
-            check = calibrate_cycle(args.data, args.cycle, args.template, out, results=results,
-                                    figures=Path(args.figures), budget=args.budget, replications=args.replications,
+            check = calibrate_cycle(args.data, args.cycle, args.template or DEFAULT_TEMPLATE, out, results=results,
+                                    figures=Path(args.figures), budget=DEFAULT_BUDGET if args.budget is None else args.budget,
+                                    replications=args.replications or DEFAULT_REPLICATIONS,
                                     check_replications=args.check_replications, seed=args.seed, workers=args.workers,
                                     force=args.force)
     except DataError as exc:
@@ -204,17 +215,19 @@ def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
     cal = sub.add_parser("calibrate", help="fit the hidden parameters to a cycle's history, or predict a cycle")
     cal.add_argument("--data", default=str(NOVA_CHANGES), help="changes CSV (default: the shipped Nova history)")
     cal.add_argument("--cycle", required=True, help="release cycle to fit (or to predict with --predict-from)")
-    cal.add_argument("--template", default=str(CALIBRATION / "nova_template.toml"),
-                     help="scenario whose structure, facts and assumptions the fit starts from")
+    cal.add_argument("--template", help="scenario whose structure, facts and assumptions the fit starts from "
+                                        "(default data/calibration/nova_template.toml)")
     cal.add_argument("--out", help="calibrated scenario TOML (default data/calibrated/<cycle>.toml)")
     cal.add_argument("--results", help="fit report directory (default results/calibration_<cycle>/)")
     cal.add_argument("--figures", default="figures", help="directory of calibration_<cycle>.png/.svg")
     replications = argtypes.replications
-    cal.add_argument("--budget", type=argtypes.count, default=250,
-                     help="simulation evaluations of the least-squares stages (each stage runs at least its floor: "
-                          "10 shared + 20 joint, so 0 gives the smallest fit)")
-    cal.add_argument("--replications", type=replications, default=8,
-                     help="replications per evaluation (common random numbers; 1 to the schema's cap)")
+    cal.add_argument("--budget", type=argtypes.whole(0, MAX_BUDGET),
+                     help=f"simulation evaluations of the least-squares stages, 0 to {MAX_BUDGET:,} (default "
+                          f"{DEFAULT_BUDGET}; each stage runs at least its floor: 10 shared + 20 joint, so 0 gives the "
+                          "smallest fit)")
+    cal.add_argument("--replications", type=replications,
+                     help=f"replications per evaluation (common random numbers; 1 to the schema's cap; default "
+                          f"{DEFAULT_REPLICATIONS})")
     cal.add_argument("--check-replications", type=replications, default=12,
                      help="fresh replications judging the fit (with --predict-from: the replications of the "
                           "prediction); 1 to the schema's cap")

@@ -109,7 +109,7 @@ def observables(cd: CycleData) -> dict[str, object]:
     blueprint = authored["kind"] == "blueprint"
     return {
         "run": {"cycle_weeks": cd.weeks},
-        "cycle": {"start_weekday": int(cd.start.dayofweek), "weekend_activity": weekend_activity(cd)},
+        "cycle": {"start_weekday": int(cd.start.day_of_week), "weekend_activity": weekend_activity(cd)},
         "arrivals": {
             "weekly_profile": weekly_profile(authored.loc[~blueprint, "authored_at"], cd),
             "blueprint_weekly_profile": weekly_profile(authored.loc[blueprint, "authored_at"], cd),
