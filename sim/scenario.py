@@ -224,7 +224,7 @@ class Review(_Section):
     )
     effort_cv: float = param(
         1.0, ge=0, le=10, unit="-", source="assumption: 1 = exponential review time",
-        description="Coefficient of variation of one review's effort (gamma; 0 = deterministic)",
+        description="Coefficient of variation of one review's effort (gamma; 0 = deterministic, else at least 1e-6)",
     )
     size_effort_elasticity: float = param(
         0.0, ge=0, le=2, unit="-", source="assumption (Sadowski 2018: large changes take longer)",
@@ -238,7 +238,7 @@ class Review(_Section):
     defects_cv: float = param(
         0.0, ge=0, le=10, unit="-",
         source="fitted (study §1: heterogeneity in review rounds; 20 % of Juno changes merge at their first patch set)",
-        description="Coefficient of variation of a change's expected latent defects across changes (gamma-Poisson; 0 = Poisson)",
+        description="Coefficient of variation of a change's expected latent defects across changes (gamma-Poisson; 0 = Poisson, else at least 1e-6)",
     )
     bug_defects_factor: float = param(
         1.0, gt=0, le=20, unit="multiplier",
@@ -406,7 +406,7 @@ class Gate(_Section):
     )
     run_time_cv: float = param(
         0.2, ge=0, le=10, unit="-", source="assumption",
-        description="Coefficient of variation of the gate run time (gamma; 0 = deterministic)",
+        description="Coefficient of variation of the gate run time (gamma; 0 = deterministic, else at least 1e-6)",
     )
     defect_catch_prob: float = param(
         0.5, ge=0, le=1, unit="probability", source="assumption (fact §2.4: gate misses intermittent bugs)",
