@@ -38,7 +38,9 @@ REBUILD = "run `make fast` to rebuild it, or `make clean-fast` to remove it and 
 # The modules that run per engine event, as paths relative to ROOT. Compiled together (calls between
 # them are native). The policies are included: the lifecycle calls their hooks on every step.
 MODULES: tuple[str, ...] = (
-    "sim/rng.py",
+    "sim/engine/clock.py",
+    "sim/engine/rng.py",
+    "sim/engine/workweek.py",
     "sim/model/arrivals.py",
     "sim/model/change.py",
     "sim/model/ci.py",
@@ -47,8 +49,6 @@ MODULES: tuple[str, ...] = (
     "sim/model/queue.py",
     "sim/model/review.py",
     "sim/model/reviewers.py",
-    "sim/model/schedule.py",
-    "sim/model/workweek.py",
     "sim/model/world.py",
     "sim/policies/base.py",
     "sim/policies/features.py",

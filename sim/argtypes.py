@@ -8,8 +8,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from sim.params import upper_bound
-from sim.scenario import Run
+from sim.scenario import Run, upper_bound
 
 MAX_REPLICATIONS = int(upper_bound(Run.model_fields["replications"]) or 10_000)  # the schema's cap
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import simpy
 
 from sim._compiled import compiled
-from sim.model.world import World, engine_events
+from sim.engine.clock import Clock
 from sim.paths import BASELINE_SCENARIO
 from sim.scenario import load_scenario
+from sim.simulate import build_world
 
 
 def bare_loop(n_events: int) -> float:
@@ -28,18 +29,19 @@ def bare_loop(n_events: int) -> float:
     start = time.perf_counter()
     env.run()
     elapsed = time.perf_counter() - start
-    assert engine_events(env) >= n_events
+    assert Clock(env).processed() >= n_events
     return elapsed
 
 
 def model_run(scenario_path: Path) -> tuple[float, int, float]:
     """(seconds to simulate, engine events, simulated days) of replication 0."""
     scenario = load_scenario(scenario_path)
-    world = World(scenario, 0)
+    world = build_world(scenario, 0)
+    world.start_arrivals()
     start = time.perf_counter()
-    world.env.run(until=world.window[1])
+    world.clock.run(world.window[1])
     elapsed = time.perf_counter() - start
-    return elapsed, engine_events(world.env), world.window[1]
+    return elapsed, world.clock.processed(), world.window[1]
 
 
 def main(scenario: str | None = None, repeat: int = 3) -> int:

@@ -158,7 +158,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    from sim.paramtable import parameter_table, update_markdown
+    from sim.scenario.table import parameter_table, update_markdown
 
     if args.update:
         changed = update_markdown(args.update)

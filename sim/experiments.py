@@ -18,9 +18,10 @@ from typing import Any
 import pandas as pd
 
 from sim import metrics
-from sim.model.world import Records, simulate
+from sim.model.world import Records
 from sim.runs.pool import ordered_map, pool_or
 from sim.scenario import Scenario
+from sim.simulate import simulate
 
 
 @dataclass

@@ -27,6 +27,9 @@ import pandas as pd
 from scipy import stats
 
 from sim.experiments import RunResult
+from sim.model.world import World
+from sim.scenario import Scenario
+from sim.simulate import build_world
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "data" / "scenarios"
@@ -37,6 +40,13 @@ FALSE_ALARM = 2 * stats.norm.sf(Z)  # 0.27 %, two-sided
 
 # A shortened monolith: the real parameters, a 60-day warm-up (enough to fill the queues).
 SHORT_MONOLITH = ["run.warmup_days=60"]
+
+
+def started_world(scenario: Scenario, replication: int = 0, seed: int | None = None) -> World:
+    """The world of a replication with its arrivals started (``run()`` simulates it)."""
+    world = build_world(scenario, replication, seed)
+    world.start_arrivals()
+    return world
 
 
 def per_replication(result: RunResult, metric: str, area: str = "all") -> np.ndarray:

@@ -14,8 +14,9 @@ import pytest
 from simtest import ROOT, SCENARIOS
 
 from sim import _compiled
-from sim.model.world import Records, simulate
+from sim.model.world import Records
 from sim.scenario import load_scenario
+from sim.simulate import simulate
 
 REPLICATIONS = (0, 1)
 
@@ -25,7 +26,7 @@ import json, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 import sim._compiled
-from sim.model.world import simulate
+from sim.simulate import simulate
 from sim.scenario import load_scenario
 sys.path.insert(0, sys.argv[2])
 from test_compiled import canonical

@@ -22,7 +22,7 @@ from sim.calibrate import DataError
 from sim.calibrate.data import COLUMNS, check_output, write_changes
 from sim.cli import build_parser, main
 from sim.errors import OutputError
-from sim.paramtable import END, START, ParamTableError, update_markdown
+from sim.scenario.table import END, START, ParamTableError, update_markdown
 
 HEADER = ",".join(COLUMNS)
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sim.paramtable import END, START, parameter_table
+from sim.scenario.table import END, START, parameter_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

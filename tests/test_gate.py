@@ -12,12 +12,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import simpy
 from simtest import MONOLITH, Z
 
+from sim.engine.clock import Clock
+from sim.engine.rng import Stream, stream_seed
 from sim.model.ci import driver_jobs_apply, job_count, jobs_pass_prob, per_area_pass
 from sim.model.gate import Gate, GateItem
-from sim.rng import Stream, stream_seed
 from sim.scenario import JobGroup, load_scenario
 
 HOURS = 24.0
@@ -27,7 +27,7 @@ MERGED, EJECTED_FALSE, EJECTED_TRUE = 0, 1, 2
 
 
 class ScriptedStream:
-    """Stand-in for a :class:`~sim.rng.Stream`: uniform() = 0.5, run-time factors from a script.
+    """Stand-in for a :class:`~sim.engine.rng.Stream`: uniform() = 0.5, run-time factors from a script.
 
     With pass probabilities of 0 or 1 the value of the uniform does not matter.
     """
@@ -50,12 +50,13 @@ class Harness:
 
     def __init__(self, stream: Any = None, *, window: int = 20, window_floor: int = 1, window_increase: int = 2,
                  window_decrease_factor: float = 2.0, run_time_days: float = 1.0, run_time_cv: float = 0.0) -> None:
-        self.env = simpy.Environment()
+        self.clock = Clock()
+        self.env = self.clock.env
         self.events: list[tuple[Any, ...]] = []
         self.changes: dict[str, SimpleNamespace] = {}
         self.items: dict[str, GateItem] = {}
         self.gate = Gate(
-            self.env, "test", run_time_days=run_time_days, run_time_cv=run_time_cv, window=window,
+            self.clock, "test", run_time_days=run_time_days, run_time_cv=run_time_cv, window=window,
             window_floor=window_floor, window_increase=window_increase,
             window_decrease_factor=window_decrease_factor,
             stream=stream if stream is not None else Stream("gate", stream_seed(1, 0, "gate")),

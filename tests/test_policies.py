@@ -20,14 +20,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from simtest import SCENARIOS, Z, assert_positive, mean_se, per_replication, t_limit
+from simtest import SCENARIOS, Z, assert_positive, mean_se, per_replication, started_world, t_limit
 from test_world import assert_identity, check_conservation
 
 from sim import metrics
 from sim.experiments import run_replications
 from sim.model.change import Change
 from sim.model.reviewers import Reviewer
-from sim.model.schedule import after
 from sim.model.world import Records, World
 from sim.policies import Lieutenants, Runways, Sponsorship
 from sim.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, validate_scenario
@@ -61,7 +60,7 @@ def mechanism(world: World, kind: type) -> Any:
 
 
 def run_world(scenario: Scenario, seed: int = 1) -> tuple[World, Records]:
-    world = World(scenario, 0, seed)
+    world = started_world(scenario, 0, seed)
     return world, world.run()
 
 
@@ -97,7 +96,7 @@ class Micro:
     """A world of a micro-scenario and the changes injected into it, by name."""
 
     def __init__(self, raw: dict[str, Any]) -> None:
-        self.world = World(validate_scenario(raw, origin="micro"), 0, 1)
+        self.world = started_world(validate_scenario(raw, origin="micro"), 0, 1)
         self.c: dict[str, Change] = {}
 
     def at(self, t: float, name: str, *, area: int = 0, kind: str = "blueprint", feature: int = -1,
@@ -107,11 +106,11 @@ class Micro:
 
         def arrive() -> None:
             change = Change(world.factory._new_id(), area, kind, 10.0, touches, driver_only, feature, 0, patience, 1.0,
-                            world.env.now)
+                            world.clock.now())
             self.c[name] = change
             world.arrive(change)
 
-        after(world.env, t, arrive)
+        world.clock.after(t, arrive)
 
     def run(self) -> Records:
         records = self.world.run()
@@ -131,7 +130,7 @@ def on_review_start(world: World, check: Callable[[Any, Reviewer, Change], None]
 
         def wrapped(reviewer: Reviewer, change: Change, board: Any = board, start: Any = start) -> None:
             check(board, reviewer, change)
-            log.append((world.env.now, board.name, reviewer, change))
+            log.append((world.clock.now(), board.name, reviewer, change))
             start(reviewer, change)
 
         board._start = wrapped  # type: ignore[method-assign]
@@ -248,7 +247,7 @@ def test_runways_never_exceed_their_slots_and_hold_only_blueprints() -> None:
     """Two runways, many small features: checked at every grant and at every review start on nova's
     board (a blueprint change is reviewed only while its feature holds a runway)."""
     slots = 2
-    world = World(small("policy.mechanisms=['runways']", f"policy.runways.slots={slots}",
+    world = started_world(small("policy.mechanisms=['runways']", f"policy.runways.slots={slots}",
                         "arrivals.blueprint_changes_per_feature=2"), 0, 3)
     runways = mechanism(world, Runways)
     in_use: list[int] = []
@@ -416,7 +415,7 @@ def test_split_micro_interface_change_needs_one_followup_per_driver() -> None:
 
 @pytest.mark.parametrize("experts_move", [False, True])
 def test_split_driver_changes_are_reviewed_only_by_their_team(experts_move: bool) -> None:
-    world = World(small("policy.mechanisms=['split']", "policy.split.drivers=['drv']",
+    world = started_world(small("policy.mechanisms=['split']", "policy.split.drivers=['drv']",
                         f"policy.split.experts_move={str(experts_move).lower()}"), 0, 2)
     nova, team = world.policy.board, world.boards["drv"]
     assert set(world.boards) == {"nova", "drv"}
@@ -543,7 +542,7 @@ def test_sponsorship_reviews_only_sponsored_blueprints_and_releases_sponsors() -
     Checked at every grant (experts first, loads within max_per_core), every release (sponsors
     freed) and every review start on nova's board (a blueprint's feature has its sponsors)."""
     needed, limit = 2, 1
-    world = World(small("policy.mechanisms=['sponsorship']", f"policy.sponsorship.sponsors={needed}",
+    world = started_world(small("policy.mechanisms=['sponsorship']", f"policy.sponsorship.sponsors={needed}",
                         f"policy.sponsorship.max_per_core={limit}", "arrivals.blueprint_changes_per_feature=2"), 0, 4)
     sponsorship = mechanism(world, Sponsorship)
     cores = sponsorship.cores
@@ -598,7 +597,7 @@ def test_sponsorship_reviews_only_sponsored_blueprints_and_releases_sponsors() -
 def test_sponsors_are_nova_cores_whatever_the_order_of_mechanisms(order: list[str]) -> None:
     """Regression: listed before split (with experts_move), sponsorship took its cores before the
     driver experts left nova, so features were sponsored by cores who no longer review nova."""
-    world = World(small(f"policy.mechanisms={order}", "policy.split.experts_move=true", "policy.sponsorship.sponsors=4",
+    world = started_world(small(f"policy.mechanisms={order}", "policy.split.experts_move=true", "policy.sponsorship.sponsors=4",
                         "policy.sponsorship.max_per_core=1"), 0, 2)
     sponsorship = mechanism(world, Sponsorship)
     nova = world.policy.board
@@ -624,7 +623,7 @@ def test_every_reviewer_has_an_id_of_their_own(overrides: list[str]) -> None:
     """Regression: split with experts_move numbered a driver team from the size of nova after the
     experts left, reusing the ids of movers (two reviewers with id 17 on the libvirt board of
     split.toml), so one of them could not review a patch set the other had reviewed."""
-    world = World(small(*overrides), 0, 1)
+    world = started_world(small(*overrides), 0, 1)
     ids = [r.id for board in world.boards.values() for r in board.reviewers]
     assert len(ids) == len(set(ids)) and len(ids) >= 8
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from simtest import MMC, MONOLITH, SHORT_MONOLITH, frame_equal, run_cli
+from simtest import MMC, MONOLITH, SHORT_MONOLITH, frame_equal, run_cli, started_world
 
 from sim.experiments import replicate, run_replications
-from sim.model.world import World
 from sim.scenario import load_scenario
 
 # What a change is when it arrives: drawn from the arrivals/attributes/defects streams only.
@@ -114,7 +113,7 @@ def test_patience_attractiveness_and_roster_are_common_random_numbers() -> None:
     other = load_scenario(MONOLITH, [*SHORT_MONOLITH, "gate.enabled=false", "check.enabled=false"])
     worlds = []
     for sc in (base, other):
-        world = World(sc, 1, 5)
+        world = started_world(sc, 1, 5)
         world.run()
         worlds.append(world)
     a, b = worlds

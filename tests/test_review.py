@@ -10,17 +10,16 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-import simpy
 from scipy import stats
-from simtest import MMC
+from simtest import MMC, started_world
 
+from sim.engine.clock import Clock
+from sim.engine.rng import Stream, stream_seed
 from sim.experiments import run_replications
 from sim.model.change import Change
 from sim.model.queue import WeightedQueue
 from sim.model.review import ReviewBoard
 from sim.model.reviewers import Reviewer, activity, core_team, expertise_weights
-from sim.model.world import World
-from sim.rng import Stream, stream_seed
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 
@@ -146,7 +145,8 @@ class Board:
     def __init__(self, reviewers: list[Reviewer], n_areas: int = 1, *, reoffer: bool = False,
                  window: tuple[float, float] = (0.0, math.inf), size_elasticity: float = 0.0,
                  activity: Callable[[float], float] | None = None) -> None:
-        self.env = simpy.Environment()
+        self.clock = Clock()
+        self.env = self.clock.env
         self.reviewed: list[tuple[int, int, float]] = []  # (change, reviewer, time)
         self.expired: list[tuple[int, float, float]] = []  # (change, abandoned at, noticed at)
         self.reoffer = reoffer
@@ -157,7 +157,7 @@ class Board:
                 self.board.offer(c)
 
         self.board = ReviewBoard(
-            self.env, "test", reviewers, n_areas, selection=stream("selection"), effort=stream("review"),
+            self.clock, "test", reviewers, n_areas, selection=stream("selection"), effort=stream("review"),
             effort_cv=0.0, median_size=10.0, size_elasticity=size_elasticity, window=window,
             on_reviewed=on_reviewed, on_expired=lambda c, at: self.expired.append((c.id, at, self.env.now)),
             activity=activity,
@@ -213,7 +213,7 @@ def test_weekly_activity_in_a_world_moves_review_capacity_by_week() -> None:
     """M/M/5 at load 0.8 with activity 0.5 / 1.5 in alternate weeks: slow weeks (capacity 2.5 a day
     against 4 arrivals) start far fewer first reviews than fast ones (7.5 a day)."""
     sc = load_scenario(MMC, ["run.cycle_weeks=4", "run.cycles=10", "review.weekly_activity=[0.5, 1.5, 0.5, 1.5]"])
-    world = World(sc, 0, 3)
+    world = started_world(sc, 0, 3)
     start = world.window[0]
     assert [world.review_activity(start + d) for d in (0.0, 6.9, 7.0, 13.9, 14.0, 28.0)] == [0.5, 0.5, 1.5, 1.5, 0.5, 0.5]
     world.run()
@@ -247,7 +247,7 @@ def test_attention_decay_favours_fresh_patch_sets_in_a_world() -> None:
     stats_by_run = []
     for halflife in ([], ["review.attention_halflife_days=1.0"]):
         sc = load_scenario(MMC, ["run.cycles=4", "areas.all.rate_per_day=4.6", *halflife])
-        world = World(sc, 0, 5)
+        world = started_world(sc, 0, 5)
         world.run()
         waits = np.array([c.first_review - c.arrived for c in world.changes if not math.isnan(c.first_review)])
         stats_by_run.append((waits.std() / waits.mean(), np.quantile(waits, 0.99)))
@@ -370,7 +370,7 @@ def test_two_votes_with_one_core_are_refused_and_never_approve() -> None:
 
 def test_two_votes_come_from_two_different_cores() -> None:
     sc = mmc_variant("review.cores=2", "review.votes_required=2")
-    world = World(sc, 0, 3)
+    world = started_world(sc, 0, 3)
     world.run()
     merged = [c for c in world.changes if not math.isnan(c.merged)]
     assert len(merged) > 100

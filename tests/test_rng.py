@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 from simtest import Z
 
-from sim import rng
-from sim.rng import BLOCK, STREAM_NAMES, Stream, Streams, stream_seed
+from sim.engine import rng
+from sim.engine.rng import BLOCK, STREAM_NAMES, Stream, Streams, stream_seed
 
 
 def first(name: str, seed: int = 1, replication: int = 0, n: int = 5) -> list[float]:

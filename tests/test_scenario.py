@@ -8,20 +8,18 @@ import pydantic
 import pytest
 from simtest import MMC, MONOLITH, SCENARIOS
 
-from sim.params import allowed_range
 from sim.scenario import (
-    AREA_KEYED_TABLES,
-    ENTRY_LABELS,
-    EXTENDS_MAX_DEPTH,
     KINDS,
     Review,
     Scenario,
     ScenarioError,
+    allowed_range,
     apply_overrides,
-    keyed_tables,
     load_scenario,
     validate_scenario,
 )
+from sim.scenario.loading import AREA_KEYED_TABLES, ENTRY_LABELS, EXTENDS_MAX_DEPTH
+from sim.scenario.schema import keyed_tables
 
 MINIMAL = "[areas.x]\nrate_per_day = 1.0\n"
 

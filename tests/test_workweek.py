@@ -8,13 +8,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from simtest import MMC, Z, assert_within_se
+from simtest import MMC, Z, assert_within_se, started_world
 
 from sim import metrics
 from sim.calibrate.observe import CycleData, weekend_activity
+from sim.engine.workweek import WorkWeek
 from sim.model.change import RECORD_FIELDS
-from sim.model.workweek import WorkWeek
-from sim.model.world import World
 from sim.scenario import Scenario, load_scenario
 
 
@@ -66,7 +65,7 @@ def test_finish_is_the_inverse_of_the_work_done(start: float, work: float) -> No
 
 
 def test_default_scenarios_have_no_working_week() -> None:
-    assert World(load_scenario(MMC), 0, 1).workweek is None
+    assert started_world(load_scenario(MMC), 0, 1).workweek is None
 
 
 def weekend_share(times: np.ndarray, origin: float, start_weekday: int) -> float:
@@ -81,7 +80,7 @@ def test_people_work_less_on_weekends_and_as_much_per_week() -> None:
     activity = 0.2
     flat = load_scenario(MMC, ["run.cycles=4"])
     weekly = load_scenario(MMC, ["run.cycles=4", f"cycle.weekend_activity={activity}", "cycle.start_weekday=0"])
-    records = World(weekly, 0, 3).run()
+    records = started_world(weekly, 0, 3).run()
     frame = pd.DataFrame.from_records(records.changes, columns=list(records.record_fields))
     a, b = records.window
     expected = 2 * activity / (5 + 2 * activity)
@@ -91,7 +90,7 @@ def test_people_work_less_on_weekends_and_as_much_per_week() -> None:
         assert abs(share - expected) <= Z * math.sqrt(expected * (1 - expected) / n), (column, share, expected)
 
     def merged(sc: Scenario, replication: int) -> int:
-        records = World(sc, replication, 3).run()
+        records = started_world(sc, replication, 3).run()
         a, b = records.window
         return sum(1 for row in records.changes if a <= row[RECORD_FIELDS.index("merged")] < b)
 
@@ -115,5 +114,5 @@ def test_utilization_in_work_time_keeps_the_offered_load() -> None:
     flat one: the cores' utilization (share of working time spent reviewing) stays lambda / (c mu)
     = 0.8, although many reviews span a weekend."""
     sc = load_scenario(MMC, ["run.cycles=2", "cycle.weekend_activity=0.2", "cycle.start_weekday=4"])
-    values = np.array([metrics.reviewer_metrics(World(sc, r, 11).run())["core_utilization"] for r in range(10)])
+    values = np.array([metrics.reviewer_metrics(started_world(sc, r, 11).run())["core_utilization"] for r in range(10)])
     assert_within_se(values, 4.0 / 5.0, "core utilization with a working week")

@@ -10,13 +10,22 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from simtest import MMC, MONOLITH, SHORT_MONOLITH, Z, assert_positive, mean_se, per_replication
+from simtest import (
+    MMC,
+    MONOLITH,
+    SHORT_MONOLITH,
+    Z,
+    assert_positive,
+    mean_se,
+    per_replication,
+    started_world,
+)
 
 from sim import metrics
 from sim.experiments import RunResult, run_replications
 from sim.model.arrivals import weekly_rates
 from sim.model.change import RECORD_FIELDS
-from sim.model.world import Records, World
+from sim.model.world import Records
 from sim.scenario import load_scenario
 from sim.validate import gate_only_scenario
 
@@ -69,7 +78,7 @@ def test_conservation_without_a_gate(mmc_run: RunResult) -> None:
 
 
 def test_every_change_in_the_records_and_open_count_agree(short_monolith) -> None:
-    world = World(short_monolith, 0, 4)
+    world = started_world(short_monolith, 0, 4)
     records = world.run()
     assert len(records.changes) == len(world.changes)
     still_open = [c for c in world.changes if math.isnan(c.merged) and math.isnan(c.abandoned)]
@@ -226,7 +235,7 @@ def test_arrivals_follow_the_weekly_profile_and_kind_mix(warmup: float) -> None:
     sc = load_scenario(MMC, ["run.cycle_weeks=4", "run.cycles=10", f"run.warmup_days={warmup}",
                              "arrivals.weekly_profile=[0, 2, 1, 1]",
                              "areas.all.kind_mix={bug=0.5, blueprint=0.2, other=0.3}"])
-    world = World(sc, 0, 8)
+    world = started_world(sc, 0, 8)
     world.run()
     arrived = np.array([c.arrived for c in world.changes])
     arrived = arrived[arrived >= warmup]  # the measured cycles (week 0 starts at the warm-up's end)
@@ -246,7 +255,7 @@ def test_change_attributes_follow_the_area_parameters() -> None:
     sc = load_scenario(MMC, ["run.warmup_days=0", "run.cycles=4", "areas.all.defects_mean=2.0",
                              "areas.all.size_log_mean=4.0", "areas.all.size_log_sd=1.0", "areas.all.interface_share=0.2",
                              "review.attractiveness_sigma=1.0", "authors.patience_median_days=30"])
-    world = World(sc, 0, 2)
+    world = started_world(sc, 0, 2)
     world.run()
     ch = world.changes
     defects = np.array([c.defects_initial for c in ch], dtype=float)
@@ -266,7 +275,7 @@ def test_kind_factors_scale_the_expected_defects_of_bugs_and_blueprints() -> Non
     sc = load_scenario(MMC, ["run.warmup_days=0", "run.cycles=6", "areas.all.defects_mean=1.0",
                              "areas.all.kind_mix={bug=0.4, blueprint=0.3, other=0.3}",
                              "review.bug_defects_factor=2.0", "review.blueprint_defects_factor=3.5"])
-    world = World(sc, 0, 2)
+    world = started_world(sc, 0, 2)
     world.run()
     for kind, expected in (("bug", 2.0), ("blueprint", 3.5), ("other", 1.0)):
         defects = np.array([c.defects_initial for c in world.changes if c.kind == kind], dtype=float)
@@ -276,7 +285,7 @@ def test_kind_factors_scale_the_expected_defects_of_bugs_and_blueprints() -> Non
 
 def test_calendar() -> None:
     sc = load_scenario(MMC, ["cycle.feature_freeze=true", "cycle.feature_freeze_week=20"])
-    world = World(sc, 0, 1)  # warm-up 30 d, cycles of 182 d measured from t = 30
+    world = started_world(sc, 0, 1)  # warm-up 30 d, cycles of 182 d measured from t = 30
     assert world.window == (30.0, 30.0 + 2 * 182.0)
     assert world.cycle_week(30.0) == 0 and world.cycle_week(36.9) == 0 and world.cycle_week(37.0) == 1
     assert world.cycle_week(29.0) == 25  # the warm-up is the end of the previous cycle
@@ -285,7 +294,7 @@ def test_calendar() -> None:
     class Stub:
         kind = "blueprint"
 
-    world.env.run(until=30.0 + 7 * 20 + 1.0)  # one day into the freeze
+    world.clock.run(30.0 + 7 * 20 + 1.0)  # one day into the freeze
     assert world.freeze_hold(Stub()) == pytest.approx(182.0 - 141.0)
     Stub.kind = "bug"
     assert world.freeze_hold(Stub()) == 0.0
@@ -297,8 +306,8 @@ def test_run_ends_for_non_integer_warmup(warmup: float) -> None:
     equal to t at some boundaries; the arrival process then yielded timeout(0) forever
     (--set run.warmup_days=1.2 on mmc.toml hung at t = 8.2). Stepping with a budget cannot hang."""
     sc = load_scenario(MMC, [f"run.warmup_days={warmup}", "run.cycles=1", "areas.all.rate_per_day=1.0"])
-    world = World(sc, 0, 1)
-    env, end = world.env, world.window[1]
+    world = started_world(sc, 0, 1)
+    env, end = world.clock.env, world.window[1]
     steps = 0
     while env.peek() < end and steps < 200_000:  # a normal run needs ~1,000 events
         env.step()

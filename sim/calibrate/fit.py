@@ -41,9 +41,10 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from sim.metrics import KIND_PREFIX, changes_frame
-from sim.model.world import Records, simulate
+from sim.model.world import Records
 from sim.runs.pool import ordered_map
 from sim.scenario import KINDS, Scenario, validate_scenario
+from sim.simulate import simulate
 
 GAUSS_95 = 1.959963984540054
 DIFF_STEP = 0.1  # in log parameters: a 10 % change, wide enough to see through piecewise-constant quantiles

@@ -52,7 +52,7 @@ from sim.calibrate.observe import (
 from sim.calibrate.writer import annotated_toml
 from sim.runs.pool import worker_pool
 from sim.safe_output import FilesInto, ResultDirectory, ResultFile
-from sim.scenario import Scenario, _merge, read_scenario_tables, validate_scenario
+from sim.scenario import Scenario, merge_tables, read_scenario_tables, validate_scenario
 
 CAPACITY_KEY = "review.reviews_per_core_per_day"
 CAPACITY_STEPS: tuple[float, ...] = (0.8, 0.9, 1.0, 1.1, 1.2)
@@ -187,7 +187,7 @@ def calibrate_cycle(
     observed = observables(cd)
     name = {"scenario": {"name": f"nova-{cycle}", "description": f"Nova calibrated on the {cycle} cycle"}}
     activity = {"review": {"weekly_activity": activity_profile(cd)}}
-    raw = _merge(_merge(_merge(raw, observed), activity), name)
+    raw = merge_tables(merge_tables(merge_tables(raw, observed), activity), name)
     goal = pd.concat([targets(cd), fact_targets()], ignore_index=True)
     rates = {a: v["rate_per_day"] for a, v in observed["areas"].items()}
     with worker_pool(workers) as executor:
@@ -248,7 +248,7 @@ def predict_cycle(
     name = {"scenario": {"name": f"nova-{cycle}-predicted",
                          "description": f"Nova's {cycle} cycle predicted from {base_path.name}"}}
     changes = [*flat_activity(base, cycle), *changes]
-    raw = _merge(_merge(_merge(raw, observed), name), _nested({k: v for k, v, _ in changes}))
+    raw = merge_tables(merge_tables(merge_tables(raw, observed), name), _nested({k: v for k, v, _ in changes}))
     rates = {a: v["rate_per_day"] for a, v in observed["areas"].items()}
     with worker_pool(workers) as executor:
         for _ in range(2):  # arrivals of merged work, raised for the abandonment the model predicts

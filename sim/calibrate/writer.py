@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sim.scenario import Scenario, _model_of, field_at
+from sim.scenario import Scenario, field_at, model_of
 
 
 def annotated_toml(scenario: Scenario, sources: Mapping[str, str], header: str = "") -> str:
@@ -30,7 +30,7 @@ def _table(path: tuple[str, ...], table: Mapping[str, Any], model: type[BaseMode
     for key, value in table.items():
         here = (*path, key)
         annotation = model.model_fields[key].annotation
-        inner = _model_of(annotation)
+        inner = model_of(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             nested.append((here, value, annotation))
         elif isinstance(value, dict) and inner is not None:  # tables keyed by user names (areas.libvirt)

@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING
 
 from scipy.special import gammaincinv
 
+from sim.engine.rng import Stream
 from sim.model.change import Change
-from sim.model.schedule import Scheduler, start
-from sim.rng import Stream
 from sim.scenario import KINDS, Scenario
 
 if TYPE_CHECKING:
@@ -133,14 +132,13 @@ class Arrivals:
     A chain of scheduled calls (one engine event per arrival and per segment boundary, like the
     SimPy process it replaces, without a generator to resume): ``_next`` schedules either the next
     arrival or, when the exponential gap reaches past the end of the segment, the segment's end.
-    A segment is a cycle week, or a day when the working week (:mod:`sim.model.workweek`) makes
+    A segment is a cycle week, or a day when the working week (:mod:`sim.engine.workweek`) makes
     the rate vary by day: new changes are uploaded at the pace of human work.
     """
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.env = world.env
-        self.schedule = Scheduler(world.env)
+        self.clock = world.clock
         self.stream = world.streams["arrivals"]
         self.combos, self.cumulative = weekly_rates(world.scenario)
         self.factory = world.factory
@@ -154,11 +152,11 @@ class Arrivals:
         self.k = math.floor(-self.warmup / self.segment_days)  # the segment containing t = 0 (week 0 starts at warmup)
 
     def start(self) -> None:
-        start(self.env, self._next)
+        self.clock.start(self._next)
 
     def _next(self) -> None:
         """Schedule the next arrival, or the end of the segment if the next arrival falls past it."""
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         while True:
             segment_end = self.warmup + self.segment_days * (self.k + 1)
             if segment_end > now:
@@ -169,9 +167,9 @@ class Arrivals:
         total = rates[-1] * pace
         gap = self.stream.exponential(1.0 / total) if total > 0 else math.inf
         if now + gap >= segment_end:
-            self.schedule.after(segment_end - now, self._segment_over)
+            self.clock.after(segment_end - now, self._segment_over)
         else:
-            self.schedule.after(gap, self._arrive, rates)
+            self.clock.after(gap, self._arrive, rates)
 
     def _segment_over(self) -> None:
         self.k += 1
@@ -179,6 +177,6 @@ class Arrivals:
 
     def _arrive(self, rates: list[float]) -> None:
         area_index, kind = self.combos[self.stream.choice_index(rates)]
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         self.world.arrive(self.factory.make(area_index, kind, now))
         self._next()

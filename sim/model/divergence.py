@@ -23,16 +23,6 @@ CHECK_EVERY_ARRIVALS = 256  # arrivals between two checks of the events budget
 FIRST_CHECK_DAY = 7.0  # the events budget is a rate: judged after a simulated week
 
 
-def scheduled_events(env: object) -> int:
-    """Events the engine has scheduled so far, read without consuming an event id.
-
-    SimPy numbers scheduled events with an ``itertools.count`` (``env._eid``); its repr,
-    ``count(N)``, holds the next id, which equals the number scheduled.
-    """
-    text = repr(env._eid)  # type: ignore[attr-defined]
-    return int(text[text.index("(") + 1:-1])
-
-
 def explain(scenario: Scenario, replication: int, now: float, reason: str, open_changes: Iterable[Change]) -> str:
     """One line: where the run stopped, which budget it broke, and offered load vs capacity."""
     head = f"{scenario.scenario.name} replication {replication} diverges at day {now:.0f}: {reason}"

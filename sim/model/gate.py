@@ -19,10 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-import simpy
-
-from sim.model.schedule import Scheduler
-from sim.rng import Stream
+from sim.engine.clock import Clock
+from sim.engine.rng import Stream
 
 if TYPE_CHECKING:
     from sim.model.change import Change
@@ -103,7 +101,7 @@ class Gate:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        clock: Clock,
         name: str,
         *,
         run_time_days: float,
@@ -116,8 +114,7 @@ class Gate:
         on_merge: Callable[[Change], None],
         on_reject: Callable[[Change, bool], None],
     ) -> None:
-        self.env = env
-        self.schedule = Scheduler(env)
+        self.clock = clock
         self.name = name
         self.run_time_days = run_time_days
         self.run_time_cv = run_time_cv
@@ -148,9 +145,9 @@ class Gate:
 
         def arrive() -> None:
             self.enqueue(GateItem(None, -1, jobs_pass, defect_pass, jobs))
-            self.schedule.after(stream.exponential(mean_gap), arrive)
+            self.clock.after(stream.exponential(mean_gap), arrive)
 
-        self.schedule.after(stream.exponential(mean_gap), arrive)
+        self.clock.after(stream.exponential(mean_gap), arrive)
 
     # ------------------------------------------------------------------ runs
 
@@ -167,7 +164,7 @@ class Gate:
         self.first_waiting = limit
 
     def _start(self, item: GateItem) -> None:
-        now: float = self.env._now  # type: ignore[attr-defined]  # env.now without the property call (typed: compiled, a native float)
+        now = self.clock.now()
         item.state = RUNNING
         generation = item.generation = item.generation + 1
         item.started = now
@@ -177,14 +174,14 @@ class Gate:
         duration = self.run_time_days * stream.gamma_unit_mean(self.run_time_cv)
         item.true_failure = not defect_ok
         outcome = 0 if (jobs_ok and defect_ok) else (2 if not defect_ok else 1)
-        self.schedule.after(duration, self._run_end, item, generation, outcome)
+        self.clock.after(duration, self._run_end, item, generation, outcome)
         if item.change is not None:
             item.change.gate_attempts += 1
 
     def _finish(self, item: GateItem, generation: int, outcome: int) -> None:
         if item.generation != generation or item.state != RUNNING:
             return  # this run was cancelled by a reset
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         item.ended = now
         self.log.add_run(now, item.area, outcome, item.jobs)
         if outcome == 0:
@@ -198,7 +195,7 @@ class Gate:
 
     def _reset_behind(self, failing: GateItem) -> None:
         """Restart every item tested on top of ``failing`` (all items behind it that started)."""
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         queue = self.queue
         position = queue.index(failing) + 1
         self.first_waiting = min(self.first_waiting, position)
@@ -222,7 +219,7 @@ class Gate:
 
     def _advance(self) -> None:
         """Merge passed items and eject failing ones from the head, then refill the window."""
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         queue = self.queue
         log = self.log
         while queue:

@@ -12,7 +12,7 @@ event) or hands the change to a review board or a gate, which call back here:
                      and reviewed again)
     gate --merge--> merged ; --false failure--> recheck -> check -> gate ; --true failure--> revise
 
-Author, reviewer and non-core delays are work days, spread over the working week (``sim.model.workweek``).
+Author, reviewer and non-core delays are work days, spread over the working week (``sim.engine.workweek``).
 Who reviews, how many votes approve and which gate tests a change are the policy's decisions.
 """
 
@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 from sim.model.change import Change
 from sim.model.gate import GateItem
 from sim.model.reviewers import Reviewer
-from sim.model.schedule import Scheduler
 
 if TYPE_CHECKING:
     from sim.model.world import World
@@ -35,8 +34,7 @@ class Lifecycle:
 
     def __init__(self, world: World) -> None:
         self.world = world
-        self.env = world.env
-        self.schedule = Scheduler(world.env)
+        self.clock = world.clock
         sc = world.scenario
         self.scenario = sc
         self.policy = world.policy
@@ -64,7 +62,7 @@ class Lifecycle:
         """Calendar days, from now, that ``work`` days of human work take (weekends are slow)."""
         if self.workweek is None:
             return work
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         return self.workweek.finish(now, work) - now
 
     # ------------------------------------------------------------------ author side
@@ -83,11 +81,11 @@ class Lifecycle:
         delay = self._calendar(delay)
         if self.abandonment and delay > change.patience:
             change.author_time += change.patience
-            now: float = self.env._now  # type: ignore[attr-defined]
+            now = self.clock.now()
             self.world.abandon(change, now + change.patience)
             return
         change.author_time += delay
-        self.schedule.after(delay, self._revised_call, change)
+        self.clock.after(delay, self._revised_call, change)
 
     def _revised(self, change: Change) -> None:
         change.defects = change.defects - 1 if change.defects > 0 else 0
@@ -96,7 +94,7 @@ class Lifecycle:
     def new_patch_set(self, change: Change) -> None:
         """A new patch set (a revision, or a rebase that fixes nothing): votes cleared, checked again."""
         change.patch_sets += 1
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         change.last_upload = now
         change.votes.clear()
         change.reviewed_by.clear()
@@ -110,7 +108,7 @@ class Lifecycle:
             self._check_passed(change)
             return
         change.ci_time += self.check_time
-        self.schedule.after(self.check_time, self._check_done_call, change)
+        self.clock.after(self.check_time, self._check_done_call, change)
 
     def _check_done(self, change: Change) -> None:
         rng = self.check_rng
@@ -128,7 +126,7 @@ class Lifecycle:
         change.rechecks += 1
         delay = self._calendar(self.author.exponential(self.recheck_delay)) if self.recheck_delay else 0.0
         change.ci_time += delay
-        self.schedule.after(delay, self.check, change)
+        self.clock.after(delay, self.check, change)
 
     def _check_passed(self, change: Change) -> None:
         if self.policy.approved(change):  # approval survives a false gate failure + recheck
@@ -143,7 +141,7 @@ class Lifecycle:
         if self.noncore_catch and change.defects > 0 and self.noncore_rng.uniform() < self.noncore_catch:
             delay = self._calendar(self.noncore_rng.exponential(self.noncore_delay))
             change.review_time += delay
-            self.schedule.after(delay, self.revise, change)
+            self.clock.after(delay, self.revise, change)
             return
         self.policy.offer(change)
 
@@ -159,13 +157,13 @@ class Lifecycle:
             self.policy.offer(change)
 
     def approve(self, change: Change) -> None:
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         change.approved = now
         self.policy.on_approved(change)
         hold = self.world.freeze_hold(change)
         if hold > 0.0:
             change.freeze_time += hold
-            self.schedule.after(hold, self.new_patch_set, change)  # rebased when master reopens, reviewed again
+            self.clock.after(hold, self.new_patch_set, change)  # rebased when master reopens, reviewed again
         else:
             self.to_gate(change)
 
@@ -178,17 +176,17 @@ class Lifecycle:
             return
         jobs_pass, jobs = self.policy.gate_jobs(change)
         defect_pass = (1.0 - self.gate_catch) ** change.defects if change.defects else 1.0
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         change.gate_time -= now  # added back when the change leaves the gate
         gate.enqueue(GateItem(change, change.area, jobs_pass, defect_pass, jobs))
 
     def merged(self, change: Change) -> None:
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         change.gate_time += now
         self.world.merge(change)
 
     def rejected(self, change: Change, true_failure: bool) -> None:
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         change.gate_time += now
         if true_failure:
             self.revise(change)

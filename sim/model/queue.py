@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from sim.rng import Stream
+from sim.engine.rng import Stream
 
 if TYPE_CHECKING:
     from sim.model.change import Change

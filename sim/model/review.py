@@ -20,14 +20,12 @@ from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import Final
 
-import simpy
-
+from sim.engine.clock import Clock
+from sim.engine.rng import Stream
+from sim.engine.workweek import WorkWeek
 from sim.model.change import Change
 from sim.model.queue import WeightedQueue
 from sim.model.reviewers import Reviewer
-from sim.model.schedule import Scheduler
-from sim.model.workweek import WorkWeek
-from sim.rng import Stream
 
 MAX_REJECTIONS: Final = 8  # draws before falling back to an exact scan of eligible changes
 MAX_ATTENTION_EXPONENT: Final = 500.0  # stored weights stay below e^500 (floats overflow near e^709)
@@ -38,7 +36,7 @@ class ReviewBoard:
 
     def __init__(
         self,
-        env: simpy.Environment,
+        clock: Clock,
         name: str,
         reviewers: list[Reviewer],
         n_areas: int,
@@ -57,8 +55,7 @@ class ReviewBoard:
         attention_decay: float = 0.0,
         workweek: WorkWeek | None = None,
     ) -> None:
-        self.env = env
-        self.schedule = Scheduler(env)
+        self.clock = clock
         self.name = name
         self.reviewers = reviewers
         self.queue = WeightedQueue(n_areas)
@@ -105,7 +102,7 @@ class ReviewBoard:
         ``since`` continues an earlier wait (a change a policy held back since then).
         """
         change.board = self
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         change.ready_since = now if since is None else since
         reviewer = self._idle_reviewer_for(change) if self.idle else None
         if reviewer is None:
@@ -126,7 +123,7 @@ class ReviewBoard:
             return change.attractiveness
         exponent = self.attention_decay * (change.last_upload - self._attention_origin)
         if exponent > MAX_ATTENTION_EXPONENT:
-            shift = self.env._now - self._attention_origin  # type: ignore[attr-defined]
+            shift = self.clock.now() - self._attention_origin
             self.queue.rescale(math.exp(-self.attention_decay * shift))
             self._attention_origin += shift
             exponent = self.attention_decay * (change.last_upload - self._attention_origin)
@@ -179,7 +176,7 @@ class ReviewBoard:
 
     def _pick_among(self, reviewer: Reviewer, changes: Iterable[Change]) -> Change | None:
         """A waiting change among ``changes`` drawn by the selection rule, or None."""
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         position, patience_enabled, may_review = self.position, self.patience_enabled, self.may_review
         weights, reviewer_id, queue_weights = reviewer.weights, reviewer.id, self.queue.weights
         cumulative, candidates, total = [], [], 0.0
@@ -200,7 +197,7 @@ class ReviewBoard:
 
     def _next_for(self, reviewer: Reviewer) -> Change | None:
         """The next change ``reviewer`` reviews, or None (then they wait for an offer)."""
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         queue = self.queue
         selection = self.selection
         for share, candidates in self.lanes:
@@ -223,7 +220,7 @@ class ReviewBoard:
 
     def _start(self, reviewer: Reviewer, change: Change) -> None:
         """``reviewer`` (no longer idle) begins reviewing ``change`` (no longer waiting)."""
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         change.wait_review += now - change.ready_since
         change.ready_since = math.nan
         if math.isnan(change.first_review):
@@ -239,10 +236,10 @@ class ReviewBoard:
         work = effort / rate
         reviewer.review_work = work
         duration = work if self.workweek is None else self.workweek.finish(now, work) - now
-        self.schedule.after(duration, self._review_end, reviewer, change)
+        self.clock.after(duration, self._review_end, reviewer, change)
 
     def _finish(self, reviewer: Reviewer, change: Change) -> None:
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         start, end = self.window
         reviewer.busy_days += self._busy(reviewer.review_start, now, reviewer.review_work)
         if start <= now < end:

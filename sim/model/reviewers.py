@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from sim.rng import Stream
+from sim.engine.rng import Stream
 from sim.scenario import Scenario
 
 

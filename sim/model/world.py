@@ -11,18 +11,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import simpy
-
+from sim.engine.clock import Clock
+from sim.engine.rng import Streams
+from sim.engine.workweek import WorkWeek
 from sim.errors import SimulationDiverged
 from sim.model.arrivals import Arrivals, ChangeFactory
 from sim.model.change import RECORD_FIELDS, Change
-from sim.model.divergence import CHECK_EVERY_ARRIVALS, FIRST_CHECK_DAY, explain, scheduled_events
+from sim.model.divergence import CHECK_EVERY_ARRIVALS, FIRST_CHECK_DAY, explain
 from sim.model.gate import Gate, GateLog
 from sim.model.lifecycle import Lifecycle
+from sim.model.policy import Policy
 from sim.model.review import ReviewBoard
 from sim.model.reviewers import Reviewer
-from sim.model.workweek import WorkWeek
-from sim.rng import Streams
 from sim.scenario import Scenario
 
 
@@ -52,13 +52,11 @@ class Records:
 class World:
     """Assembles and runs one replication of a scenario under its policy."""
 
-    def __init__(self, scenario: Scenario, replication: int = 0, seed: int | None = None) -> None:
-        from sim.policies import make_policy
-
+    def __init__(self, scenario: Scenario, policy: Policy, replication: int = 0, seed: int | None = None) -> None:
         self.scenario = scenario
         self.replication = replication
         self.seed = scenario.run.seed if seed is None else seed
-        self.env = simpy.Environment()
+        self.clock = Clock()
         self.streams = Streams(self.seed, replication)
         self.warmup = scenario.run.warmup_days
         self.cycle_days = scenario.cycle_days
@@ -78,11 +76,14 @@ class World:
         self._last_t = 0.0
         self.max_open = scenario.run.max_open_changes
         self.max_events_per_day = scenario.run.max_events_per_day
-        self.policy = make_policy(scenario)
+        self.policy = policy
         self.lifecycle = Lifecycle(self)
         self.factory = ChangeFactory(self)
         self.policy.build(self)
         self.arrivals = Arrivals(self)
+
+    def start_arrivals(self) -> None:
+        """New changes start to arrive (``run`` then moves time forward)."""
         self.arrivals.start()
 
     # ------------------------------------------------------------------ calendar
@@ -98,7 +99,7 @@ class World:
         """Days until master reopens, for a blueprint approved during the feature freeze (else 0)."""
         if change.kind != "blueprint":
             return 0.0
-        now: float = self.env._now  # type: ignore[attr-defined]  # env.now without the property call
+        now = self.clock.now()
         in_cycle = self._cycle_time(now)
         return self.reopen_at - in_cycle if self.freeze_from <= in_cycle < self.reopen_at else 0.0
 
@@ -112,7 +113,7 @@ class World:
         sc = self.scenario
         sizes = [a.size_log_mean for a in sc.areas.values()]
         board = ReviewBoard(
-            self.env, name, reviewers, len(sc.areas),
+            self.clock, name, reviewers, len(sc.areas),
             selection=self.streams["selection"], effort=self.streams["review"],
             effort_cv=sc.review.effort_cv, median_size=math.exp(sum(sizes) / len(sizes)),
             size_elasticity=sc.review.size_effort_elasticity, window=self.window,
@@ -133,7 +134,7 @@ class World:
                  background_jobs: int = 0) -> Gate:
         g = self.scenario.gate
         gate = Gate(
-            self.env, name, run_time_days=g.run_time_days, run_time_cv=g.run_time_cv,
+            self.clock, name, run_time_days=g.run_time_days, run_time_cv=g.run_time_cv,
             window=g.window, window_floor=g.window_floor, window_increase=g.window_increase,
             window_decrease_factor=g.window_decrease_factor, stream=self.streams["gate"],
             on_merge=self.lifecycle.merged, on_reject=self.lifecycle.rejected,
@@ -148,7 +149,7 @@ class World:
     # ------------------------------------------------------------------ life and death of changes
 
     def arrive(self, change: Change) -> None:
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         self._count(now, +1)
         self.changes.append(change)
         self.open[change.id] = change
@@ -162,7 +163,7 @@ class World:
         run = self.scenario.run
         if len(self.open) > self.max_open:
             reason = f"{len(self.open)} changes open (run.max_open_changes = {run.max_open_changes})"
-        elif now >= FIRST_CHECK_DAY and (rate := scheduled_events(self.env) / now) > self.max_events_per_day:
+        elif now >= FIRST_CHECK_DAY and (rate := self.clock.scheduled() / now) > self.max_events_per_day:
             reason = f"{rate:.0f} engine events per simulated day (run.max_events_per_day = {run.max_events_per_day:g})"
         else:
             return
@@ -170,7 +171,7 @@ class World:
 
     def merge(self, change: Change) -> None:
         """``change`` merged now; its feature is usable once every follow-up it needs has merged too."""
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         change.merged = now
         self._close(change, now)  # the policy may ask for follow-ups (split repos)
         if change.followups_open == 0:
@@ -188,7 +189,7 @@ class World:
 
     def _close(self, change: Change, at: float) -> None:
         del self.open[change.id]
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         self._count(now, -1)
         # The change was open until ``at``: credit (or debit) the time between now and then.
         a, b = self.window
@@ -208,7 +209,7 @@ class World:
 
     def run(self) -> Records:
         end = self.window[1]
-        self.env.run(until=end)
+        self.clock.run(end)
         self.policy.close(end)
         for board in self.boards.values():
             board.close(end)
@@ -230,16 +231,6 @@ class World:
             gates={name: gate.log for name, gate in self.gates.items()},
             reviewers=reviewers,
             open_time_integral=self._integral,
-            sim_events=engine_events(self.env),
+            sim_events=self.clock.processed(),
             extra=self.policy.extra_records(),
         )
-
-
-def engine_events(env: simpy.Environment) -> int:
-    """Events the engine processed: events scheduled minus those still queued."""
-    return scheduled_events(env) - len(env._queue)  # type: ignore[attr-defined]
-
-
-def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None) -> Records:
-    """Run one replication of ``scenario`` and return its records."""
-    return World(scenario, replication, seed).run()

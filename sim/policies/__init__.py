@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sim.policies.base import Mechanism, Policy
+from sim.model.policy import Mechanism, Policy
 from sim.policies.lieutenants import Lieutenants
 from sim.policies.runways import Runways
 from sim.policies.split import Split
@@ -18,8 +18,8 @@ MECHANISMS: dict[str, type[Mechanism]] = {
 
 
 def make_policy(scenario: Scenario) -> Policy:
-    """The policy the scenario's ``[policy]`` table composes."""
-    return Policy(scenario)
+    """The policy the scenario's ``[policy]`` table composes: the monolith plus its mechanisms, in order."""
+    return Policy(scenario, [MECHANISMS[name] for name in scenario.policy.mechanisms])
 
 
-__all__ = ["MECHANISMS", "Mechanism", "Policy", "make_policy"]
+__all__ = ["MECHANISMS", "make_policy"]

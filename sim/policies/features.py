@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
-from sim.policies.base import Mechanism
+from sim.model.policy import Mechanism
 
 if TYPE_CHECKING:
     from sim.model.change import Change

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sim.model.policy import Mechanism
 from sim.model.reviewers import Reviewer, driver_team
-from sim.policies.base import Mechanism
 
 if TYPE_CHECKING:
     from sim.model.change import Change

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sim.model.schedule import after
 from sim.policies.features import Feature, FeatureAdmission
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ class Runways(FeatureAdmission):
 
     def on_grant(self, feature: Feature) -> None:
         self.runway[feature.id] = feature
-        after(self.world.env, self.timebox, self._timebox_over, feature, feature.token)
+        self.world.clock.after(self.timebox, self._timebox_over, feature, feature.token)
 
     def on_revoke(self, feature: Feature) -> None:
         del self.runway[feature.id]

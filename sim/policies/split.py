@@ -20,9 +20,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from sim.model.ci import per_area_pass
+from sim.model.policy import Mechanism
 from sim.model.reviewers import driver_team, only_area
-from sim.model.schedule import after
-from sim.policies.base import Mechanism
 
 if TYPE_CHECKING:
     from sim.model.change import Change
@@ -77,12 +76,12 @@ class Split(Mechanism):
             change.followups_open = len(self.indices)
             mean_delay = self.scenario.policy.split.followup_delay_days
             for a in self.indices:
-                after(self.world.env, self.stream.exponential(mean_delay), self._followup, change, a)
+                self.world.clock.after(self.stream.exponential(mean_delay), self._followup, change, a)
 
     def _followup(self, parent: Change, area: int) -> None:
         world = self.world
         self.followups += 1
-        world.arrive(world.factory.make_followup(parent, area, world.env.now, self.stream))
+        world.arrive(world.factory.make_followup(parent, area, world.clock.now(), self.stream))
 
     def extra_records(self) -> dict[str, Any]:
         return {"followups_created": self.followups}

@@ -15,12 +15,15 @@ order (``["lieutenants", "runways"]`` is lieutenants and runways together). A
 - ``on_new_patch_set``, ``on_approved``, ``on_closed``: notifications; ``close(end)`` at the end
   of the run; ``extra_records()``: policy-specific data for the metrics.
 
-The model calls only :class:`Policy`; nothing else knows which mechanisms run.
+The model calls only :class:`Policy`; nothing else knows which mechanisms run. The model owns
+this seam; the mechanisms themselves live in :mod:`sim.policies`, whose registry the composition
+root (:mod:`sim.simulate`) hands to the policy.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sim.model.ci import per_area_pass
@@ -75,19 +78,17 @@ class Mechanism:
 class Policy:
     """The monolith, with the scenario's mechanisms composed on top."""
 
-    def __init__(self, scenario: Scenario) -> None:
-        from sim.policies import MECHANISMS
-
+    def __init__(self, scenario: Scenario, mechanisms: Sequence[type[Mechanism]] = ()) -> None:
         self.scenario = scenario
         self.votes_required = scenario.review.votes_required
-        self.mechanisms: list[Mechanism] = [MECHANISMS[name](self) for name in scenario.policy.mechanisms]
+        self.mechanisms: list[Mechanism] = [mechanism(self) for mechanism in mechanisms]
 
     # ------------------------------------------------------------------ structure
 
     def build(self, world: World) -> None:
         sc = self.scenario
         self.world = world
-        self.env = world.env
+        self.clock = world.clock
         self.board: ReviewBoard = world.add_board("nova", core_team(sc, world.streams["roster"]))
         self.set_job_tables(sc.driver_areas)
         self.gate = None
@@ -140,7 +141,7 @@ class Policy:
 
     def offer(self, change: Change, since: float | None = None) -> None:
         """The change is ready for review (since ``since``, default now); mechanisms may hold it."""
-        now: float = self.env._now  # type: ignore[attr-defined]
+        now = self.clock.now()
         change.ready_since = now if since is None else since
         for mechanism in self._admission:
             if not mechanism.admit(change):
@@ -164,11 +165,11 @@ class Policy:
 
     def hold(self, change: Change) -> None:
         """A mechanism keeps a ready change from review; its wait for a reviewer goes on."""
-        change.held_since = self.env.now
+        change.held_since = self.clock.now()
 
     def release(self, change: Change) -> None:
         """A held change may be reviewed (by the later mechanisms' leave), or was abandoned meanwhile."""
-        now = self.env.now
+        now = self.clock.now()
         deadline = self.deadline(change)
         # Held until now, or until its author gave up (possibly before it was held: a runway's
         # timebox can put back a waiting change whose abandonment nobody had noticed yet).

@@ -153,7 +153,7 @@ class Streams:
 
     def __getitem__(self, name: str) -> Stream:
         if name not in STREAM_NAMES:
-            raise KeyError(f"unknown random stream {name!r}; declare it in sim.rng.STREAM_NAMES")
+            raise KeyError(f"unknown random stream {name!r}; declare it in sim.engine.rng.STREAM_NAMES")
         stream = self._streams.get(name)
         if stream is None:
             stream = self._streams[name] = Stream(name, stream_seed(self.seed, self.replication, name))

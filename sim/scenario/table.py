@@ -9,8 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim.errors import InputError
-from sim.params import allowed_range
-from sim.scenario import Area, JobGroup, Scenario, ThirdPartyCI, _model_of
+from sim.scenario.schema import Area, JobGroup, Scenario, ThirdPartyCI, allowed_range, model_of
 
 # Sections whose fields are documented under a placeholder key.
 _NESTED_LABEL = {Area: "areas.<name>", JobGroup: "<jobs>[i]", ThirdPartyCI: "gate.third_party.<driver>"}
@@ -19,7 +18,7 @@ _NESTED_LABEL = {Area: "areas.<name>", JobGroup: "<jobs>[i]", ThirdPartyCI: "gat
 def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, ...]]:
     rows = []
     for name, info in model.model_fields.items():
-        nested = _model_of(info.annotation)
+        nested = model_of(info.annotation)
         if nested is not None and nested is not model:
             label = _NESTED_LABEL.get(nested)
             if label is None:

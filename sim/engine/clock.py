@@ -1,0 +1,91 @@
+"""The clock of one replication: simulated time, and "call f in d days", on SimPy's engine.
+
+Most of the model's steps are "in d days, do f". SimPy's engine (``Environment.step``) pops
+``(time, priority, id, event)`` from its heap and calls each of ``event.callbacks``; any object
+with ``callbacks`` and ``_ok`` attributes is a valid event. :class:`Call` is the smallest such
+object: it skips the argument checks and bookkeeping of a full ``Timeout`` (which the model never
+needs: nothing waits on these events, they are never triggered twice and never fail), so the
+model's cost per engine event stays small next to the engine's own.
+
+This module is the only code that touches SimPy's internals: its time (``_now``), its event heap
+(``_queue``) and its event counter (``_eid``). The model reads the time with :meth:`Clock.now`
+and schedules with :meth:`Clock.after` and :meth:`Clock.start`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from heapq import heappush
+from typing import Any, ClassVar, Final
+
+import simpy
+from simpy.events import NORMAL, URGENT
+
+# Final aliases: a compiled build (``make fast``) reads them as constants, not as module globals.
+_heappush: Final = heappush
+_NORMAL: Final = NORMAL
+_URGENT: Final = URGENT
+
+
+class Call:
+    """A function call scheduled on SimPy's event heap."""
+
+    __slots__ = ("callbacks", "fn", "args")
+    _ok: ClassVar[bool] = True  # read by the engine after the callbacks; a Call never fails
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.callbacks: Any = _FIRE  # the engine sets it to None once fired
+        self.fn = fn
+        self.args = args
+
+
+def _fire(call: Call) -> None:
+    fn = call.fn  # read first: compiled, ``call.fn(...)`` would be a generic method lookup
+    fn(*call.args)
+
+
+_FIRE: Final = (_fire,)
+
+
+class Clock:
+    """Simulated time (days) of one SimPy environment, and calls scheduled on it."""
+
+    __slots__ = ("env", "queue", "next_id")
+
+    def __init__(self, env: simpy.Environment | None = None) -> None:
+        self.env = simpy.Environment() if env is None else env
+        self.queue: list[Any] = self.env._queue  # type: ignore[attr-defined]
+        self.next_id: Callable[[], Any] = self.env._eid.__next__  # type: ignore[attr-defined]  # = next(env._eid)
+
+    def now(self) -> float:
+        """The simulated time, in days (``env.now`` without the property call)."""
+        now: float = self.env._now  # type: ignore[attr-defined]
+        return now
+
+    def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` when ``delay`` (>= 0) days have passed; FIFO among equal times, like SimPy."""
+        assert delay >= 0.0, f"negative delay {delay} scheduled for {fn}"
+        now: float = self.env._now  # type: ignore[attr-defined]
+        _heappush(self.queue, (now + delay, _NORMAL, self.next_id(), Call(fn, args)))
+
+    def start(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` now, ahead of the events already due now: as SimPy starts a process."""
+        now: float = self.env._now  # type: ignore[attr-defined]
+        _heappush(self.queue, (now, _URGENT, self.next_id(), Call(fn, args)))
+
+    def run(self, until: float | None = None) -> None:
+        """Process events until simulated time ``until`` (days), or until none is left."""
+        self.env.run(until=until)
+
+    def scheduled(self) -> int:
+        """Events scheduled so far, read without consuming an event id.
+
+        SimPy numbers scheduled events with an ``itertools.count``; its repr, ``count(N)``, holds
+        the next id, which equals the number scheduled.
+        """
+        text = repr(self.env._eid)  # type: ignore[attr-defined]
+        return int(text[text.index("(") + 1:-1])
+
+    def processed(self) -> int:
+        """Events the engine processed: scheduled minus those still queued."""
+        return self.scheduled() - len(self.queue)
