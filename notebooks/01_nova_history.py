@@ -43,7 +43,14 @@ from matplotlib.figure import Figure
 import sim
 from sim.calibrate import summaries
 from sim.calibrate.cli import load_changes_file
-from sim.calibrate.data import NOVA_CHANGES, NOVA_DRIVERS, load_changes, load_roster, model_areas, roster_size
+from sim.calibrate.data import (
+    NOVA_CHANGES,
+    NOVA_DRIVERS,
+    load_changes,
+    load_roster,
+    model_areas,
+    roster_size,
+)
 from sim.paths import DATA, SCENARIOS
 
 pd.set_option("display.precision", 2)

@@ -17,7 +17,7 @@
 # # 03 · The five policies, compared with common random numbers
 #
 # The monolith (Nova in 2014), runways, lieutenants, split repositories and sponsorship, each a scenario
-# in `data/scenarios/` that extends the calibrated monolith. `sim.compare.compare` runs every scenario with
+# in `data/scenarios/` that extends the calibrated monolith. `sim.runs.compare.compare` runs every scenario with
 # the same seed, so replication *r* of each policy sees the same arrivals, sizes, defects and patience;
 # the effect of a policy is the **paired difference** from the monolith, replication by replication, with
 # its 95 % confidence interval. A difference is called real only when that interval excludes 0.
@@ -42,10 +42,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import sim
-from sim import plots
-from sim.compare import compare
+from sim.outputs import plots
+from sim.outputs.report import headline_frame
 from sim.paths import SCENARIOS
-from sim.report import headline_frame
+from sim.runs.compare import compare
 
 pd.set_option("display.precision", 2)
 pd.set_option("display.width", 160)
@@ -94,7 +94,7 @@ for sc in scenarios:
 # %% [markdown]
 # ## The governance figures
 #
-# Drawn by `sim.plots` from the comparison above (the same functions write `figures/`); each title is the
+# Drawn by `sim.outputs.plots` from the comparison above (the same functions write `figures/`); each title is the
 # finding, computed from the numbers, and states a difference only when its paired 95 % CI excludes 0.
 
 # %%

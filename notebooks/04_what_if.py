@@ -49,10 +49,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import sim
-from sim import plots
-from sim.compare import compare
+from sim.outputs import plots
+from sim.outputs.report import headline_frame
 from sim.paths import SCENARIOS
-from sim.report import headline_frame
+from sim.runs.compare import compare
 from sim.whatif import what_if_overrides
 
 pd.set_option("display.precision", 3)

@@ -18,7 +18,7 @@
 #
 # The output studied is each policy's **effect**: its median time to merge minus the monolith's, all
 # changes, in days. At every design point the monolith and the four policies run with the same seed
-# (`sim.compare.compare`, common random numbers), so the effect is a paired difference; every design
+# (`sim.runs.compare.compare`, common random numbers), so the effect is a paired difference; every design
 # point also uses the same seed, so moving a parameter changes the effect through the model, not through
 # fresh noise.
 #

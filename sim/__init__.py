@@ -13,7 +13,7 @@ from sim._compiled import guard
 
 guard()  # before any compiled module loads: refuse a stale `make fast` build
 
-from sim.experiments import RunResult, run_replications
+from sim.runs.runner import RunResult, run_replications
 from sim.scenario import Scenario, ScenarioError, load_scenario, validate_scenario
 
 __version__ = "0.1.0"

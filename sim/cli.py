@@ -26,8 +26,8 @@ from sim.scenario import load_scenario
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim.experiments import run_replications
-    from sim.report import headline_table, result_directory, write_run
+    from sim.outputs.report import headline_table, result_directory, write_run
+    from sim.runs.runner import run_replications
 
     scenario = load_scenario(args.scenario, args.set or ())
     n = args.replications or scenario.run.replications
@@ -47,9 +47,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim.compare import compare
-    from sim.figures import comparison_figures
-    from sim.report import comparison_headline, result_directory, write_comparison
+    from sim.outputs.figures import comparison_figures
+    from sim.outputs.report import comparison_headline, result_directory, write_comparison
+    from sim.runs.compare import compare
 
     scenarios = [load_scenario(path, args.set or ()) for path in args.scenarios]
     n = args.replications or scenarios[0].run.replications
@@ -68,7 +68,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    from sim.figures import DEFAULT_REPLICATIONS, make_figures
+    from sim.outputs.figures import DEFAULT_REPLICATIONS, make_figures
 
     out = Path(args.out) if args.out else Path("figures")
     n = args.replications or DEFAULT_REPLICATIONS

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.compare import compare
+from sim.runs.compare import compare
 from sim.runs.pool import worker_pool
 from sim.scenario import load_scenario
 

@@ -20,9 +20,9 @@ import numpy as np
 from scipy import stats
 
 from sim import theory
-from sim.experiments import run_replications
-from sim.metrics import mean_ci
 from sim.paths import BASELINE_SCENARIO, MMC_SCENARIO
+from sim.runs.runner import run_replications
+from sim.runs.stats import mean_ci
 from sim.scenario import Scenario, load_scenario
 
 FAMILY_ALPHA = 0.01

@@ -12,7 +12,7 @@ os.environ["DRIVERSPLIT_PURE"] = "1"
 import pytest
 from simtest import MMC, MONOLITH, SHORT_MONOLITH
 
-from sim.experiments import RunResult, run_replications
+from sim.runs.runner import RunResult, run_replications
 from sim.scenario import Scenario, load_scenario
 
 

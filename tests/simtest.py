@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.experiments import RunResult
 from sim.model.world import World
+from sim.runs.runner import RunResult
 from sim.scenario import Scenario
 from sim.simulate import build_world
 

@@ -19,9 +19,9 @@ from scipy import stats
 from simtest import MMC, MONOLITH, frame_equal, run_cli
 
 from sim import baseline as bl
-from sim.compare import compare
-from sim.metrics import mean_ci
 from sim.model import reviewers
+from sim.runs.compare import compare
+from sim.runs.stats import mean_ci
 from sim.scenario import load_scenario
 
 SMALL = ["run.warmup_days=30", "run.cycles=1"]
@@ -68,7 +68,7 @@ def test_recorded_files_and_round_trip(recorded: Path) -> None:
 
 
 def test_summary_is_the_comparison_summary() -> None:
-    """run_summary gives exactly the numbers of sim.compare (common random numbers, one seed)."""
+    """run_summary gives exactly the numbers of sim.runs.compare (common random numbers, one seed)."""
     scenarios = [load_scenario(MMC, SMALL), load_scenario(MMC, [*SMALL, 'scenario.name="mmc2"',
                                                                  "review.cores=6"])]
     ours = bl.run_summary(scenarios, 3, 9, workers=2)

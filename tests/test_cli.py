@@ -11,8 +11,8 @@ import pytest
 from simtest import MMC, MONOLITH, run_cli
 
 import sim
-from sim.experiments import run_replications
-from sim.metrics import METRICS
+from sim.runs.metrics import METRICS
+from sim.runs.runner import run_replications
 from sim.scenario import load_scenario
 
 AREA = "[areas.x]\nrate_per_day = 1.0\n"

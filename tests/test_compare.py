@@ -17,9 +17,9 @@ import pytest
 from scipy import stats
 from simtest import MMC, frame_equal, per_replication, run_cli
 
-from sim.compare import COMPARISON_COLUMNS, Comparison, compare
-from sim.experiments import run_replications
-from sim.metrics import mean_ci
+from sim.runs.compare import COMPARISON_COLUMNS, Comparison, compare
+from sim.runs.runner import run_replications
+from sim.runs.stats import mean_ci
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 REPS, SEED = 10, 1

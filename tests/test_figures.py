@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from simtest import MMC, MONOLITH, SCENARIOS, run_cli
 
-from sim import figures, plots
-from sim.compare import Comparison, compare, comparison_table
-from sim.metrics import DRIVERS, NON_DRIVERS
 from sim.model.ci import per_area_pass
+from sim.outputs import figures, plots
+from sim.runs.compare import Comparison, compare, comparison_table
+from sim.runs.metrics import DRIVERS, NON_DRIVERS
 from sim.scenario import load_scenario
 
 SHORT = ["run.warmup_days=30"]

@@ -23,12 +23,12 @@ import pytest
 from simtest import SCENARIOS, Z, assert_positive, mean_se, per_replication, started_world, t_limit
 from test_world import assert_identity, check_conservation
 
-from sim import metrics
-from sim.experiments import run_replications
 from sim.model.change import Change
 from sim.model.reviewers import Reviewer
 from sim.model.world import Records, World
 from sim.policies import Lieutenants, Runways, Sponsorship
+from sim.runs import metrics
+from sim.runs.runner import run_replications
 from sim.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, validate_scenario
 
 # ------------------------------------------------------------------------------ scenarios

@@ -10,8 +10,8 @@ import pytest
 from simtest import MMC, MONOLITH, SCENARIOS, run_cli
 
 from sim.errors import SimulationDiverged
-from sim.experiments import run_replications
 from sim.runs.pool import available_cores, usable_workers, worker_pool
+from sim.runs.runner import run_replications
 from sim.scenario import load_scenario
 
 # A run that would take hours: if any of the commands below started simulating before checking

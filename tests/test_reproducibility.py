@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from simtest import MMC, MONOLITH, SHORT_MONOLITH, frame_equal, run_cli, started_world
 
-from sim.experiments import replicate, run_replications
+from sim.runs.runner import replicate, run_replications
 from sim.scenario import load_scenario
 
 # What a change is when it arrives: drawn from the arrivals/attributes/defects streams only.

@@ -15,11 +15,11 @@ from simtest import MMC, started_world
 
 from sim.engine.clock import Clock
 from sim.engine.rng import Stream, stream_seed
-from sim.experiments import run_replications
 from sim.model.change import Change
 from sim.model.queue import WeightedQueue
 from sim.model.review import ReviewBoard
 from sim.model.reviewers import Reviewer, activity, core_team, expertise_weights
+from sim.runs.runner import run_replications
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 

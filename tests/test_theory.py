@@ -12,7 +12,7 @@ import pytest
 from simtest import MMC, Z, assert_within_se, per_replication
 
 from sim import theory
-from sim.experiments import run_replications
+from sim.runs.runner import run_replications
 from sim.scenario import load_scenario
 from sim.validate import gate_only_scenario
 

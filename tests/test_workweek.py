@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from simtest import MMC, Z, assert_within_se, started_world
 
-from sim import metrics
 from sim.calibrate.observe import CycleData, weekend_activity
 from sim.engine.workweek import WorkWeek
 from sim.model.change import RECORD_FIELDS
+from sim.runs import metrics
 from sim.scenario import Scenario, load_scenario
 
 

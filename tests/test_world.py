@@ -21,11 +21,12 @@ from simtest import (
     started_world,
 )
 
-from sim import metrics
-from sim.experiments import RunResult, run_replications
 from sim.model.arrivals import weekly_rates
 from sim.model.change import RECORD_FIELDS
 from sim.model.world import Records
+from sim.runs import metrics
+from sim.runs.runner import RunResult, run_replications
+from sim.runs.stats import mean_ci
 from sim.scenario import load_scenario
 from sim.validate import gate_only_scenario
 
@@ -173,12 +174,12 @@ def test_change_metrics_by_hand() -> None:
 
 
 def test_mean_ci() -> None:
-    mean, low, high, n = metrics.mean_ci([1.0, 2.0, 3.0, float("nan")])
+    mean, low, high, n = mean_ci([1.0, 2.0, 3.0, float("nan")])
     half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
     assert (mean, n) == (2.0, 3) and low == pytest.approx(2 - half) and high == pytest.approx(2 + half)
-    assert metrics.mean_ci([4.0]) == (4.0, 4.0, 4.0, 1)
-    assert metrics.mean_ci([5.0, 5.0]) == (5.0, 5.0, 5.0, 2)
-    mean, low, high, n = metrics.mean_ci([float("nan")])
+    assert mean_ci([4.0]) == (4.0, 4.0, 4.0, 1)
+    assert stats.mean_ci([5.0, 5.0]) == (5.0, 5.0, 5.0, 2)
+    mean, low, high, n = mean_ci([float("nan")])
     assert n == 0 and math.isnan(mean)
 
 

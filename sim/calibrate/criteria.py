@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim.metrics import KIND_PREFIX
+from sim.runs.metrics import KIND_PREFIX
 
 REVISION_ORDER: tuple[str, ...] = ("vmwareapi", "libvirt", "compute", "api", "other")
 TTM_MEDIAN, TTM_P90 = "time_to_merge_median_days", "time_to_merge_p90_days"

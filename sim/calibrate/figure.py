@@ -10,8 +10,8 @@ import matplotlib as mpl
 import numpy as np
 
 from sim.calibrate.criteria import TTM_MEDIAN, major_areas
-from sim.figures import FORMATS, MANIFEST, save_figure
-from sim.plots import OKABE_ITO, STYLE, _ecdf_panel, _new_figure, set_title
+from sim.outputs.figures import FORMATS, MANIFEST, save_figure
+from sim.outputs.plots import OKABE_ITO, STYLE, _ecdf_panel, _new_figure, set_title
 from sim.safe_output import FilesInto
 
 if TYPE_CHECKING:

@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from sim.metrics import KIND_PREFIX, changes_frame
 from sim.model.world import Records
+from sim.runs.metrics import KIND_PREFIX, changes_frame
 from sim.runs.pool import ordered_map
 from sim.scenario import KINDS, Scenario, validate_scenario
 from sim.simulate import simulate

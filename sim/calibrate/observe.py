@@ -29,12 +29,12 @@ from sim.calibrate.summaries import (
     weekend_upload_share,
     weekly_counts,
 )
-from sim.metrics import KIND_PREFIX
+from sim.runs.metrics import KIND_PREFIX
 from sim.scenario import KINDS
 
 DAY = pd.Timedelta(days=1)
 ACTIVITY_SMOOTHING_WEEKS = 3
-# Target phase name (summaries.PHASES) -> simulation metric stem (sim.metrics.METRICS).
+# Target phase name (summaries.PHASES) -> simulation metric stem (sim.runs.metrics.METRICS).
 PHASE_METRIC = {"time_to_merge": "time_to_merge", "revision": "revision_phase", "final": "final_phase"}
 QUANTILE_NAME = {0.5: "median", 0.75: "p75", 0.9: "p90"}
 

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.experiments import RunResult, run_replications
-from sim.metrics import mean_ci
 from sim.runs.pool import pool_or
+from sim.runs.runner import RunResult, run_replications
+from sim.runs.stats import mean_ci
 from sim.scenario import Scenario, ScenarioError
 
 COMPARISON_COLUMNS = [

@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from sim.compare import Comparison
-from sim.experiments import RunResult
+from sim.runs.compare import Comparison
+from sim.runs.runner import RunResult
 from sim.safe_output import ResultDirectory
 
 RUN_MARKER = "run.json"  # marks a directory as a result of `sim run` or `sim compare`

@@ -49,10 +49,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim import metrics, paths
+from sim import paths
 from sim.errors import InputError
-from sim.experiments import replicate
+from sim.runs import metrics
 from sim.runs.pool import ordered_map, pool_or
+from sim.runs.runner import replicate
 from sim.safe_output import ResultDirectory
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -159,7 +160,7 @@ def run_summary(
 ) -> pd.DataFrame:
     """Summary rows of ``scenarios`` run as one comparison (common random numbers under ``seed``).
 
-    The same numbers as ``sim.compare.compare(scenarios, replications, seed).summary``, keeping
+    The same numbers as ``sim.runs.compare.compare(scenarios, replications, seed).summary``, keeping
     only each replication's metrics (not its changes), with one pool for every scenario.
     ``areas`` restricts the rows to those areas. ``progress(1)`` after each replication.
     """
@@ -250,7 +251,7 @@ def build_baseline(
     start = time.perf_counter()
     summary = run_summary(scenarios, replications, root, workers=workers, executor=executor,
                           progress=progress, areas=areas)
-    from sim.report import package_versions
+    from sim.outputs.report import package_versions
 
     entries = [ScenarioEntry(record_path(f), sc.scenario.name, sc.policy.name, scenario_hash(sc))
                for f, sc in zip(scenario_files, scenarios, strict=True)]
@@ -511,7 +512,7 @@ def _scenario_warnings(baseline: Baseline, scenarios: Sequence[Scenario]) -> lis
 
 
 def _version_notes(baseline: Baseline) -> list[str]:
-    from sim.report import package_versions
+    from sim.outputs.report import package_versions
 
     now = package_versions()
     return [f"recorded with {name} {old}, running {now.get(name)}" for name, old in baseline.versions.items()
@@ -578,7 +579,7 @@ def compare_summaries(
 
 
 def _se_from_ci(low: pd.Series, high: pd.Series, n: pd.Series, confidence: float) -> np.ndarray:
-    """Standard error of a mean from its Student-t CI (``sim.metrics.mean_ci``); NaN when n < 2."""
+    """Standard error of a mean from its Student-t CI (``sim.runs.metrics.mean_ci``); NaN when n < 2."""
     n_arr = n.to_numpy(dtype=float)
     half = (high.to_numpy(dtype=float) - low.to_numpy(dtype=float)) / 2
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -1,6 +1,6 @@
 """Figures for a governance body: one pure plotting function per figure.
 
-Every function takes results that are already computed (a :class:`~sim.compare.Comparison`, or
+Every function takes results that are already computed (a :class:`~sim.runs.compare.Comparison`, or
 a small tidy DataFrame of a sweep) and returns ``(figure, finding)``: a matplotlib
 :class:`~matplotlib.figure.Figure` whose title is ``finding``, a sentence computed from the
 numbers. A difference between policies is stated as a change only when the 95 % confidence
@@ -28,9 +28,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from sim.compare import Comparison
-from sim.experiments import RunResult
-from sim.metrics import ALL, DRIVERS, NON_DRIVERS, TIME_BUCKETS, mean_ci, open_series
+from sim.runs.compare import Comparison
+from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS, TIME_BUCKETS, open_series
+from sim.runs.runner import RunResult
+from sim.runs.stats import mean_ci
 
 # ------------------------------------------------------------------------------ style
 

@@ -1,10 +1,10 @@
-"""The figures of the policy comparison: run the simulations, draw (``sim.plots``), write atomically.
+"""The figures of the policy comparison: run the simulations, draw (``sim.outputs.plots``), write atomically.
 
 ``make_figures`` runs the five policy scenarios of ``data/scenarios`` under one seed (common
 random numbers) plus two sweeps (gating jobs: monolith vs split; runway slots), draws the seven
 figures and writes each as PNG and SVG with a ``README.md`` listing every figure's finding, the
 scenario files, the seed and the replication counts. ``comparison_figures`` draws the figures
-that any :class:`~sim.compare.Comparison` supports (1, 2, 3, 7); ``sim compare`` writes them into
+that any :class:`~sim.runs.compare.Comparison` supports (1, 2, 3, 7); ``sim compare`` writes them into
 ``OUT/figures/``. Output directories are replaced atomically: a failure leaves no partial output.
 """
 
@@ -23,16 +23,17 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim import paths, plots, theory
-from sim.compare import Comparison, compare
-from sim.metrics import NON_DRIVERS
+from sim import paths, theory
 from sim.model.ci import per_area_pass
-from sim.report import package_versions
+from sim.outputs import plots
+from sim.outputs.report import package_versions
+from sim.runs.compare import Comparison, compare
+from sim.runs.metrics import NON_DRIVERS
 from sim.runs.pool import worker_pool
 from sim.safe_output import FilesInto
 from sim.scenario import Scenario, load_scenario
 
-matplotlib.use("Agg")  # files only; sim.plots draws on Figure objects, never pyplot
+matplotlib.use("Agg")  # files only; sim.outputs.plots draws on Figure objects, never pyplot
 
 SCENARIO_NAMES: tuple[str, ...] = ("monolith", "runways", "lieutenants", "split", "sponsorship")
 DEFAULT_REPLICATIONS = 10

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.model.change import RECORD_FIELDS
 from sim.model.world import Records
+from sim.runs.stats import mean_ci
 from sim.scenario import KINDS
 
 ALL = "all"
@@ -240,22 +240,6 @@ def open_series(changes: pd.DataFrame, window: tuple[float, float], step_days: f
         count = np.searchsorted(arrived, times, side="right") - np.searchsorted(closed, times, side="right")
         frames.append(pd.DataFrame({"replication": rep, "day": times - a, "open": count}))
     return pd.concat(frames, ignore_index=True)
-
-
-def mean_ci(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float, int]:
-    """Mean and Student-t confidence interval over replications, ignoring undefined values.
-
-    With fewer than two defined values the interval collapses to the mean.
-    """
-    x = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
-    n = len(x)
-    if n == 0:
-        return np.nan, np.nan, np.nan, 0
-    mean = float(x.mean())
-    if n < 2 or np.all(x == x[0]):
-        return mean, mean, mean, n
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / np.sqrt(n))
-    return mean, mean - half, mean + half, n
 
 
 def summarize(per_replication: pd.DataFrame, scenario: str, policy: str) -> pd.DataFrame:

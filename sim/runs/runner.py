@@ -1,27 +1,68 @@
-"""Replications and comparisons: run scenarios many times, in parallel, with common random numbers.
+"""The one replication runner: run scenarios many times, in parallel, with common random numbers.
+
+A *task* is one replication of one scenario under one root seed; a *measure* turns its records
+into what the caller keeps (the standard metrics and change rows of :func:`replicate`, a
+baseline's metrics only, a calibration's quantiles). :func:`run_tasks` runs any tasks with any
+measure through one pool (:mod:`sim.runs.pool`), in task order; :func:`run_replications` is the
+common case of one scenario.
 
 Replication r of any scenario draws its random numbers from ``SeedSequence(seed, (r, stream))``,
 so every scenario compared under one seed sees the same arrivals, sizes, defects and patience,
 and results do not depend on the number of workers or the order in which they finish.
 Any ``concurrent.futures``-style executor can run the replications (by default a process pool
-whose workers die with their parent, :mod:`sim.runs.pool`; ``dask.distributed.Client.get_executor()``
-for clusters).
+whose workers die with their parent; ``dask.distributed.Client.get_executor()`` for clusters).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
-from sim import metrics
 from sim.model.world import Records
+from sim.runs import metrics
 from sim.runs.pool import ordered_map, pool_or
 from sim.scenario import Scenario
 from sim.simulate import simulate
+
+T = TypeVar("T")
+Measure = Callable[[Records], T]  # a module-level function (or a partial of one): it travels to the workers
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replication of one scenario under a root seed."""
+
+    scenario: Scenario
+    replication: int
+    seed: int
+
+
+def _run(job: tuple[Measure[T], Task]) -> T:
+    measure, task = job
+    return measure(simulate(task.scenario, task.replication, task.seed))
+
+
+def run_tasks(
+    measure: Measure[T],
+    tasks: Iterable[Task],
+    *,
+    workers: int = 1,
+    executor: Executor | None = None,
+    count: int | None = None,
+    progress: Callable[[int], Any] | None = None,
+) -> Iterator[T]:
+    """``measure`` of each task's records, in task order.
+
+    ``executor`` runs them (any ``concurrent.futures`` executor), else a pool of ``workers``
+    processes (capped at ``count`` tasks when given). ``progress(1)`` follows each result.
+    """
+    with pool_or(executor, workers, count) as pool:
+        yield from ordered_map(_run, ((measure, task) for task in tasks), pool, progress=progress)
 
 
 @dataclass
@@ -56,18 +97,18 @@ class RunResult:
         return self.scenario.run.warmup_days, self.scenario.horizon_days
 
 
-def replicate(scenario: Scenario, replication: int, seed: int, keep_records: bool = False) -> ReplicationResult:
-    """Run replication ``replication`` of ``scenario`` and compute its metrics."""
-    records = simulate(scenario, replication, seed)
+def measure_replication(records: Records, keep_records: bool = False) -> ReplicationResult:
+    """The standard measure: change rows, metrics, reviewer load and Little's law of one replication."""
     df = metrics.changes_frame(records)
     per_rep = metrics.replication_metrics(records, df)
     little = metrics.littles_law(records, df)
     reviewers = metrics.reviewers_frame(records)
-    return ReplicationResult(replication, df, per_rep, reviewers, little, records if keep_records else None)
+    return ReplicationResult(records.replication, df, per_rep, reviewers, little, records if keep_records else None)
 
 
-def _replicate_task(args: tuple[Scenario, int, int, bool]) -> ReplicationResult:
-    return replicate(*args)
+def replicate(scenario: Scenario, replication: int, seed: int, keep_records: bool = False) -> ReplicationResult:
+    """Run replication ``replication`` of ``scenario`` and compute its metrics."""
+    return measure_replication(simulate(scenario, replication, seed), keep_records)
 
 
 def run_replications(
@@ -89,9 +130,9 @@ def run_replications(
     root = scenario.run.seed if seed is None else seed
     if n < 1:
         raise ValueError(f"replications must be >= 1, got {n}")
-    tasks = [(scenario, r, root, keep_records) for r in range(n)]
-    with pool_or(executor, workers, n) as pool:
-        results = list(ordered_map(_replicate_task, tasks, pool, progress=progress))
+    measure = functools.partial(measure_replication, keep_records=keep_records)
+    tasks = (Task(scenario, r, root) for r in range(n))
+    results = list(run_tasks(measure, tasks, workers=workers, executor=executor, count=n, progress=progress))
     return _collect(scenario, root, results)
 
 

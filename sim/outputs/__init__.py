@@ -1,0 +1,1 @@
+"""Outputs: figure style, finding sentences, drawing, the figures command, run reports."""

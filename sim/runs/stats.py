@@ -1,0 +1,73 @@
+"""Statistics over replications: Student-t intervals of a mean, pointwise bands, Welch's test.
+
+Every interval the package reports comes from here, so that a summary's CI, a figure's band and
+the baseline check's standard error are the same computation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+from scipy import stats
+
+
+def t_quantile(confidence: float, df: float | np.ndarray) -> float | np.ndarray:
+    """Student's two-sided ``confidence`` quantile with ``df`` degrees of freedom."""
+    return stats.t.ppf(0.5 + confidence / 2, df)
+
+
+def mean_ci(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float, int]:
+    """Mean and Student-t confidence interval over replications, ignoring undefined values.
+
+    With fewer than two defined values, or identical ones, the interval collapses to the mean.
+    Returns (mean, low, high, n defined).
+    """
+    x = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
+    n = len(x)
+    if n == 0:
+        return np.nan, np.nan, np.nan, 0
+    mean = float(x.mean())
+    if n < 2 or np.all(x == x[0]):
+        return mean, mean, mean, n
+    half = float(t_quantile(confidence, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half, n
+
+
+def t_band(matrix: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over rows and the pointwise Student-t interval of the mean (rows = replications)."""
+    n = matrix.shape[0]
+    mean = matrix.mean(axis=0)
+    if n < 2:
+        return mean, mean, mean
+    half = t_quantile(confidence, n - 1) * matrix.std(axis=0, ddof=1) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def se_from_ci(low: np.ndarray, high: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> np.ndarray:
+    """Standard errors of means read back from their Student-t intervals (:func:`mean_ci`); NaN when n < 2."""
+    n = np.asarray(n, dtype=float)
+    half = (np.asarray(high, dtype=float) - np.asarray(low, dtype=float)) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = t_quantile(confidence, np.where(n >= 2, n - 1, np.nan))
+        return np.where(n >= 2, half / q, np.nan)
+
+
+def welch(se1: float, n1: int, se2: float, n2: int) -> tuple[float, float]:
+    """SE of a difference of two independent means and its Welch-Satterthwaite degrees of freedom.
+
+    Side 1 is the reference (n1 >= 2); when side 2 has a single value its variance is taken as
+    side 1's (SE_diff = sqrt(2) SE_1 when n2 = n1). NaN when side 1 has no SE.
+    """
+    if n1 < 2 or n2 < 1 or not np.isfinite(se1):
+        return np.nan, np.nan
+    if n2 < 2 or not np.isfinite(se2):
+        v1 = se1 ** 2
+        return math.sqrt(v1 + v1 * n1 / n2), float(n1 - 1)
+    v1, v2 = se1 ** 2, se2 ** 2
+    se = math.sqrt(v1 + v2)
+    if se == 0:
+        return 0.0, float(n1 + n2 - 2)
+    denom = (v1 ** 2 / (n1 - 1) if v1 else 0.0) + (v2 ** 2 / (n2 - 1) if v2 else 0.0)
+    return se, float((v1 + v2) ** 2 / denom)
