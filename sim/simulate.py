@@ -6,7 +6,8 @@ knows the mechanisms; this module puts the two together, so that neither imports
 
 from __future__ import annotations
 
-from sim.model.world import Records, World
+from sim.model.records import Records
+from sim.model.world import World
 from sim.policies import make_policy
 from sim.scenario import Scenario
 

@@ -14,7 +14,7 @@ import pytest
 from simtest import ROOT, SCENARIOS
 
 from sim import _compiled
-from sim.model.world import Records
+from sim.model.records import Records
 from sim.scenario import load_scenario
 from sim.simulate import simulate
 

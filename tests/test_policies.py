@@ -24,8 +24,9 @@ from simtest import SCENARIOS, Z, assert_positive, mean_se, per_replication, sta
 from test_world import assert_identity, check_conservation
 
 from sim.model.change import Change
+from sim.model.records import Records
 from sim.model.reviewers import Reviewer
-from sim.model.world import Records, World
+from sim.model.world import World
 from sim.policies import Lieutenants, Runways, Sponsorship
 from sim.runs import metrics
 from sim.runs.runner import run_replications
@@ -409,7 +410,7 @@ def test_split_micro_interface_change_needs_one_followup_per_driver() -> None:
     assert i.usable == max(fu.merged for fu in followups) and i.followups_open == 0
     assert records.extra["followups_created"] == 2
     assert {v.role for v in d.votes} == {"driver-core"} and {v.role for v in i.votes} == {"core"}
-    rows = {row[0]: dict(zip(records.record_fields, row, strict=True)) for row in records.changes}
+    rows = {row.change: row._asdict() for row in records.changes}
     assert rows[d.id]["repo"] == "drv" and rows[i.id]["repo"] == "nova"
 
 

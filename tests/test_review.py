@@ -154,7 +154,7 @@ class Board:
         def on_reviewed(c: Change, r: Reviewer) -> None:
             self.reviewed.append((c.id, r.id, self.env.now))
             if self.reoffer:  # not enough votes: back to the board, like Policy.offer
-                self.board.offer(c)
+                self.offer(c)
 
         self.board = ReviewBoard(
             self.clock, "test", reviewers, n_areas, selection=stream("selection"), effort=stream("review"),
@@ -164,7 +164,9 @@ class Board:
         )
 
     def offer(self, *changes: Change) -> None:
+        """The changes are ready for review now (as ``Policy.offer`` marks them) and offered."""
         for c in changes:
+            c.ready_since = self.clock.now()
             self.board.offer(c)
 
 
@@ -277,7 +279,7 @@ def test_reviewer_never_reviews_the_same_patch_set_twice() -> None:
     b.board.withdraw(c0)
     c0.reviewed_by.clear()
     b.reoffer = False
-    b.board.offer(c0)
+    b.offer(c0)
     b.env.run(until=100)
     assert [(c, t) for c, _r, t in b.reviewed][2:] == [(0, 51.0)]
     assert c0.core_reviews == 2 and c1.core_reviews == 1
@@ -336,13 +338,21 @@ def test_patience_expires_lazily_at_the_deadline() -> None:
     assert busy.busy_days == 10.0 and busy.reviews == 0  # busy through the whole window, nothing finished
 
 
-def test_patience_disabled_never_expires() -> None:
+def test_infinite_patience_never_expires() -> None:
+    """Where authors never abandon (``authors.abandonment = false``) a change's patience is infinite."""
     b = Board([reviewer(rate=0.01)])
-    b.board.patience_enabled = False
-    b.offer(change(0), change(1, patience=0.5))
+    b.offer(change(0), change(1, patience=math.inf))
     b.env.run(until=50)
     b.board.close(50)
     assert b.expired == [] and b.board.waiting() == 1
+
+
+def test_authors_who_never_abandon_have_infinite_patience() -> None:
+    on, off = (started_world(mmc_variant(f"authors.abandonment={flag}"), 0, 3) for flag in ("true", "false"))
+    on.run()
+    off.run()
+    assert all(math.isinf(c.patience) for c in off.changes) and all(math.isfinite(c.patience) for c in on.changes)
+    assert [c.id for c in on.changes[:50]] == [c.id for c in off.changes[:50]]
 
 
 # ------------------------------------------------------------------------------ through a World

@@ -12,7 +12,7 @@ from simtest import MMC, Z, assert_within_se, started_world
 
 from sim.calibrate.observe import CycleData, weekend_activity
 from sim.engine.workweek import WorkWeek
-from sim.model.change import RECORD_FIELDS
+from sim.model.records import RECORD_FIELDS
 from sim.runs import metrics
 from sim.scenario import Scenario, load_scenario
 
@@ -81,7 +81,7 @@ def test_people_work_less_on_weekends_and_as_much_per_week() -> None:
     flat = load_scenario(MMC, ["run.cycles=4"])
     weekly = load_scenario(MMC, ["run.cycles=4", f"cycle.weekend_activity={activity}", "cycle.start_weekday=0"])
     records = started_world(weekly, 0, 3).run()
-    frame = pd.DataFrame.from_records(records.changes, columns=list(records.record_fields))
+    frame = pd.DataFrame.from_records(records.changes, columns=list(RECORD_FIELDS))
     a, b = records.window
     expected = 2 * activity / (5 + 2 * activity)
     for column in ("arrived", "merged"):

@@ -10,17 +10,16 @@ also varies by day of the week (``cycle.weekend_activity``) and the pieces are d
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from itertools import accumulate
-from typing import TYPE_CHECKING
 
 from scipy.special import gammaincinv
 
-from sim.engine.rng import Stream
+from sim.engine.clock import Clock
+from sim.engine.rng import Stream, Streams
+from sim.engine.workweek import WorkWeek
 from sim.model.change import Change
 from sim.scenario import KINDS, Scenario
-
-if TYPE_CHECKING:
-    from sim.model.world import World
 
 
 def weekly_rates(scenario: Scenario) -> tuple[list[tuple[int, str]], list[list[float]]]:
@@ -50,15 +49,16 @@ class ChangeFactory:
     ``arrivals.blueprint_changes_per_feature``), then the next blueprint change starts a new one.
     """
 
-    def __init__(self, world: World) -> None:
-        sc = world.scenario
+    def __init__(self, scenario: Scenario, streams: Streams) -> None:
+        sc = scenario
         self.areas = list(sc.areas.values())
-        self.attributes = world.streams["attributes"]
-        self.defects = world.streams["defects"]
-        self.patience = world.streams["patience"]
-        self.attract = world.streams["attractiveness"]
+        self.attributes = streams["attributes"]
+        self.defects = streams["defects"]
+        self.patience = streams["patience"]
+        self.attract = streams["attractiveness"]
         self.patience_median = sc.authors.patience_median_days
         self.patience_sigma = sc.authors.patience_sigma
+        self.abandonment = sc.authors.abandonment
         self.attract_sigma = sc.review.attractiveness_sigma
         self.defects_elasticity = sc.review.defects_size_elasticity
         self.kind_defects = {"bug": sc.review.bug_defects_factor, "blueprint": sc.review.blueprint_defects_factor,
@@ -98,7 +98,7 @@ class ChangeFactory:
             # Gamma mixing by inversion: a smooth function of the parameter under common random numbers.
             mean_defects *= float(gammaincinv(self.defects_shape, u)) / self.defects_shape  # float: not a NumPy scalar
         defects = self.defects.poisson(mean_defects)
-        patience = self.patience.lognormal(self.patience_median, self.patience_sigma)
+        patience = self._patience(self.patience)
         return Change(self._new_id(), area_index, kind, size, touches, driver_only, feature, defects, patience,
                       self._attractiveness(self.attract), now)
 
@@ -111,9 +111,15 @@ class ChangeFactory:
         area = self.areas[area_index]
         size = float(max(1, round(math.exp(area.size_log_mean + area.size_log_sd * stream.normal()))))
         defects = stream.poisson(area.defects_mean * self.kind_defects[parent.kind])
-        patience = stream.lognormal(self.patience_median, self.patience_sigma)
+        patience = self._patience(stream)
         return Change(self._new_id(), area_index, parent.kind, size, False, True, -1, defects, patience,
                       self._attractiveness(stream), now, parent.id)
+
+    def _patience(self, stream: Stream) -> float:
+        """Days the author waits on reviewers (or stalls) before abandoning: lognormal, drawn even
+        where authors never abandon (then infinite), so that the streams stay aligned."""
+        patience = stream.lognormal(self.patience_median, self.patience_sigma)
+        return patience if self.abandonment else math.inf
 
     def _attractiveness(self, stream: Stream) -> float:
         """Lognormal with mean 1 and log-sd ``review.attractiveness_sigma``."""
@@ -136,15 +142,16 @@ class Arrivals:
     the rate vary by day: new changes are uploaded at the pace of human work.
     """
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.clock = world.clock
-        self.stream = world.streams["arrivals"]
-        self.combos, self.cumulative = weekly_rates(world.scenario)
-        self.factory = world.factory
-        self.weeks = world.scenario.run.cycle_weeks
-        self.warmup = world.warmup
-        workweek = world.workweek
+    def __init__(self, scenario: Scenario, clock: Clock, stream: Stream, factory: ChangeFactory,
+                 workweek: WorkWeek | None, arrive: Callable[[Change], None]) -> None:
+        """``arrive(change)`` hands each new change to the world."""
+        self.clock = clock
+        self.stream = stream
+        self.arrive = arrive
+        self.combos, self.cumulative = weekly_rates(scenario)
+        self.factory = factory
+        self.weeks = scenario.run.cycle_weeks
+        self.warmup = scenario.run.warmup_days
         self.pace: tuple[float, ...] = (1.0,) if workweek is None else workweek.pace
         self.segment_days = 7.0 if workweek is None else 1.0
         self.per_week = 1 if workweek is None else 7
@@ -178,5 +185,5 @@ class Arrivals:
     def _arrive(self, rates: list[float]) -> None:
         area_index, kind = self.combos[self.stream.choice_index(rates)]
         now = self.clock.now()
-        self.world.arrive(self.factory.make(area_index, kind, now))
+        self.arrive(self.factory.make(area_index, kind, now))
         self._next()

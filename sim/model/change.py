@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
+
+from sim.model.records import ChangeRecord
 
 if TYPE_CHECKING:
     from sim.model.gate import Gate
@@ -11,40 +13,6 @@ if TYPE_CHECKING:
     from sim.model.reviewers import Reviewer
 
 NAN: Final = math.nan
-
-# Columns of one change record, in the order of ``changes.csv.gz`` (times in days).
-RECORD_FIELDS: tuple[str, ...] = (
-    "change",
-    "area",
-    "kind",
-    "size_lines",
-    "touches_interface",
-    "driver_only",
-    "feature",
-    "parent",
-    "defects_initial",
-    "arrived",
-    "first_review",
-    "last_upload",
-    "approved",
-    "merged",
-    "abandoned",
-    "usable",
-    "patch_sets",
-    "core_reviews",
-    "rechecks",
-    "gate_attempts",
-    "gate_resets_suffered",
-    "wait_review_days",
-    "held_days",
-    "review_days",
-    "author_days",
-    "ci_days",
-    "gate_days",
-    "freeze_days",
-    "repo",
-)
-
 
 class Change:
     """Mutable state of one change; a plain slotted object because the hot loop reads it often.
@@ -148,40 +116,45 @@ class Change:
         self.board: ReviewBoard | None = None
         self.gate: Gate | None = None
 
+    def deadline(self) -> float:
+        """When the author of this waiting change gives up: ``patience`` days after it became ready
+        (``patience`` is infinite where authors never abandon)."""
+        return self.ready_since + self.patience
+
     @property
     def closed(self) -> bool:
         return not (math.isnan(self.merged) and math.isnan(self.abandoned))
 
-    def record(self, area_names: tuple[str, ...]) -> tuple[Any, ...]:
-        """The change as a row of :data:`RECORD_FIELDS`."""
-        return (
-            self.id,
-            area_names[self.area],
-            self.kind,
-            self.size,
-            self.touches_interface,
-            self.driver_only,
-            self.feature,
-            self.parent,
-            self.defects_initial,
-            self.arrived,
-            self.first_review,
-            self.last_upload,
-            self.approved,
-            self.merged,
-            self.abandoned,
-            self.usable,
-            self.patch_sets,
-            self.core_reviews,
-            self.rechecks,
-            self.gate_attempts,
-            self.gate_resets,
-            self.wait_review,
-            self.held_time,
-            self.review_time,
-            self.author_time,
-            self.ci_time,
-            self.gate_time,
-            self.freeze_time,
-            self.board.name if self.board is not None else "",
+    def record(self, area_names: tuple[str, ...]) -> ChangeRecord:
+        """The change as a row of ``changes.csv.gz``."""
+        return ChangeRecord(
+            change=self.id,
+            area=area_names[self.area],
+            kind=self.kind,
+            size_lines=self.size,
+            touches_interface=self.touches_interface,
+            driver_only=self.driver_only,
+            feature=self.feature,
+            parent=self.parent,
+            defects_initial=self.defects_initial,
+            arrived=self.arrived,
+            first_review=self.first_review,
+            last_upload=self.last_upload,
+            approved=self.approved,
+            merged=self.merged,
+            abandoned=self.abandoned,
+            usable=self.usable,
+            patch_sets=self.patch_sets,
+            core_reviews=self.core_reviews,
+            rechecks=self.rechecks,
+            gate_attempts=self.gate_attempts,
+            gate_resets_suffered=self.gate_resets,
+            wait_review_days=self.wait_review,
+            held_days=self.held_time,
+            review_days=self.review_time,
+            author_days=self.author_time,
+            ci_days=self.ci_time,
+            gate_days=self.gate_time,
+            freeze_days=self.freeze_time,
+            repo=self.board.name if self.board is not None else "",
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sim.scenario import JobGroup, Scenario
 
@@ -34,6 +35,18 @@ def driver_jobs_apply(driver: str, area: str, driver_areas: Sequence[str]) -> bo
     return area == driver or area not in driver_areas
 
 
+def own_jobs(scenario: Scenario, drivers: Sequence[str], third_party_voting: bool) -> dict[str, list[tuple[int, float]]]:
+    """Each driver's own jobs, as (count, false-failure probability) groups: its configuration jobs
+    (``gate.config_jobs_per_driver``) and, when ``third_party_voting``, its third-party CI."""
+    gate = scenario.gate
+    own = {d: [(gate.config_jobs_per_driver, gate.config_job_false_failure_prob)] for d in drivers}
+    if third_party_voting:
+        for d in drivers:
+            if d in gate.third_party:
+                own[d].append((gate.third_party[d].jobs, gate.third_party[d].false_failure_prob))
+    return own
+
+
 def per_area_pass(
     scenario: Scenario,
     groups: Sequence[JobGroup],
@@ -49,15 +62,9 @@ def per_area_pass(
     ``drivers`` its configuration jobs (``gate.config_jobs_per_driver``) and, when
     ``third_party_voting``, its third-party CI join the run of the changes they apply to.
     """
-    gate = scenario.gate
     base_p = jobs_pass_prob(groups, extra_jobs, extra_fail)
     base_n = job_count(groups, extra_jobs)
-    own: dict[str, list[tuple[int, float]]] = {d: [(gate.config_jobs_per_driver, gate.config_job_false_failure_prob)]
-                                               for d in drivers}
-    if third_party_voting:
-        for d in drivers:
-            if d in gate.third_party:
-                own[d].append((gate.third_party[d].jobs, gate.third_party[d].false_failure_prob))
+    own = own_jobs(scenario, drivers, third_party_voting)
     all_drivers = scenario.driver_areas
     pass_by_area, jobs_by_area = [], []
     for area in scenario.area_names:
@@ -70,3 +77,57 @@ def per_area_pass(
         pass_by_area.append(p)
         jobs_by_area.append(n)
     return pass_by_area, jobs_by_area
+
+
+def split_drivers(scenario: Scenario) -> tuple[str, ...]:
+    """The driver areas the policy moves to repositories of their own (none without split)."""
+    return scenario.mechanism_drivers("split") if "split" in scenario.policy.mechanisms else ()
+
+
+@dataclass(frozen=True)
+class JobTables:
+    """What a change's CI runs cost and risk, per area (in scenario order)."""
+
+    check_pass: list[float]  # P(a check run has no false job failure)
+    gate_pass: list[float]  # P(a gate run has no false job failure)
+    gate_jobs: list[int]  # jobs in a gate run
+    background_pass: float  # P(no false failure) of another project's change in the shared gate
+    background_jobs: int  # its jobs (the integrated jobs, not nova's own driver jobs)
+
+
+def job_tables(scenario: Scenario) -> JobTables:
+    """The check and gate job sets of every area under the scenario's policy.
+
+    Nova's pipelines run the gate's (the check's) common jobs plus ``gate.extra_config_jobs`` on
+    every change, and the own jobs of each driver still inside nova on the changes they apply to.
+    A split driver's changes run in its own repository: ``policy.split.driver_jobs``, the driver's
+    configuration jobs and, with ``policy.split.third_party_gating``, its third-party CI.
+    """
+    g = scenario.gate
+    split = split_drivers(scenario)
+    in_nova = tuple(d for d in scenario.driver_areas if d not in split)
+    common = {"extra_jobs": g.extra_config_jobs, "extra_fail": g.extra_job_false_failure_prob, "drivers": in_nova,
+              "third_party_voting": g.third_party_gating}
+    check_pass, _ = per_area_pass(scenario, scenario.check.jobs, **common)
+    gate_pass, gate_jobs = per_area_pass(scenario, g.jobs, **common)
+    config = scenario.policy.split
+    for driver in split:
+        a = scenario.area_names.index(driver)
+        p, n = per_area_pass(scenario, config.driver_jobs, drivers=(driver,), third_party_voting=config.third_party_gating)
+        check_pass[a] = gate_pass[a] = p[a]
+        gate_jobs[a] = n[a]
+    background_pass, background_jobs = per_area_pass(scenario, g.jobs)
+    return JobTables(check_pass, gate_pass, gate_jobs, background_pass[0], background_jobs[0])
+
+
+def nova_gate_job_probs(scenario: Scenario) -> list[float]:
+    """Per-job false-failure probabilities of a non-driver change's run in nova's gate (the jobs
+    :func:`job_tables` counts: common, extra configuration jobs, the own jobs of drivers in nova)."""
+    g = scenario.gate
+    probs = [grp.false_failure_prob for grp in g.jobs for _ in range(grp.count)]
+    probs += [g.extra_job_false_failure_prob] * g.extra_config_jobs
+    split = split_drivers(scenario)
+    in_nova = [d for d in scenario.driver_areas if d not in split]
+    for groups in own_jobs(scenario, in_nova, g.third_party_gating).values():
+        probs += [p for count, p in groups for _ in range(count)]
+    return probs

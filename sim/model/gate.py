@@ -16,11 +16,11 @@ background items; they take part in resets like any other item.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from sim.engine.clock import Clock
 from sim.engine.rng import Stream
+from sim.model.records import GateLog, Outcome
 
 if TYPE_CHECKING:
     from sim.model.change import Change
@@ -31,6 +31,10 @@ RUNNING: Final = 1
 PASSED: Final = 2
 FAILING: Final = 3
 HOURS_PER_DAY: Final = 24.0
+# Outcome codes as plain ints in the hot path (the log stores ints; :class:`Outcome` names them).
+PASS: Final = int(Outcome.PASS)
+FALSE_FAILURE: Final = int(Outcome.FALSE_FAILURE)
+TRUE_FAILURE: Final = int(Outcome.TRUE_FAILURE)
 
 
 class GateItem:
@@ -51,49 +55,6 @@ class GateItem:
         self.started = 0.0
         self.ended = 0.0  # end of the last completed run
         self.true_failure = False
-
-
-@dataclass
-class GateLog:
-    """What a gate did, as flat tuples (times in days) for the metrics to aggregate.
-
-    While the gate runs, each log is one flat list of values (``add_run`` etc.): a tuple per entry
-    would be one more object for the garbage collector to track and scan, tens of thousands per run.
-    ``runs``, ``resets`` and ``exits`` give the entries as tuples.
-    """
-
-    run_values: list[float | int] = field(default_factory=list)
-    reset_values: list[float | int] = field(default_factory=list)
-    exit_values: list[float | int] = field(default_factory=list)
-
-    def add_run(self, end: float, area: int, outcome: int, jobs: int) -> None:
-        self.run_values += (end, area, outcome, jobs)
-
-    def add_reset(self, time: float, area: int, restarted: int, wasted_hours: float, nova: int) -> None:
-        self.reset_values += (time, area, restarted, wasted_hours, nova)
-
-    def add_exit(self, time: float, area: int, outcome: int) -> None:
-        self.exit_values += (time, area, outcome)
-
-    @property
-    def runs(self) -> list[tuple[float, int, int, int]]:
-        """(end time, area or -1, outcome: 0 pass / 1 false failure / 2 true failure, jobs)."""
-        return _entries(self.run_values, 4)  # type: ignore[return-value]
-
-    @property
-    def resets(self) -> list[tuple[float, int, int, float, int]]:
-        """(time, area of the failing item or -1, items restarted, wasted job-hours, nova items restarted)."""
-        return _entries(self.reset_values, 5)  # type: ignore[return-value]
-
-    @property
-    def exits(self) -> list[tuple[float, int, int]]:
-        """(time, area or -1, outcome: 0 merged / 1 ejected on a false failure / 2 ejected on a true failure)."""
-        return _entries(self.exit_values, 3)  # type: ignore[return-value]
-
-
-def _entries(values: list[float | int], width: int) -> list[tuple[float | int, ...]]:
-    """Consecutive groups of ``width`` values as tuples."""
-    return list(zip(*[iter(values)] * width, strict=True))
 
 
 class Gate:
@@ -173,7 +134,7 @@ class Gate:
         defect_ok = stream.uniform() < item.defect_pass
         duration = self.run_time_days * stream.gamma_unit_mean(self.run_time_cv)
         item.true_failure = not defect_ok
-        outcome = 0 if (jobs_ok and defect_ok) else (2 if not defect_ok else 1)
+        outcome = PASS if (jobs_ok and defect_ok) else (TRUE_FAILURE if not defect_ok else FALSE_FAILURE)
         self.clock.after(duration, self._run_end, item, generation, outcome)
         if item.change is not None:
             item.change.gate_attempts += 1
@@ -184,7 +145,7 @@ class Gate:
         now = self.clock.now()
         item.ended = now
         self.log.add_run(now, item.area, outcome, item.jobs)
-        if outcome == 0:
+        if outcome == PASS:
             item.state = PASSED
             if self.queue[0] is not item:  # nothing leaves the queue, and the window is already filled
                 return
@@ -232,12 +193,12 @@ class Gate:
                 self.first_waiting -= 1
             change = head.change
             if state == PASSED:
-                log.add_exit(now, head.area, 0)
+                log.add_exit(now, head.area, PASS)
                 self.window += self.window_increase
                 if change is not None:
                     self.on_merge(change)
             else:
-                log.add_exit(now, head.area, 2 if head.true_failure else 1)
+                log.add_exit(now, head.area, TRUE_FAILURE if head.true_failure else FALSE_FAILURE)
                 self.window = max(self.window_floor, int(self.window / self.window_decrease_factor))
                 if change is not None:
                     self.on_reject(change, head.true_failure)

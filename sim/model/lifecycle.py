@@ -19,32 +19,49 @@ Who reviews, how many votes approve and which gate tests a change are the policy
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sim.engine.clock import Clock
+from sim.engine.rng import Streams
+from sim.engine.workweek import WorkWeek
 from sim.model.change import Change
 from sim.model.gate import GateItem
 from sim.model.reviewers import Reviewer
+from sim.scenario import Scenario
 
 if TYPE_CHECKING:
-    from sim.model.world import World
+    from sim.model.policy import Policy
 
 
 class Lifecycle:
     """Moves changes between authors, CI, reviewers and the gate for one replication."""
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self.clock = world.clock
-        sc = world.scenario
+    def __init__(
+        self,
+        scenario: Scenario,
+        clock: Clock,
+        streams: Streams,
+        policy: Policy,
+        workweek: WorkWeek | None,
+        *,
+        merge: Callable[[Change], None],
+        abandon: Callable[[Change, float], None],
+        freeze_hold: Callable[[Change], float],
+    ) -> None:
+        """``merge(change)`` and ``abandon(change, at)`` close a change; ``freeze_hold(change)`` is
+        how long an approved change waits out the feature freeze (days)."""
+        self.clock = clock
+        sc = scenario
         self.scenario = sc
-        self.policy = world.policy
-        self.author = world.streams["author"]
-        self.review_rng = world.streams["review"]
-        self.check_rng = world.streams["check"]
-        self.noncore_rng = world.streams["noncore"]
+        self.policy = policy
+        self.merge, self.abandon, self.freeze_hold = merge, abandon, freeze_hold
+        self.author = streams["author"]
+        self.review_rng = streams["review"]
+        self.check_rng = streams["check"]
+        self.noncore_rng = streams["noncore"]
         self.detect_prob = sc.review.detect_prob
         a = sc.authors
-        self.abandonment = a.abandonment
         self.response_median, self.response_sigma = a.response_median_days, a.response_sigma
         self.stall_prob, self.stall_mean = a.stall_prob, a.stall_mean_days
         self.recheck_delay = a.recheck_delay_days
@@ -53,7 +70,7 @@ class Lifecycle:
         self.check_time = sc.check.run_time_days
         self.check_catch = sc.check.defect_catch_prob
         self.gate_catch = sc.gate.defect_catch_prob
-        self.workweek = world.workweek
+        self.workweek = workweek
         # Bound once, not per scheduled call (the two most frequent steps of a change).
         self._revised_call = self._revised
         self._check_done_call = self._check_done
@@ -79,10 +96,10 @@ class Lifecycle:
         else:
             delay = author.lognormal(self.response_median, self.response_sigma)
         delay = self._calendar(delay)
-        if self.abandonment and delay > change.patience:
+        if delay > change.patience:
             change.author_time += change.patience
             now = self.clock.now()
-            self.world.abandon(change, now + change.patience)
+            self.abandon(change, now + change.patience)
             return
         change.author_time += delay
         self.clock.after(delay, self._revised_call, change)
@@ -160,7 +177,7 @@ class Lifecycle:
         now = self.clock.now()
         change.approved = now
         self.policy.on_approved(change)
-        hold = self.world.freeze_hold(change)
+        hold = self.freeze_hold(change)
         if hold > 0.0:
             change.freeze_time += hold
             self.clock.after(hold, self.new_patch_set, change)  # rebased when master reopens, reviewed again
@@ -172,7 +189,7 @@ class Lifecycle:
     def to_gate(self, change: Change) -> None:
         gate = change.gate
         if gate is None:
-            self.world.merge(change)
+            self.merge(change)
             return
         jobs_pass, jobs = self.policy.gate_jobs(change)
         defect_pass = (1.0 - self.gate_catch) ** change.defects if change.defects else 1.0
@@ -183,7 +200,7 @@ class Lifecycle:
     def merged(self, change: Change) -> None:
         now = self.clock.now()
         change.gate_time += now
-        self.world.merge(change)
+        self.merge(change)
 
     def rejected(self, change: Change, true_failure: bool) -> None:
         now = self.clock.now()
@@ -200,4 +217,4 @@ class Lifecycle:
         if not math.isnan(change.ready_since):
             change.wait_review += at - change.ready_since
             change.ready_since = math.nan
-        self.world.abandon(change, at)
+        self.abandon(change, at)

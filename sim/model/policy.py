@@ -23,10 +23,10 @@ root (:mod:`sim.simulate`) hands to the policy.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sim.model.ci import per_area_pass
+from sim.model.ci import job_tables
 from sim.model.reviewers import core_team
 
 if TYPE_CHECKING:
@@ -89,23 +89,16 @@ class Policy:
         sc = self.scenario
         self.world = world
         self.clock = world.clock
-        self.board: ReviewBoard = world.add_board("nova", core_team(sc, world.streams["roster"]))
-        self.set_job_tables(sc.driver_areas)
+        self.board: ReviewBoard = world.add_board("nova", core_team(sc, world.streams["roster"]),
+                                                  effort_factor=self._effort_factor())
+        jobs = job_tables(sc)
+        self.check_pass, self.gate_pass, self.gate_job_count = jobs.check_pass, jobs.gate_pass, jobs.gate_jobs
         self.gate = None
         if sc.gate.enabled:
-            # Other projects' changes run the integrated jobs, not nova's own driver jobs.
-            background_pass, background_jobs = per_area_pass(sc, sc.gate.jobs)
-            self.gate = world.add_gate(
-                "nova", background_rate=sc.gate.background_rate_per_day,
-                background_pass=background_pass[0], background_jobs=background_jobs[0],
-            )
+            self.gate = world.add_gate("nova", background_rate=sc.gate.background_rate_per_day,
+                                       background_pass=jobs.background_pass, background_jobs=jobs.background_jobs)
         for mechanism in self.mechanisms:
             mechanism.build(world)
-        factors = [m.effort_factor for m in self._overriding("effort_factor")]
-        if factors:
-            self.board.effort_factor = factors[0] if len(factors) == 1 else (
-                lambda reviewer, change: math.prod(f(reviewer, change) for f in factors)
-            )
         self._approval = self._overriding("approved")
         self._admission = self._overriding("admit")
         # Notifications go only to the mechanisms that listen (most hooks of most policies are no-ops).
@@ -117,19 +110,14 @@ class Policy:
         """The mechanisms whose class overrides ``hook`` of :class:`Mechanism`, in order."""
         return [m for m in self.mechanisms if getattr(type(m), hook) is not getattr(Mechanism, hook)]
 
-    def set_job_tables(self, drivers: tuple[str, ...]) -> None:
-        """Per-area check and gate job sets of nova's pipelines, carrying ``drivers``' own jobs."""
-        sc = self.scenario
-        g = sc.gate
-        voting = g.third_party_gating
-        self.check_pass, _ = per_area_pass(
-            sc, sc.check.jobs, extra_jobs=g.extra_config_jobs, extra_fail=g.extra_job_false_failure_prob,
-            drivers=drivers, third_party_voting=voting,
-        )
-        self.gate_pass, self.gate_job_count = per_area_pass(
-            sc, g.jobs, extra_jobs=g.extra_config_jobs, extra_fail=g.extra_job_false_failure_prob,
-            drivers=drivers, third_party_voting=voting,
-        )
+    def _effort_factor(self) -> Callable[[Reviewer, Change], float] | None:
+        """The product of the mechanisms' effort factors on nova's board (None: every review as usual)."""
+        factors = [m.effort_factor for m in self._overriding("effort_factor")]
+        if not factors:
+            return None
+        if len(factors) == 1:
+            return factors[0]
+        return lambda reviewer, change: math.prod(f(reviewer, change) for f in factors)
 
     def route(self, change: Change) -> None:
         change.board = self.board
@@ -146,7 +134,7 @@ class Policy:
         for mechanism in self._admission:
             if not mechanism.admit(change):
                 return
-        change.board.offer(change, change.ready_since)  # type: ignore[union-attr]  # set by route()
+        change.board.offer(change)  # type: ignore[union-attr]  # set by route()
 
     def approved(self, change: Change) -> bool:
         for mechanism in self._approval:
@@ -170,7 +158,7 @@ class Policy:
     def release(self, change: Change) -> None:
         """A held change may be reviewed (by the later mechanisms' leave), or was abandoned meanwhile."""
         now = self.clock.now()
-        deadline = self.deadline(change)
+        deadline = change.deadline()
         # Held until now, or until its author gave up (possibly before it was held: a runway's
         # timebox can put back a waiting change whose abandonment nobody had noticed yet).
         change.held_time += max(0.0, min(now, deadline) - change.held_since)
@@ -181,16 +169,12 @@ class Policy:
 
     def expire_held(self, change: Change, end: float) -> bool:
         """At the end of the run: abandon a held change whose author's patience ran out; True if so."""
-        deadline = self.deadline(change)
+        deadline = change.deadline()
         if deadline > end:
             return False
         change.held_time += max(0.0, deadline - change.held_since)
         self.world.lifecycle.expired(change, deadline)
         return True
-
-    def deadline(self, change: Change) -> float:
-        """When the author of a waiting change gives up."""
-        return change.ready_since + change.patience if self.scenario.authors.abandonment else math.inf
 
     # ------------------------------------------------------------------ notifications
 

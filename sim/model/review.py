@@ -75,7 +75,6 @@ class ReviewBoard:
         self.attention_decay = attention_decay
         self.workweek = workweek
         self._attention_origin = 0.0
-        self.patience_enabled = True
         self.lanes: list[tuple[float, Callable[[Reviewer], Iterable[Change]]]] = []
         self._review_end = self._finish  # bound once, not per scheduled review end
 
@@ -96,14 +95,10 @@ class ReviewBoard:
 
     # ------------------------------------------------------------------ offering work
 
-    def offer(self, change: Change, since: float | None = None) -> None:
-        """The change is ready for review: hand it to an idle reviewer or let it wait.
-
-        ``since`` continues an earlier wait (a change a policy held back since then).
-        """
+    def offer(self, change: Change) -> None:
+        """The change, ready for review since ``change.ready_since``: hand it to an idle reviewer or
+        let it wait."""
         change.board = self
-        now = self.clock.now()
-        change.ready_since = now if since is None else since
         reviewer = self._idle_reviewer_for(change) if self.idle else None
         if reviewer is None:
             self.queue.add(change, self.position, self._weight(change))
@@ -139,7 +134,9 @@ class ReviewBoard:
         self.queue.remove(change, self.position)
         return True
 
-    def _eligible(self, reviewer: Reviewer, change: Change) -> bool:
+    def may_take(self, reviewer: Reviewer, change: Change) -> bool:
+        """May ``reviewer`` review ``change`` now: they know its area at all, have not reviewed this
+        patch set, and the policy lets them (``may_review``)."""
         return (
             reviewer.weights[change.area] > 0.0
             and reviewer.id not in change.reviewed_by
@@ -149,12 +146,8 @@ class ReviewBoard:
     def _idle_reviewer_for(self, change: Change) -> Reviewer | None:
         """An idle reviewer who may review ``change``, drawn in proportion to weight x capacity:
         a reviewer with more time for review is more often the one who picks an offered change up."""
-        area, reviewed_by, may_review = change.area, change.reviewed_by, self.may_review
-        # _eligible, spelled out: this scan runs on every offer
-        candidates = [
-            r for r in self.idle
-            if r.weights[area] > 0.0 and r.id not in reviewed_by and (may_review is None or may_review(r, change))
-        ]
+        area = change.area
+        candidates = [r for r in self.idle if self.may_take(r, change)]
         if not candidates:
             return None
         if len(candidates) == 1:
@@ -167,27 +160,21 @@ class ReviewBoard:
 
     # ------------------------------------------------------------------ reviewing
 
-    def _deadline(self, change: Change) -> float:
-        return change.ready_since + change.patience if self.patience_enabled else math.inf
-
     def _expire(self, change: Change) -> None:
         self.queue.remove(change, self.position)
-        self.on_expired(change, self._deadline(change))
+        self.on_expired(change, change.deadline())
 
     def _pick_among(self, reviewer: Reviewer, changes: Iterable[Change]) -> Change | None:
         """A waiting change among ``changes`` drawn by the selection rule, or None."""
         now = self.clock.now()
-        position, patience_enabled, may_review = self.position, self.patience_enabled, self.may_review
-        weights, reviewer_id, queue_weights = reviewer.weights, reviewer.id, self.queue.weights
+        position, weights, queue_weights = self.position, reviewer.weights, self.queue.weights
         cumulative, candidates, total = [], [], 0.0
         for change in list(changes):  # a copy: expiring a change may edit the source
             if change.id not in position:
                 continue
-            # _deadline and _eligible, spelled out: the fallback scan visits every waiting change
-            if patience_enabled and change.ready_since + change.patience <= now:
+            if change.deadline() <= now:
                 self._expire(change)
-            elif (weights[change.area] > 0.0 and reviewer_id not in change.reviewed_by
-                  and (may_review is None or may_review(reviewer, change))):
+            elif self.may_take(reviewer, change):
                 total += weights[change.area] * queue_weights[change.area][position[change.id]]
                 cumulative.append(total)
                 candidates.append(change)
@@ -206,14 +193,13 @@ class ReviewBoard:
                 if change is not None:
                     return change
         weights = reviewer.weights
-        patience_enabled = self.patience_enabled
         for _ in range(MAX_REJECTIONS):
             change = queue.draw(weights, selection)
             if change is None:
                 return None
-            if patience_enabled and change.ready_since + change.patience <= now:  # past its _deadline
+            if change.deadline() <= now:
                 self._expire(change)
-            elif self._eligible(reviewer, change):
+            elif self.may_take(reviewer, change):
                 return change
         # Rare: the draws kept hitting changes this reviewer may not take. Scan exactly.
         return self._pick_among(reviewer, chain.from_iterable(queue.items))
@@ -279,7 +265,7 @@ class ReviewBoard:
         """At the end of the run: expire waiting changes whose patience ran out; account busy time."""
         for area_items in self.queue.items:
             for change in list(area_items):
-                if self._deadline(change) <= end:
+                if change.deadline() <= end:
                     self._expire(change)
         for reviewer in self.reviewers:
             if reviewer.busy:

@@ -8,7 +8,6 @@ against the per-change records on every run.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 from sim.engine.clock import Clock
@@ -16,37 +15,15 @@ from sim.engine.rng import Streams
 from sim.engine.workweek import WorkWeek
 from sim.errors import SimulationDiverged
 from sim.model.arrivals import Arrivals, ChangeFactory
-from sim.model.change import RECORD_FIELDS, Change
+from sim.model.change import Change
 from sim.model.divergence import CHECK_EVERY_ARRIVALS, FIRST_CHECK_DAY, explain
-from sim.model.gate import Gate, GateLog
+from sim.model.gate import Gate
 from sim.model.lifecycle import Lifecycle
 from sim.model.policy import Policy
+from sim.model.records import Records, ReviewerRecord
 from sim.model.review import ReviewBoard
 from sim.model.reviewers import Reviewer
 from sim.scenario import Scenario
-
-
-@dataclass
-class Records:
-    """Everything one replication produced, as plain data (picklable, no SimPy objects)."""
-
-    scenario_name: str
-    policy: str
-    replication: int
-    area_names: tuple[str, ...]
-    driver_areas: tuple[str, ...]
-    window: tuple[float, float]  # measurement window [start, end) in days
-    changes: list[tuple[Any, ...]]  # rows of RECORD_FIELDS
-    gates: dict[str, GateLog]
-    # (board, reviewer, role, busy days in window, reviews finished in window)
-    reviewers: list[tuple[str, str, str, float, int]]
-    open_time_integral: float  # integral of the open-change count over the window (change-days)
-    sim_events: int
-    extra: dict[str, Any] = field(default_factory=dict)  # policy-specific records
-
-    @property
-    def record_fields(self) -> tuple[str, ...]:
-        return RECORD_FIELDS
 
 
 class World:
@@ -77,10 +54,11 @@ class World:
         self.max_open = scenario.run.max_open_changes
         self.max_events_per_day = scenario.run.max_events_per_day
         self.policy = policy
-        self.lifecycle = Lifecycle(self)
-        self.factory = ChangeFactory(self)
+        self.lifecycle = Lifecycle(scenario, self.clock, self.streams, policy, self.workweek,
+                                   merge=self.merge, abandon=self.abandon, freeze_hold=self.freeze_hold)
+        self.factory = ChangeFactory(scenario, self.streams)
         self.policy.build(self)
-        self.arrivals = Arrivals(self)
+        self.arrivals = Arrivals(scenario, self.clock, self.streams["arrivals"], self.factory, self.workweek, self.arrive)
 
     def start_arrivals(self) -> None:
         """New changes start to arrive (``run`` then moves time forward)."""
@@ -122,7 +100,6 @@ class World:
             attention_decay=math.log(2.0) / halflife if (halflife := sc.review.attention_halflife_days) else 0.0,
             **hooks,
         )
-        board.patience_enabled = sc.authors.abandonment
         self.boards[name] = board
         return board
 
@@ -216,7 +193,7 @@ class World:
         self._count(end, 0)
         names = self.scenario.area_names
         reviewers = [
-            (board.name, r.name, r.role, r.busy_days, r.reviews)
+            ReviewerRecord(board.name, r.name, r.role, r.busy_days, r.reviews)
             for board in self.boards.values()
             for r in board.reviewers
         ]

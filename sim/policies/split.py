@@ -4,8 +4,9 @@ A change in a split driver's area is reviewed by the driver's team (``team_of(dr
 reviewers, each knowing only that driver; with ``experts_move``, the nova cores who know the
 driver leave nova for its team) and gated in the driver's own gate: the driver repository's jobs
 (``driver_jobs``), the driver's configuration jobs and, with ``third_party_gating``, its
-third-party CI. No background changes share a driver gate. Nova's pipelines drop the split
-drivers' own jobs, so nova's gate no longer pays for resets caused by driver changes.
+third-party CI (the job tables are :func:`sim.model.ci.job_tables`). No background changes share
+a driver gate. Nova's pipelines drop the split drivers' own jobs, so nova's gate no longer pays
+for resets caused by driver changes.
 
 The price: the virt driver interface becomes a versioned API. A nova change touching it carries
 ``interface_extra_defects`` more latent defects on average (extra review rounds), and once it
@@ -19,7 +20,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from sim.model.ci import per_area_pass
 from sim.model.policy import Mechanism
 from sim.model.reviewers import driver_team, only_area
 
@@ -52,12 +52,6 @@ class Split(Mechanism):
             members = driver_team(first, a, len(names), team.size, team.reviews_per_day, "driver-core", f"{driver}-core")
             self.boards[a] = world.add_board(driver, movers + members)
             self.gates[a] = world.add_gate(driver) if sc.gate.enabled else None
-        # Nova's pipelines keep only the jobs of the drivers still inside nova.
-        self.policy.set_job_tables(tuple(d for d in sc.driver_areas if d not in self.drivers))
-        for driver, a in zip(self.drivers, self.indices):
-            p, n = per_area_pass(sc, config.driver_jobs, drivers=(driver,), third_party_voting=config.third_party_gating)
-            self.policy.check_pass[a] = self.policy.gate_pass[a] = p[a]
-            self.policy.gate_job_count[a] = n[a]
         self.followups = 0
 
     def route(self, change: Change) -> None:

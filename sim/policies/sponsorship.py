@@ -10,6 +10,7 @@ change of it needs sponsors again.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from sim.policies.features import Feature, FeatureAdmission
@@ -27,13 +28,15 @@ class Sponsorship(FeatureAdmission):
         self.needed = config.sponsors
         self.limit = config.max_per_core
         self.stream = world.streams["policy"]
-        self.load = {r.id: 0 for r in self.cores}
-        self.sponsoring: dict[int, list[Feature]] = {r.id: [] for r in self.cores}
+        # Keyed by reviewer id and filled as cores sponsor: nothing depends on who is in nova when this
+        # mechanism is built (a mechanism built after it, split with experts_move, may move cores out).
+        self.load: defaultdict[int, int] = defaultdict(int)
+        self.sponsoring: defaultdict[int, list[Feature]] = defaultdict(list)
         self.policy.board.add_lane(config.priority_share, self._sponsored_changes)
 
     @property
     def cores(self) -> list[Reviewer]:
-        """Nova's cores as they are now: a mechanism built later (split) may move some out of nova."""
+        """Nova's cores as they are now."""
         return self.policy.cores()
 
     def _free_cores(self, area: int) -> list[Reviewer]:

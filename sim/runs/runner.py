@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from sim.model.world import Records
+from sim.model.records import Records
 from sim.runs import metrics
 from sim.runs.pool import ordered_map, pool_or
 from sim.scenario import Scenario
