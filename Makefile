@@ -22,9 +22,17 @@ figures: $(STAMP)
 
 run: figures
 
-# Unit tests (including every notebook, executed headless) and the baseline regression check.
+# The model's own tests, run a second time on the Python sources when a compiled build is present.
+MODEL_TESTS := tests/test_world.py tests/test_review.py tests/test_gate.py tests/test_policies.py \
+               tests/test_workweek.py tests/test_rng.py tests/test_theory.py
+
+# Unit tests (including every notebook, executed headless) on whichever build `import sim` loads
+# (compiled after `make fast`), the model's tests on the sources too, and the baseline regression check.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	@if $(BIN)/python -c "import sys, sim._compiled as c; sys.exit(0 if c.compiled() else 1)"; then \
+	    echo "the model's tests again, on the Python sources:"; \
+	    DRIVERSPLIT_PURE=1 $(BIN)/python -m pytest -q $(MODEL_TESTS); fi
 	$(BIN)/python -m sim check-baseline --workers $(WORKERS)
 
 # Fit Juno (data/calibrated/juno.toml + juno.md, figures/calibration_juno.*), then predict Kilo.

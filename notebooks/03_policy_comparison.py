@@ -43,6 +43,7 @@ from IPython.display import Markdown, display
 
 import sim
 from sim.outputs import plots
+from sim.outputs.findings import Effect, sentence_name, table_effects
 from sim.outputs.report import headline_frame
 from sim.paths import SCENARIOS
 from sim.runs.compare import compare
@@ -141,7 +142,7 @@ READING = [  # (metric, area, what, unit, digits)
 ]
 
 
-def phrase(e: plots.Effect, what: str, unit: str, digits: int) -> tuple[str, int]:
+def phrase(e: Effect, what: str, unit: str, digits: int) -> tuple[str, int]:
     """A sentence on one paired effect, and the direction it states (+1, -1, or 0 for within noise)."""
     u = f" {unit}" if unit else ""
     ci = f"paired 95 % CI {e.low:+.{digits}f} to {e.high:+.{digits}f}"
@@ -157,7 +158,7 @@ def phrase(e: plots.Effect, what: str, unit: str, digits: int) -> tuple[str, int
 
 readings, checked = {name: [] for name in comparison.names[1:]}, 0
 for metric, area, what, unit, digits in READING:
-    for e in plots.table_effects(table, metric, area):
+    for e in table_effects(table, metric, area):
         text, direction = phrase(e, what, unit, digits)
         readings[e.scenario].append(text)
         if direction:  # the sign stated in the text is the sign of the whole interval
@@ -166,6 +167,6 @@ for metric, area, what, unit, digits in READING:
         elif np.isfinite(e.diff) and e.n >= 2:
             assert e.low <= 0 <= e.high, (e, text)
 for name, lines in readings.items():
-    display(Markdown(f"**{plots.sentence_name(name).capitalize()}** vs {plots.sentence_name(reference)} "
+    display(Markdown(f"**{sentence_name(name).capitalize()}** vs {sentence_name(reference)} "
                      f"({REPLICATIONS} replications): " + "; ".join(lines) + "."))
 print(f"{checked} differences beyond noise, each with the sign its sentence states")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
-# The suite tests the Python sources, even when a compiled build (make fast) is present: some tests
-# instrument methods or pass stand-ins, which compiled classes do not allow. test_compiled.py
-# checks that the compiled build gives the same records. Set before anything imports sim.
-os.environ["DRIVERSPLIT_PURE"] = "1"
+# The suite runs whichever build ``import sim`` loads: the compiled one after ``make fast`` (as in
+# CI), else the Python sources; ``DRIVERSPLIT_PURE=1`` forces the sources. ``make test`` runs the
+# model's tests on the sources too when a compiled build is present, and test_compiled.py compares
+# the records of both builds. Tests observe the model through its public hooks only (watchers,
+# ids), which compiled classes keep.
 
 import pytest
 from simtest import MMC, MONOLITH, SHORT_MONOLITH

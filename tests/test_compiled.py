@@ -1,5 +1,6 @@
 """The optional compiled build (make fast): same records as the Python sources, and a stale build
-refused. The comparison runs only when a build is present (the suite itself runs the sources)."""
+refused. The comparison runs only when a build is present (``make test`` then also runs the model's
+tests on the sources)."""
 
 from __future__ import annotations
 
@@ -74,10 +75,8 @@ def test_compiled_build_gives_the_same_records_as_the_sources() -> None:
 def test_a_stale_build_is_refused(tmp_path: Path) -> None:
     """A copy of the package with a fake extension module: importing it fails unless the manifest
     records the current sources, and DRIVERSPLIT_PURE=1 bypasses the check."""
-    package = tmp_path / "sim"
-    (package / "model").mkdir(parents=True)
-    (package / "policies").mkdir()
     for path in _compiled.MODULES:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(f"# {path}\n", encoding="utf-8")
     fake = tmp_path / ("sim/model/gate" + importlib.machinery.EXTENSION_SUFFIXES[0])
     fake.write_bytes(b"")

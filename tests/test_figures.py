@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from simtest import MMC, MONOLITH, SCENARIOS, run_cli
 
-from sim.model.ci import per_area_pass
-from sim.outputs import figures, plots
+from sim.model.ci import nova_gate_job_probs, per_area_pass
+from sim.outputs import figures, findings, plots
+from sim.runs import sweeps
 from sim.runs.compare import Comparison, compare, comparison_table
 from sim.runs.metrics import DRIVERS, NON_DRIVERS
 from sim.scenario import load_scenario
@@ -127,16 +128,27 @@ def test_backlog_and_load_findings_change_with_the_data(small: Comparison) -> No
 
 
 def test_change_clause_states_effects_only_beyond_noise() -> None:
-    e = plots.Effect("split", "monolith", 12.0, 10.0, 2.0, 1.0, 3.0, 5)
-    assert plots.change_clause([e], "x", "d") == "under split repos, x rises 20% (10.0 → 12.0 d; paired 95% CI +1.0 to +3.0)"
+    e = findings.Effect("split", "monolith", 12.0, 10.0, 2.0, 1.0, 3.0, 5)
+    assert findings.change_clause([e], "x", "d") == "under split repos, x rises 20% (10.0 → 12.0 d; paired 95% CI +1.0 to +3.0)"
     within = dataclasses.replace(e, low=-0.5)
-    assert "does not change beyond noise" in plots.change_clause([within], "x", "d")
-    assert plots.change_clause([within, dataclasses.replace(within, scenario="runways", value=11.0)], "x", "d") == (
+    assert "does not change beyond noise" in findings.change_clause([within], "x", "d")
+    assert findings.change_clause([within, dataclasses.replace(within, scenario="runways", value=11.0)], "x", "d") == (
         "no policy changes x beyond noise (10.0 d under the monolith; 11.0 to 12.0 d under the others)")
     one_rep = dataclasses.replace(e, n=1)
     assert not one_rep.significant
     fold = dataclasses.replace(e, value=35.0, diff=25.0, low=20.0, high=30.0)
-    assert "rises 3.5-fold" in plots.change_clause([fold], "x", "d")
+    assert "rises 3.5-fold" in findings.change_clause([fold], "x", "d")
+
+
+@pytest.mark.parametrize(("low", "high", "n", "beyond"), [
+    (1.0, 3.0, 5, True), (-3.0, -1.0, 2, True),  # wholly on one side of 0
+    (-0.5, 3.0, 5, False), (0.0, 3.0, 5, False),  # touches or straddles 0
+    (1.0, 3.0, 1, False),  # one replication: no interval
+    (math.nan, 3.0, 5, False), (1.0, math.inf, 5, False),  # undefined interval
+])
+def test_excludes_zero_is_the_one_test_of_beyond_noise(low: float, high: float, n: int, beyond: bool) -> None:
+    assert findings.excludes_zero(low, high, n) is beyond
+    assert findings.Effect("split", "monolith", 1.0, 1.0, (low + high) / 2, low, high, n).significant is beyond
 
 
 def gate_sweep(monolith: list[float], split: list[float]) -> pd.DataFrame:
@@ -200,7 +212,7 @@ def test_theory_curve_is_q_over_one_minus_q(tmp_path: Path) -> None:
     path.write_text(TINY)
     mono = load_scenario(path)
     split = load_scenario(path, ["policy.mechanisms=['split']"])
-    curve = figures.gate_theory({"mono": mono, "split": split}, "mono", range(6))
+    curve = sweeps.gate_theory({"mono": mono, "split": split}, "mono", range(6))
     for _, row in curve.iterrows():
         k = row["config_jobs_per_driver"]
         own = 0.9**3 * 0.98**2 * 0.96  # nova's own jobs: they stay in nova's gate under a split
@@ -210,15 +222,15 @@ def test_theory_curve_is_q_over_one_minus_q(tmp_path: Path) -> None:
         assert row["expected"] == pytest.approx(q / (1.0 - q), rel=1e-12)
         assert row["jobs"] == 3 + 2 + 1 + k + 2  # x: the monolith's job count
         assert row["own_jobs"] == (8 + k if row["scenario"] == "mono" else 6)
-    # the same job set as the simulation's pipeline (per_area_pass), on the shipped monolith
+    # the same job set as the simulation's pipeline (job_tables), on the shipped monolith
     shipped = load_scenario(MONOLITH, ["gate.third_party_gating=true", "gate.config_jobs_per_driver=7"])
     g = shipped.gate
     p, n = per_area_pass(shipped, g.jobs, extra_jobs=g.extra_config_jobs, extra_fail=g.extra_job_false_failure_prob,
                          drivers=shipped.driver_areas, third_party_voting=True)
     core = next(i for i, a in enumerate(shipped.area_names) if a not in shipped.driver_areas)
-    probs = figures.nova_gate_job_probs(shipped)
-    assert len(probs) == n[core] == figures.nova_gate_jobs(shipped)
-    assert figures.expected_false_rejections(probs) == pytest.approx(1.0 / p[core] - 1.0, rel=1e-12)
+    probs = nova_gate_job_probs(shipped)
+    assert len(probs) == n[core] == sweeps.nova_gate_jobs(shipped)
+    assert sweeps.expected_false_rejections(probs) == pytest.approx(1.0 / p[core] - 1.0, rel=1e-12)
     assert math.prod(1 - x for x in probs) == pytest.approx(p[core], rel=1e-12)
 
 

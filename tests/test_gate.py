@@ -8,7 +8,6 @@ Items are told apart by their ``area`` (0, 1, 2, ...), which the gate copies int
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,32 +16,23 @@ from simtest import MONOLITH, Z
 from sim.engine.clock import Clock
 from sim.engine.rng import Stream, stream_seed
 from sim.model.ci import driver_jobs_apply, job_count, jobs_pass_prob, per_area_pass
+from sim.model.change import Change
 from sim.model.gate import Gate, GateItem
+from sim.model.records import Outcome
 from sim.scenario import JobGroup, load_scenario
 
 HOURS = 24.0
 JOBS = 10
-PASS, FALSE_FAIL, TRUE_FAIL = 0, 1, 2
-MERGED, EJECTED_FALSE, EJECTED_TRUE = 0, 1, 2
+PASS, FALSE_FAIL, TRUE_FAIL = Outcome.PASS, Outcome.FALSE_FAILURE, Outcome.TRUE_FAILURE
+MERGED, EJECTED_FALSE, EJECTED_TRUE = Outcome.PASS, Outcome.FALSE_FAILURE, Outcome.TRUE_FAILURE
 
 
-class ScriptedStream:
-    """Stand-in for a :class:`~sim.engine.rng.Stream`: uniform() = 0.5, run-time factors from a script.
-
-    With pass probabilities of 0 or 1 the value of the uniform does not matter.
-    """
-
-    def __init__(self, durations: list[float]) -> None:
-        self.durations = list(durations)
-
-    def uniform(self) -> float:
-        return 0.5
-
-    def gamma_unit_mean(self, cv: float) -> float:
-        return self.durations.pop(0)
-
-    def exponential(self, mean: float) -> float:
-        return mean
+def scripted(durations: list[float], cv: float = 0.5) -> Stream:
+    """A gate stream whose run-time factors (gamma draws at ``cv``) follow a script; outcomes are
+    forced by pass probabilities of 0 or 1, so its uniforms do not matter."""
+    stream = Stream("gate", stream_seed(1, 0, "gate"))
+    stream.script_gamma(cv, durations)
+    return stream
 
 
 class Harness:
@@ -53,21 +43,24 @@ class Harness:
         self.clock = Clock()
         self.env = self.clock.env
         self.events: list[tuple[Any, ...]] = []
-        self.changes: dict[str, SimpleNamespace] = {}
+        self.changes: dict[str, Change] = {}
         self.items: dict[str, GateItem] = {}
+        self.name_of: dict[int, str] = {}
         self.gate = Gate(
             self.clock, "test", run_time_days=run_time_days, run_time_cv=run_time_cv, window=window,
             window_floor=window_floor, window_increase=window_increase,
             window_decrease_factor=window_decrease_factor,
             stream=stream if stream is not None else Stream("gate", stream_seed(1, 0, "gate")),
-            on_merge=lambda ch: self.events.append(("merge", ch.id, self.env.now)),
-            on_reject=lambda ch, true: self.events.append(("reject", ch.id, self.env.now, true)),
+            on_merge=lambda ch: self.events.append(("merge", self.name_of[ch.id], self.env.now)),
+            on_reject=lambda ch, true: self.events.append(("reject", self.name_of[ch.id], self.env.now, true)),
         )
 
     def item(self, name: str, area: int, *, passes: bool = True, defect: bool = False, background: bool = False) -> GateItem:
-        change = None if background else SimpleNamespace(id=name, gate_attempts=0, gate_resets=0)
-        if change is not None:
+        change = None
+        if not background:
+            change = Change(len(self.changes), area, "bug", 10.0, False, False, -1, 0, math.inf, 1.0, 0.0)
             self.changes[name] = change
+            self.name_of[change.id] = name
         item = GateItem(change, -1 if background else area, 1.0 if passes else 0.0, 0.0 if defect else 1.0, JOBS)
         self.items[name] = item
         return item
@@ -183,7 +176,7 @@ def test_window_shrinks_on_ejection_but_not_below_floor() -> None:
 def test_failing_item_behind_the_head_is_ejected_only_when_the_items_ahead_merge() -> None:
     """Run times 2 (A), 1 (B), 1, 1 (C and its restart): B fails at 1 while A still runs. C restarts
     at 1 (tested without B); B waits in the queue and leaves at 2, right after A merges."""
-    h = Harness(ScriptedStream([2.0, 1.0, 1.0, 1.0]), run_time_cv=0.5)
+    h = Harness(scripted([2.0, 1.0, 1.0, 1.0]), run_time_cv=0.5)
     h.enqueue(h.item("A", 0), h.item("B", 1, passes=False), h.item("C", 2))
     h.env.run(until=1.5)
     assert h.events == []  # B has failed but is not ejected: A might still fail
@@ -198,7 +191,7 @@ def test_failing_item_behind_the_head_is_ejected_only_when_the_items_ahead_merge
 def test_failure_ahead_restarts_a_failed_item_behind() -> None:
     """A (run time 2) and B (run time 1) both fail. B's failure is final only if A merges; A fails,
     so B is retested without A (restart at 2) and fails again at 3."""
-    h = Harness(ScriptedStream([2.0, 1.0, 1.0]), run_time_cv=0.5)
+    h = Harness(scripted([2.0, 1.0, 1.0]), run_time_cv=0.5)
     h.enqueue(h.item("A", 0, passes=False), h.item("B", 1, passes=False))
     h.env.run()
     assert h.events == [("reject", "A", 2.0, False), ("reject", "B", 3.0, False)]
@@ -210,7 +203,7 @@ def test_failure_ahead_restarts_a_failed_item_behind() -> None:
 def test_wasted_job_hours_count_only_the_time_jobs_ran() -> None:
     """A runs 2 days and fails; B behind it ran 1 day and passed at 1, then idled. B's restart wastes
     1 day of its JOBS jobs, not 2 (regression: idle time was charged too)."""
-    h = Harness(ScriptedStream([2.0, 1.0, 1.0]), run_time_cv=0.5)
+    h = Harness(scripted([2.0, 1.0, 1.0]), run_time_cv=0.5)
     h.enqueue(h.item("A", 0, passes=False), h.item("B", 1))
     h.env.run()
     assert h.events == [("reject", "A", 2.0, False), ("merge", "B", 3.0)]

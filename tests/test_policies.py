@@ -106,7 +106,7 @@ class Micro:
         world = self.world
 
         def arrive() -> None:
-            change = Change(world.factory._new_id(), area, kind, 10.0, touches, driver_only, feature, 0, patience, 1.0,
+            change = Change(world.factory.new_id(), area, kind, 10.0, touches, driver_only, feature, 0, patience, 1.0,
                             world.clock.now())
             self.c[name] = change
             world.arrive(change)
@@ -126,32 +126,39 @@ class Micro:
 def on_review_start(world: World, check: Callable[[Any, Reviewer, Change], None]) -> list[tuple[float, str, Reviewer, Change]]:
     """Call ``check(board, reviewer, change)`` whenever any board starts a review; return the log."""
     log: list[tuple[float, str, Reviewer, Change]] = []
+
+    def watcher(board: Any, reviewer: Reviewer, change: Change) -> None:
+        check(board, reviewer, change)
+        log.append((world.clock.now(), board.name, reviewer, change))
+
     for board in world.boards.values():
-        start = board._start
-
-        def wrapped(reviewer: Reviewer, change: Change, board: Any = board, start: Any = start) -> None:
-            check(board, reviewer, change)
-            log.append((world.clock.now(), board.name, reviewer, change))
-            start(reviewer, change)
-
-        board._start = wrapped  # type: ignore[method-assign]
+        board.watch(watcher)
     return log
 
 
-def wrap_method(obj: Any, name: str, after_call: Callable[..., None], before_call: Callable[..., Any] | None = None) -> list[Any]:
-    """Wrap ``obj.name``: ``after_call(*args, before)`` runs after every call; returns the call log."""
-    original = getattr(obj, name)
-    calls: list[Any] = []
+def on_grants(admission: Any, granted: Callable[[Any, Any], None], before: Callable[[Any], Any] | None = None,
+              revoked: Callable[[Any], None] | None = None) -> tuple[list[Any], list[Any]]:
+    """Watch a feature admission: ``granted(feature, before(feature))`` after each grant (``before``
+    evaluated just before it takes effect), ``revoked(feature)`` after each revocation; returns the
+    granted and the revoked features, in order."""
+    grants: list[Any] = []
+    revokes: list[Any] = []
+    pending: dict[int, Any] = {}
 
-    def wrapped(*args: Any) -> Any:
-        before = before_call(*args) if before_call is not None else None
-        result = original(*args)
-        after_call(*args, before)
-        calls.append(args)
-        return result
+    def watcher(event: str, feature: Any) -> None:
+        if event == "grant":
+            pending[feature.id] = before(feature) if before is not None else None
+        elif event == "granted":
+            granted(feature, pending.pop(feature.id))
+            grants.append(feature)
+        elif revoked is not None:
+            revoked(feature)
+            revokes.append(feature)
+        else:
+            revokes.append(feature)
 
-    setattr(obj, name, wrapped)
-    return calls
+    admission.watch(watcher)
+    return grants, revokes
 
 
 def assert_time_buckets(changes: Any, label: str) -> None:
@@ -258,7 +265,7 @@ def test_runways_never_exceed_their_slots_and_hold_only_blueprints() -> None:
         assert feature.id in runways.runway
         in_use.append(len(runways.runway))
 
-    grants = wrap_method(runways, "on_grant", granted)
+    grants, _ = on_grants(runways, granted)
     checked = Counter()
 
     def check(board: Any, _reviewer: Reviewer, change: Change) -> None:
@@ -567,12 +574,11 @@ def test_sponsorship_reviews_only_sponsored_blueprints_and_releases_sponsors() -
             assert set(experts) <= set(feature.holders)
         consistent()
 
-    def revoked(feature: Any, _before: Any) -> None:
+    def revoked(feature: Any) -> None:
         assert feature.holders == [] and all(feature not in fs for fs in sponsorship.sponsoring.values())
         consistent()
 
-    grants = wrap_method(sponsorship, "on_grant", granted, free_experts)
-    revokes = wrap_method(sponsorship, "on_revoke", revoked)
+    grants, revokes = on_grants(sponsorship, granted, free_experts, revoked)
     checked = Counter()
 
     def check(board: Any, _reviewer: Reviewer, change: Change) -> None:
@@ -607,7 +613,7 @@ def test_sponsors_are_nova_cores_whatever_the_order_of_mechanisms(order: list[st
     def granted(feature: Any, _before: Any) -> None:
         assert set(feature.holders) <= {r.id for r in nova.reviewers}, "a sponsor who left nova"
 
-    grants = wrap_method(sponsorship, "on_grant", granted)
+    grants, _ = on_grants(sponsorship, granted)
     world.run()
     assert len(grants) >= 3  # enough grants to exercise the check
 

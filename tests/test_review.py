@@ -232,13 +232,13 @@ def test_attention_decays_with_the_age_of_the_patch_set() -> None:
     board.attention_decay = math.log(2.0) / 10.0
     old, fresh = change(0), change(1)
     old.last_upload, fresh.last_upload = 0.0, 10.0
-    assert board._weight(fresh) / board._weight(old) == pytest.approx(2.0)
-    board.queue.add(old, board.position, board._weight(old))
+    assert board.selection_weight(fresh) / board.selection_weight(old) == pytest.approx(2.0)
+    board.queue.add(old, board.position, board.selection_weight(old))
     b.env.run(until=8000.0)  # 800 half-lives, past e^500: the next weight moves the origin to now
     late = change(2)
     late.last_upload = 7990.0
-    late_weight = board._weight(late)
-    assert board._attention_origin == 8000.0 and math.isfinite(late_weight)
+    late_weight = board.selection_weight(late)
+    assert board.attention_origin == 8000.0 and math.isfinite(late_weight)
     assert late_weight / weight_of(board.queue, old, board.position) == pytest.approx(2.0 ** 799.0, rel=1e-9)
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib as mpl
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from sim.calibrate.criteria import TTM_MEDIAN, major_areas
 from sim.outputs.figures import FORMATS, MANIFEST, save_figure
-from sim.outputs.plots import OKABE_ITO, STYLE, _ecdf_panel, _new_figure, set_title
+from sim.outputs.plots import ecdf_panel
+from sim.outputs.style import OKABE_ITO, new_figure, set_title, styled
 from sim.safe_output import FilesInto
 
 if TYPE_CHECKING:
@@ -43,16 +45,16 @@ def figure_output(directory: Path, stem: str, force: bool = False) -> FilesInto:
 def calibration_figure(check: CycleCheck, directory: Path | FilesInto, stem: str,
                        predicted: bool = False) -> tuple[str, ...]:
     """Draw and save ``stem``.png/.svg into ``directory`` (atomically, file by file; nothing else touched)."""
-    with mpl.rc_context(STYLE):
-        fig = _draw(check, predicted)
+    fig = _draw(check, predicted)
     target = directory if isinstance(directory, FilesInto) else figure_output(directory, stem)
     with target.commit() as tmp:
         return save_figure(fig, tmp, stem)
 
 
-def _draw(check: CycleCheck, predicted: bool):  # noqa: ANN202 - matplotlib Figure
+@styled
+def _draw(check: CycleCheck, predicted: bool) -> Figure:
     areas = ["all", *major_areas(check.table, 100)][:7]
-    fig, axes = _new_figure(ncols=3, nrows=3, size=(16, 12))
+    fig, axes = new_figure(ncols=3, nrows=3, size=(16, 12))
     flat = axes.ravel()
     for ax, area in zip(flat, areas):
         obs = check.observed_changes
@@ -61,7 +63,7 @@ def _draw(check: CycleCheck, predicted: bool):  # noqa: ANN202 - matplotlib Figu
             OBSERVED: (obs if area == "all" else obs[obs["area"] == area])["time_to_merge_days"].to_numpy(),
             SIMULATED: (sim if area == "all" else sim[sim["area"] == area])["time_to_merge_days"].to_numpy(),
         }
-        _ecdf_panel(ax, samples, COLOURS, "time to merge (days, log scale)")
+        ecdf_panel(ax, samples, COLOURS, "time to merge (days, log scale)")
         row = check.table[(check.table["area"] == area) & (check.table["metric"] == TTM_MEDIAN)].iloc[0]
         ax.set_title(f"{area} (n={int(row['n'])}): median {row['simulated']:.1f} vs {row['observed']:.1f} d")
         ax.set_ylabel("share merged")
@@ -77,7 +79,7 @@ def _draw(check: CycleCheck, predicted: bool):  # noqa: ANN202 - matplotlib Figu
     return fig
 
 
-def _weekly_panel(ax, check: CycleCheck, predicted: bool) -> None:  # noqa: ANN001
+def _weekly_panel(ax: Axes, check: CycleCheck, predicted: bool) -> None:
     w = check.weekly
     ax.plot(w["week"], w["observed"], color=COLOURS[OBSERVED], marker="o", ms=4, label=OBSERVED)
     ax.plot(w["week"], w["simulated"], color=COLOURS[SIMULATED], ls="--", label=f"{SIMULATED} (mean)")
@@ -90,7 +92,7 @@ def _weekly_panel(ax, check: CycleCheck, predicted: bool) -> None:  # noqa: ANN0
     ax.legend(loc="upper left", fontsize=10)
 
 
-def _sensitivity_panel(ax, check: CycleCheck) -> None:  # noqa: ANN001
+def _sensitivity_panel(ax: Axes, check: CycleCheck) -> None:
     s = check.sensitivity[check.sensitivity["metric"] == TTM_MEDIAN]
     x = (s["capacity_factor"].to_numpy() - 1.0) * 100
     ax.errorbar(x, s["mean"], yerr=s["half"], color=OKABE_ITO["blue"], marker="o")

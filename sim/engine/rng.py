@@ -120,6 +120,11 @@ class Stream:
             block.reverse()
         return block.pop()
 
+    def script_gamma(self, cv: float, values: list[float]) -> None:
+        """The next ``gamma_unit_mean(cv)`` draws are ``values``, in order, then the generator's
+        again: a scripted stream for tests that compare exact event logs."""
+        self._g[cv] = values[::-1]
+
     def poisson(self, mean: float) -> int:
         """Poisson count with the given mean, by inversion of one buffered uniform (one draw per call)."""
         if mean <= 0.0:

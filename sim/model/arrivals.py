@@ -99,7 +99,7 @@ class ChangeFactory:
             mean_defects *= float(gammaincinv(self.defects_shape, u)) / self.defects_shape  # float: not a NumPy scalar
         defects = self.defects.poisson(mean_defects)
         patience = self._patience(self.patience)
-        return Change(self._new_id(), area_index, kind, size, touches, driver_only, feature, defects, patience,
+        return Change(self.new_id(), area_index, kind, size, touches, driver_only, feature, defects, patience,
                       self._attractiveness(self.attract), now)
 
     def make_followup(self, parent: Change, area_index: int, now: float, stream: Stream) -> Change:
@@ -112,7 +112,7 @@ class ChangeFactory:
         size = float(max(1, round(math.exp(area.size_log_mean + area.size_log_sd * stream.normal()))))
         defects = stream.poisson(area.defects_mean * self.kind_defects[parent.kind])
         patience = self._patience(stream)
-        return Change(self._new_id(), area_index, parent.kind, size, False, True, -1, defects, patience,
+        return Change(self.new_id(), area_index, parent.kind, size, False, True, -1, defects, patience,
                       self._attractiveness(stream), now, parent.id)
 
     def _patience(self, stream: Stream) -> float:
@@ -126,7 +126,7 @@ class ChangeFactory:
         s = self.attract_sigma
         return math.exp(s * stream.normal() - 0.5 * s * s)
 
-    def _new_id(self) -> int:
+    def new_id(self) -> int:
         """The next change id (ids count changes in the order they are made)."""
         self.next_id += 1
         return self.next_id - 1

@@ -106,10 +106,13 @@ def job_tables(scenario: Scenario) -> JobTables:
     g = scenario.gate
     split = split_drivers(scenario)
     in_nova = tuple(d for d in scenario.driver_areas if d not in split)
-    common = {"extra_jobs": g.extra_config_jobs, "extra_fail": g.extra_job_false_failure_prob, "drivers": in_nova,
-              "third_party_voting": g.third_party_gating}
-    check_pass, _ = per_area_pass(scenario, scenario.check.jobs, **common)
-    gate_pass, gate_jobs = per_area_pass(scenario, g.jobs, **common)
+
+    def nova(groups: Sequence[JobGroup]) -> tuple[list[float], list[int]]:
+        return per_area_pass(scenario, groups, extra_jobs=g.extra_config_jobs, extra_fail=g.extra_job_false_failure_prob,
+                             drivers=in_nova, third_party_voting=g.third_party_gating)
+
+    check_pass, _ = nova(scenario.check.jobs)
+    gate_pass, gate_jobs = nova(g.jobs)
     config = scenario.policy.split
     for driver in split:
         a = scenario.area_names.index(driver)

@@ -74,8 +74,9 @@ class ReviewBoard:
         self.activity = activity
         self.attention_decay = attention_decay
         self.workweek = workweek
-        self._attention_origin = 0.0
+        self.attention_origin = 0.0
         self.lanes: list[tuple[float, Callable[[Reviewer], Iterable[Change]]]] = []
+        self.watchers: list[Callable[[ReviewBoard, Reviewer, Change], None]] = []  # see watch()
         self._review_end = self._finish  # bound once, not per scheduled review end
 
     def add_reviewers(self, reviewers: list[Reviewer]) -> None:
@@ -89,6 +90,10 @@ class ReviewBoard:
             self.reviewers.remove(reviewer)
             self.idle.remove(reviewer)
 
+    def watch(self, callback: Callable[[ReviewBoard, Reviewer, Change], None]) -> None:
+        """Call ``callback(board, reviewer, change)`` whenever a review starts (for checks and traces)."""
+        self.watchers.append(callback)
+
     def add_lane(self, share: float, candidates: Callable[[Reviewer], Iterable[Change]]) -> None:
         """A priority lane: ``share`` of a reviewer's picks go to ``candidates(reviewer)`` when one is waiting."""
         self.lanes.append((share, candidates))
@@ -101,12 +106,12 @@ class ReviewBoard:
         change.board = self
         reviewer = self._idle_reviewer_for(change) if self.idle else None
         if reviewer is None:
-            self.queue.add(change, self.position, self._weight(change))
+            self.queue.add(change, self.position, self.selection_weight(change))
         else:
             self.idle.remove(reviewer)
             self._start(reviewer, change)
 
-    def _weight(self, change: Change) -> float:
+    def selection_weight(self, change: Change) -> float:
         """Selection weight of a change that starts to wait: its attractiveness, times
         exp(decay x (last upload - origin)) when attention decays with the age of its patch set.
 
@@ -116,12 +121,12 @@ class ReviewBoard:
         """
         if not self.attention_decay:
             return change.attractiveness
-        exponent = self.attention_decay * (change.last_upload - self._attention_origin)
+        exponent = self.attention_decay * (change.last_upload - self.attention_origin)
         if exponent > MAX_ATTENTION_EXPONENT:
-            shift = self.clock.now() - self._attention_origin
+            shift = self.clock.now() - self.attention_origin
             self.queue.rescale(math.exp(-self.attention_decay * shift))
-            self._attention_origin += shift
-            exponent = self.attention_decay * (change.last_upload - self._attention_origin)
+            self.attention_origin += shift
+            exponent = self.attention_decay * (change.last_upload - self.attention_origin)
         return change.attractiveness * math.exp(exponent)
 
     def withdraw(self, change: Change) -> bool:
@@ -206,6 +211,8 @@ class ReviewBoard:
 
     def _start(self, reviewer: Reviewer, change: Change) -> None:
         """``reviewer`` (no longer idle) begins reviewing ``change`` (no longer waiting)."""
+        for watcher in self.watchers:
+            watcher(self, reviewer, change)
         now = self.clock.now()
         change.wait_review += now - change.ready_since
         change.ready_since = math.nan

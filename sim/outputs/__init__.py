@@ -1,1 +1,1 @@
-"""Outputs: figure style, finding sentences, drawing, the figures command, run reports."""
+"""Outputs: figure style, the data each figure shows, finding sentences, drawing, the figures command, run reports."""

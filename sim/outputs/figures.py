@@ -20,16 +20,29 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-import pandas as pd
 from matplotlib.figure import Figure
 
-from sim import paths, theory
-from sim.model.ci import per_area_pass
+from sim import paths
 from sim.outputs import plots
 from sim.outputs.report import package_versions
+from sim.outputs.style import SVG_HASH_SALT
 from sim.runs.compare import Comparison, compare
-from sim.runs.metrics import NON_DRIVERS
 from sim.runs.pool import worker_pool
+from sim.runs.sweeps import (
+    GATE_AREA,
+    GATE_CONFIG_JOBS,
+    GATE_METRIC,
+    GATE_SWEEP_WARMUP_DAYS,
+    RUNWAY_AREA,
+    RUNWAY_METRICS,
+    RUNWAY_SLOTS,
+    gate_sweep_frame,
+    gate_sweep_scenarios,
+    gate_theory,
+    runways_sweep_frame,
+    runways_sweep_scenarios,
+    scenario_file,
+)
 from sim.safe_output import FilesInto
 from sim.scenario import Scenario, load_scenario
 
@@ -38,17 +51,6 @@ matplotlib.use("Agg")  # files only; sim.outputs.plots draws on Figure objects, 
 SCENARIO_NAMES: tuple[str, ...] = ("monolith", "runways", "lieutenants", "split", "sponsorship")
 DEFAULT_REPLICATIONS = 10
 DEFAULT_WORKERS = 2
-# Figure 4: driver configuration jobs swept, with third-party CI voting in the gate.
-GATE_CONFIG_JOBS: tuple[int, ...] = (0, 2, 5, 10, 20)
-# The gate's false-rejection ratio is a per-attempt property that settles within days; 60 days of
-# warm-up (instead of a whole cycle) do not bias it (checked against the full warm-up).
-GATE_SWEEP_WARMUP_DAYS = 60
-GATE_METRIC, GATE_AREA = "gate_false_rejections_per_merged", NON_DRIVERS
-# Figure 5: runway slots swept; 0 stands for the monolith (no runways). Runway queues follow the
-# release cycle (feature freeze), so this sweep keeps the scenarios' full warm-up.
-RUNWAY_SLOTS: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 40)
-RUNWAY_METRICS: tuple[str, ...] = ("merged_per_week", "held_days_mean", "abandoned_fraction")
-RUNWAY_AREA = "kind:blueprint"
 DPI = 150
 FORMATS: tuple[str, ...] = ("png", "svg")
 MANIFEST = "figures.json"  # marks a directory holding figures this package wrote
@@ -126,138 +128,13 @@ def default_sweep_replications(replications: int) -> int:
     return max(2, (replications + 1) // 2)
 
 
-# ------------------------------------------------------------------------------ gate theory
-
-
-def nova_gate_job_probs(scenario: Scenario) -> list[float]:
-    """Per-job false-failure probabilities of a non-driver change's run in nova's gate.
-
-    The gate's job groups and extra configuration jobs, plus, for every driver still inside nova
-    (all of them unless the policy splits them out), its configuration jobs and, when
-    ``gate.third_party_gating``, its third-party CI jobs; as ``Policy.set_job_tables``.
-    """
-    g = scenario.gate
-    probs = [grp.false_failure_prob for grp in g.jobs for _ in range(grp.count)]
-    probs += [g.extra_job_false_failure_prob] * g.extra_config_jobs
-    split = scenario.mechanism_drivers("split") if "split" in scenario.policy.mechanisms else ()
-    for driver in scenario.driver_areas:
-        if driver in split:
-            continue
-        probs += [g.config_job_false_failure_prob] * g.config_jobs_per_driver
-        if g.third_party_gating and driver in g.third_party:
-            probs += [g.third_party[driver].false_failure_prob] * g.third_party[driver].jobs
-    return probs
-
-
-def expected_false_rejections(per_job: Iterable[float]) -> float:
-    """q / (1 - q): expected false rejections per merged change if attempts fail independently with q."""
-    q = theory.false_failure_prob(per_job)
-    return q / (1.0 - q)
-
-
-def nova_gate_jobs(scenario: Scenario) -> int:
-    """Gating jobs a non-driver change runs in nova's gate (``per_area_pass``, as the policy builds it)."""
-    g = scenario.gate
-    split = scenario.mechanism_drivers("split") if "split" in scenario.policy.mechanisms else ()
-    drivers = tuple(d for d in scenario.driver_areas if d not in split)
-    _, jobs = per_area_pass(scenario, g.jobs, extra_jobs=g.extra_config_jobs, extra_fail=g.extra_job_false_failure_prob,
-                            drivers=drivers, third_party_voting=g.third_party_gating)
-    non_driver = [i for i, name in enumerate(scenario.area_names) if name not in scenario.driver_areas]
-    return jobs[non_driver[0] if non_driver else 0]
-
-
-def _with_config_jobs(scenario: Scenario, k: int) -> Scenario:
-    return scenario.model_copy(update={"gate": scenario.gate.model_copy(update={"config_jobs_per_driver": k})})
-
-
-def gate_theory(scenarios: dict[str, Scenario], reference: str, config_jobs: Iterable[int]) -> pd.DataFrame:
-    """The theory curve of figure 4 at every ``config_jobs_per_driver`` in ``config_jobs``.
-
-    Columns: scenario, config_jobs_per_driver, jobs (x: jobs in the reference's gate), own_jobs
-    (jobs in the scenario's nova gate), q (per-run false-failure probability), expected (q/(1-q)).
-    """
-    rows = []
-    for k in config_jobs:
-        x = nova_gate_jobs(_with_config_jobs(scenarios[reference], k))
-        for name, sc in scenarios.items():
-            variant = _with_config_jobs(sc, k)
-            probs = nova_gate_job_probs(variant)
-            rows.append((name, k, x, len(probs), theory.false_failure_prob(probs), expected_false_rejections(probs)))
-    return pd.DataFrame(rows, columns=["scenario", "config_jobs_per_driver", "jobs", "own_jobs", "q", "expected"])
-
-
-# ------------------------------------------------------------------------------ sweeps
-
-
-def _scenario_file(scenario_dir: Path, name: str) -> Path:
-    return scenario_dir / f"{name}.toml"
-
-
-def gate_sweep_scenarios(scenario_dir: Path, overrides: Sequence[str] = (),
-                         config_jobs: Sequence[int] = GATE_CONFIG_JOBS) -> list[tuple[str, int, Scenario]]:
-    """(policy, config_jobs_per_driver, scenario) for monolith and split at every sweep point."""
-    out = []
-    for k in config_jobs:
-        for name in ("monolith", "split"):
-            sc = load_scenario(_scenario_file(scenario_dir, name), [
-                f"run.warmup_days={GATE_SWEEP_WARMUP_DAYS}", *overrides, "gate.third_party_gating=true",
-                f"gate.config_jobs_per_driver={k}", f'scenario.name="{name}_jobs{k}"',
-            ])
-            out.append((name, k, sc))
-    return out
-
-
-def runways_sweep_scenarios(scenario_dir: Path, overrides: Sequence[str] = (),
-                            slots: Sequence[int] = RUNWAY_SLOTS) -> list[tuple[int, Scenario]]:
-    """(slots, scenario): the monolith as slots 0, then runways.toml at every slot count."""
-    out = [(0, load_scenario(_scenario_file(scenario_dir, "monolith"), [*overrides, 'scenario.name="no_runways"']))]
-    for s in slots:
-        out.append((s, load_scenario(_scenario_file(scenario_dir, "runways"), [
-            *overrides, f"policy.runways.slots={s}", f'scenario.name="runways_{s}"',
-        ])))
-    return out
-
-
-def _values(comparison: Comparison, metric: str, area: str) -> dict[str, pd.Series]:
-    """Per-replication values of one metric, per scenario name."""
-    out = {}
-    for run in comparison.runs:
-        pr = run.per_replication
-        rows = pr[(pr["metric"] == metric) & (pr["area"] == area)]
-        out[run.scenario.scenario.name] = rows.set_index("replication")["value"]
-    return out
-
-
-def gate_sweep_frame(points: Sequence[tuple[str, int, Scenario]], comparison: Comparison) -> pd.DataFrame:
-    """Tidy figure-4 data: scenario (policy), config_jobs_per_driver, jobs (x), own_jobs, replication, value."""
-    values = _values(comparison, GATE_METRIC, GATE_AREA)
-    x_of = {k: nova_gate_jobs(sc) for name, k, sc in points if name == "monolith"}
-    frames = []
-    for name, k, sc in points:
-        v = values[sc.scenario.name]
-        frames.append(pd.DataFrame({"scenario": name, "config_jobs_per_driver": k, "jobs": x_of[k],
-                                    "own_jobs": nova_gate_jobs(sc), "replication": v.index, "value": v.to_numpy()}))
-    return pd.concat(frames, ignore_index=True)
-
-
-def runways_sweep_frame(points: Sequence[tuple[int, Scenario]], comparison: Comparison) -> pd.DataFrame:
-    """Tidy figure-5 data: slots (0 = no runways), metric, replication, value (blueprint changes)."""
-    frames = []
-    for metric in RUNWAY_METRICS:
-        values = _values(comparison, metric, RUNWAY_AREA)
-        for s, sc in points:
-            v = values[sc.scenario.name]
-            frames.append(pd.DataFrame({"slots": s, "metric": metric, "replication": v.index, "value": v.to_numpy()}))
-    return pd.concat(frames, ignore_index=True)
-
-
 # ------------------------------------------------------------------------------ writing
 
 
 def save_figure(fig: Figure, directory: Path, stem: str) -> tuple[str, ...]:
     """Save ``fig`` as ``stem.png`` (DPI) and ``stem.svg`` into ``directory``; return the file names."""
     names = []
-    with matplotlib.rc_context({"svg.hashsalt": "driversplit"}):
+    with matplotlib.rc_context({"svg.hashsalt": SVG_HASH_SALT}):
         for fmt in FORMATS:
             name = f"{stem}.{fmt}"
             metadata = {"Date": None} if fmt == "svg" else None
@@ -367,7 +244,7 @@ def make_figures(
     target.check()
     scenario_dir = Path(scenario_dir) if scenario_dir is not None else paths.SCENARIOS
     overrides = list(overrides)
-    files = [_scenario_file(scenario_dir, name) for name in SCENARIO_NAMES]
+    files = [scenario_file(scenario_dir, name) for name in SCENARIO_NAMES]
     # Load (validate) every scenario before simulating anything: bad input fails fast.
     scenarios = [load_scenario(f, overrides) for f in files]
     gate_points = gate_sweep_scenarios(scenario_dir, overrides)

@@ -12,6 +12,7 @@ queues the feature again. Subclasses decide when a grant is possible and what it
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sim.model.policy import Mechanism
@@ -47,6 +48,16 @@ class FeatureAdmission(Mechanism):
         self.granted_now = 0
         self.granted_max = 0
         self._granting = False
+        self.watchers: list[Callable[[str, Feature], None]] = []  # see watch()
+
+    def watch(self, callback: Callable[[str, Feature], None]) -> None:
+        """Call ``callback(event, feature)`` at each ``"grant"`` (before the grant takes effect),
+        ``"granted"`` (after) and ``"revoked"`` (after the grant was given back)."""
+        self.watchers.append(callback)
+
+    def _tell(self, event: str, feature: Feature) -> None:
+        for watcher in self.watchers:
+            watcher(event, feature)
 
     def applies(self, change: Change) -> bool:
         return change.feature >= 0 and change.board is self.policy.board
@@ -124,7 +135,9 @@ class FeatureAdmission(Mechanism):
         feature.token += 1
         self.granted_now += 1
         self.granted_max = max(self.granted_max, self.granted_now)
+        self._tell("grant", feature)
         self.on_grant(feature)
+        self._tell("granted", feature)
         # One at a time, the rest still held: a change abandoned meanwhile leaves (``_leave``) while
         # its feature still has held changes, so it does not take the new grant back with it.
         while feature.held:
@@ -139,4 +152,5 @@ class FeatureAdmission(Mechanism):
         feature.granted = False
         self.granted_now -= 1
         self.on_revoke(feature)
+        self._tell("revoked", feature)
         self.grant_waiting()

@@ -1,0 +1,352 @@
+"""The findings: one English sentence per figure, computed from the numbers (it becomes the title).
+
+A difference between policies is stated as a change only when the 95 % confidence interval of its
+paired (common-random-numbers) difference excludes zero (:func:`excludes_zero`, the one test of
+"beyond noise"); otherwise the sentence says the policies do not differ beyond noise. An
+:class:`Effect` is a scenario's paired difference from the reference. Nothing here draws.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.outputs.prepare import by_replication, median_cis, point_cis, table_value
+from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS, TIME_BUCKETS
+from sim.runs.stats import mean_ci
+
+Finding = str
+
+# How a policy is named inside a sentence.
+SENTENCE_NAMES: dict[str, str] = {
+    "monolith": "the monolith",
+    "runways": "runways",
+    "lieutenants": "lieutenants",
+    "split": "split repos",
+    "sponsorship": "sponsorship",
+    "lieutenants_runways": "lieutenants plus runways",
+}
+ROLE_LABELS: dict[str, str] = {"core": "nova core", "lieutenant": "lieutenant", "driver-core": "driver core"}
+# Where the time goes (figure 3), as a sentence names it.
+BUCKET_SHORT: dict[str, str] = {
+    "wait_review_days": "waiting for a reviewer",
+    "review_days": "being reviewed",
+    "author_days": "authors revising",
+    "ci_days": "CI",
+    "gate_days": "the gate",
+    "freeze_days": "the feature freeze",
+}
+# Figure 1: the subject of each group's clause, and the group's name when no policy changes it.
+TTM_SUBJECTS: dict[str, str] = {
+    DRIVERS: "driver changes' median time to merge",
+    NON_DRIVERS: "non-driver changes' median time to merge",
+    ALL: "the median time to merge",
+}
+TTM_GROUP_NAMES: dict[str, str] = {DRIVERS: "driver changes", NON_DRIVERS: "non-driver"}
+
+
+# ------------------------------------------------------------------------------ words and numbers
+
+
+def sentence_name(name: str) -> str:
+    """A scenario's name inside a sentence ("split" -> "split repos"); unknown names as they are."""
+    return SENTENCE_NAMES.get(name, name)
+
+
+def capitalise(text: str) -> str:
+    """``text`` with its first letter in upper case (the rest untouched)."""
+    return text[:1].upper() + text[1:]
+
+
+def num(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals, "n/a" when undefined."""
+    return f"{value:.{digits}f}" if np.isfinite(value) else "n/a"
+
+
+def days(value: float) -> str:
+    """Days for a sentence: one decimal below 10, none above."""
+    return f"{value:.0f} d" if np.isfinite(value) and abs(value) >= 10 else f"{value:.1f} d"
+
+
+def pct(fraction: float) -> str:
+    """The size of a fraction as a percentage: no decimals from 1 %, one below."""
+    x = abs(fraction) * 100
+    return f"{x:.0f}%" if x >= 1 else f"{x:.1f}%"
+
+
+# ------------------------------------------------------------------------------ effects
+
+
+def excludes_zero(low: float, high: float, n: int) -> bool:
+    """A difference is beyond noise: its 95 % CI (``low``, ``high``, from ``n`` replications) excludes 0.
+
+    Needs at least two replications and a finite interval. The arguments are the tail of
+    :func:`~sim.runs.stats.mean_ci`'s result, so ``excludes_zero(*mean_ci(diffs)[1:])`` reads it.
+    """
+    return n >= 2 and bool(np.isfinite(low)) and bool(np.isfinite(high)) and (low > 0 or high < 0)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A scenario's mean and its paired difference from the reference, with the 95 % CI."""
+
+    scenario: str
+    reference: str
+    value: float
+    ref_value: float
+    diff: float
+    low: float
+    high: float
+    n: int
+
+    @property
+    def significant(self) -> bool:
+        """The paired 95 % CI excludes zero (:func:`excludes_zero`)."""
+        return excludes_zero(self.low, self.high, self.n)
+
+    @property
+    def relative(self) -> float:
+        """The difference as a fraction of the reference's value; NaN when that is 0 or undefined."""
+        if not np.isfinite(self.ref_value) or self.ref_value == 0 or not np.isfinite(self.diff):
+            return math.nan
+        return self.diff / self.ref_value
+
+
+def table_effects(table: pd.DataFrame, metric: str, area: str = ALL) -> list[Effect]:
+    """The paired effects of every non-reference scenario of a comparison table (COMPARISON_COLUMNS)."""
+    rows = table[(table["metric"] == metric) & (table["area"] == area)]
+    if rows.empty:
+        return []
+    reference = rows["reference"].iloc[0]
+    ref_rows = rows[rows["scenario"] == reference]
+    ref_value = float(ref_rows["mean"].iloc[0]) if not ref_rows.empty else math.nan
+    return [
+        Effect(r["scenario"], reference, float(r["mean"]), ref_value, float(r["diff"]), float(r["diff_ci_low"]),
+               float(r["diff_ci_high"]), int(r["diff_n"]))
+        for _, r in rows.iterrows() if r["scenario"] != reference
+    ]
+
+
+def paired_effects(values: pd.DataFrame, reference: str) -> list[Effect]:
+    """Effects from per-replication values: index = replication, one column per scenario."""
+    ref = values[reference]
+    ref_value = mean_ci(ref)[0]
+    effects = []
+    for name in values.columns:
+        if name == reference:
+            continue
+        diff, low, high, n = mean_ci((values[name] - ref).to_numpy())
+        effects.append(Effect(str(name), reference, mean_ci(values[name])[0], ref_value, diff, low, high, n))
+    return effects
+
+
+def strongest(effects: Sequence[Effect]) -> Effect | None:
+    """The effect beyond noise with the largest relative (else absolute) size, if any."""
+    significant = [e for e in effects if e.significant]
+    if not significant:
+        return None
+    return max(significant, key=lambda e: abs(e.relative) if np.isfinite(e.relative) else abs(e.diff))
+
+
+def amount(e: Effect, digits: int, unit: str) -> str:
+    """How much a value moved: a percentage, an n-fold factor beyond doubling, or an absolute change."""
+    if not np.isfinite(e.relative):
+        return f"by {abs(e.diff):.{digits}f}{unit}"
+    if e.relative >= 1.0:
+        return f"{1.0 + e.relative:.1f}-fold"
+    return pct(e.relative)
+
+
+def change_clause(effects: Sequence[Effect], subject: str, unit: str, digits: int = 1) -> str:
+    """A clause stating the strongest effect beyond noise on ``subject``, or that there is none.
+
+    ``subject`` is a singular noun phrase ("driver changes' median time to merge").
+    """
+    u = f" {unit}" if unit else ""
+    if not effects:
+        return ""
+    e = strongest(effects)
+    if e is None:
+        if len(effects) == 1:
+            e = effects[0]
+            return (f"under {sentence_name(e.scenario)}, {subject} does not change beyond noise "
+                    f"({num(e.ref_value, digits)} vs {num(e.value, digits)}{u}; "
+                    f"paired 95% CI {e.low:+.{digits}f} to {e.high:+.{digits}f})")
+        values = [e.value for e in effects]
+        return (f"no policy changes {subject} beyond noise ({num(effects[0].ref_value, digits)}{u} under "
+                f"{sentence_name(effects[0].reference)}; {num(min(values), digits)} to {num(max(values), digits)}{u} "
+                f"under the others)")
+    verb = "falls" if e.diff < 0 else "rises"
+    return (f"under {sentence_name(e.scenario)}, {subject} {verb} {amount(e, digits, u)} "
+            f"({num(e.ref_value, digits)} → {num(e.value, digits)}{u}; "
+            f"paired 95% CI {e.low:+.{digits}f} to {e.high:+.{digits}f})")
+
+
+# ------------------------------------------------------------------------------ one finding per figure
+
+
+def time_to_merge_finding(table: pd.DataFrame, names: Sequence[str], areas: Sequence[str],
+                          metric: str = "time_to_merge_median_days") -> Finding:
+    """Figure 1: the median time to merge (days) of each group in ``areas`` (the driver and non-driver
+    groups, or all changes), from the comparison ``table`` of ``names`` (the first is the reference)."""
+    finding = "; ".join(c for c in (change_clause(table_effects(table, metric, area), TTM_SUBJECTS[area], "d")
+                                    for area in areas) if c)
+    if not finding:
+        parts = []
+        for area in areas:
+            med = median_cis(table, metric, area).get(names[0], (math.nan,) * 3)[0]
+            parts.append(f"{num(med, 1)} d" + ("" if area == ALL else f" for {TTM_GROUP_NAMES[area]}"))
+        finding = f"under {sentence_name(names[0])}, the median time to merge is " + ", ".join(parts)
+    return capitalise(finding)
+
+
+def backlog_finding(per_replication: pd.DataFrame) -> Finding:
+    """Figure 2: the time-average open backlog (open changes), from each replication's average
+    (one column per scenario, the reference first)."""
+    effects = paired_effects(per_replication, per_replication.columns[0])
+    finding = change_clause(effects, "the open review backlog", "open changes on average over the cycle", digits=0)
+    if not finding:
+        finding = (f"under {sentence_name(per_replication.columns[0])}, the open review backlog averages "
+                   f"{per_replication.iloc[:, 0].mean():.0f} open changes over the cycle")
+    return capitalise(finding)
+
+
+def time_buckets_finding(table: pd.DataFrame, names: Sequence[str], area: str = ALL) -> Finding:
+    """Figure 3: the largest part of the reference's time to merge (mean days per merged change) and
+    the strongest change in the mean time to merge, with the part that moved most."""
+    ref = names[0]
+    parts = {c: table_value(table, ref, m, area) for c, m in TIME_BUCKETS.items()}
+    ref_total = sum(v for v in parts.values() if np.isfinite(v))
+    top = max(parts, key=lambda c: parts[c] if np.isfinite(parts[c]) else -1.0)
+    where = "" if area == ALL else f" ({area})"
+    first = (f"{capitalise(BUCKET_SHORT[top])} is the largest part of the time to merge under {sentence_name(ref)} "
+             f"({pct(parts[top] / ref_total) if ref_total else 'n/a'} of {ref_total:.1f} d per merged change{where})")
+    effects = table_effects(table, "time_to_merge_mean_days", area)
+    clause = change_clause(effects, "the mean time to merge", "d")
+    finding = first + ("; " + clause if clause else "")
+    e = strongest(effects)
+    if e is not None:
+        diffs = {c: table_value(table, e.scenario, m, area) - table_value(table, ref, m, area)
+                 for c, m in TIME_BUCKETS.items()}
+        same_way = {c: d for c, d in diffs.items() if np.isfinite(d) and np.sign(d) == np.sign(e.diff)}
+        if same_way:
+            c = max(same_way, key=lambda c: abs(same_way[c]))
+            finding += f", mostly {BUCKET_SHORT[c]} ({same_way[c]:+.1f} d)"
+    return finding
+
+
+def gate_finding(sweep: pd.DataFrame, theory: pd.DataFrame, reference: str) -> Finding:
+    """Figure 4: how false rejections per merged non-driver change grow from the fewest to the most
+    gating jobs in the ``reference``'s gate, and where every other scenario's nova gate stays.
+
+    ``sweep`` and ``theory`` as :func:`sim.outputs.plots.plot_gate_sweep` takes them.
+    """
+    names = list(dict.fromkeys(sweep["scenario"]))
+    ref = point_cis(sweep[sweep["scenario"] == reference], "jobs")
+    x0, x1 = ref["jobs"].min(), ref["jobs"].max()
+    ref_rep = by_replication(sweep[sweep["scenario"] == reference], "jobs")
+    grow = mean_ci((ref_rep[x1] - ref_rep[x0]).to_numpy())
+    m0, m1 = float(ref.loc[ref["jobs"] == x0, "mean"].iloc[0]), float(ref.loc[ref["jobs"] == x1, "mean"].iloc[0])
+    if excludes_zero(*grow[1:]):
+        verb = "rise" if grow[0] > 0 else "fall"
+        finding = (f"From {x0:.0f} to {x1:.0f} gating jobs, false rejections per merged non-driver nova change {verb} from "
+                   f"{m0:.2f} to {m1:.2f} in {sentence_name(reference)}")
+    else:
+        finding = (f"False rejections per merged non-driver nova change do not grow beyond noise in {sentence_name(reference)} "
+                   f"from {x0:.0f} to {x1:.0f} gating jobs ({m0:.2f} vs {m1:.2f})")
+    th_ref = theory[(theory["scenario"] == reference) & (theory["jobs"] == x1)]
+    if not th_ref.empty:
+        finding += f" (theory q/(1-q): {float(th_ref['expected'].iloc[0]):.2f})"
+    for name in names:
+        if name == reference:
+            continue
+        other = sweep[sweep["scenario"] == name]
+        other_rep = by_replication(other, "jobs")
+        if x1 not in other_rep.columns:
+            continue
+        diff = mean_ci((other_rep[x1] - ref_rep[x1]).to_numpy())
+        stats = point_cis(other, "jobs")
+        o1 = float(stats.loc[stats["jobs"] == x1, "mean"].iloc[0])
+        own_changes = x0 in other_rep.columns and excludes_zero(*mean_ci((other_rep[x1] - other_rep[x0]).to_numpy())[1:])
+        level = f"{'moves to' if own_changes else 'stays at'} {o1:.2f}"
+        if excludes_zero(*diff[1:]):
+            ratio = m1 / o1 if o1 > 0 else math.inf
+            compare_text = (f"{ratio:.1f}x fewer" if diff[0] < 0 else f"{1 / ratio:.1f}x more") if np.isfinite(ratio) else (
+                "none" if diff[0] < 0 else "more")
+            finding += f"; {sentence_name(name)}' nova gate {level} ({compare_text})"
+        else:
+            finding += f"; {sentence_name(name)}' nova gate {level}, within noise of {sentence_name(reference)}"
+    return capitalise(finding)
+
+
+def runways_finding(tables: Mapping[str, pd.DataFrame], slots: Sequence[int]) -> Finding:
+    """Figure 5: the runways trade-off for blueprint changes.
+
+    ``tables``: per metric (``merged_per_week``, ``held_days_mean`` in days, ``abandoned_fraction``),
+    one row per replication and one column per slot count, 0 for no runways (the monolith);
+    ``slots``: the runway slot counts (> 0), ascending.
+    """
+    tp = tables["merged_per_week"]
+    held = tables["held_days_mean"]
+    aband = tables["abandoned_fraction"]
+    s_min, s_max = slots[0], slots[-1]
+    h_min, h_max = mean_ci(held[s_min])[0], mean_ci(held[s_max])[0]
+    if 0 not in tp.columns:
+        return (f"Blueprint throughput {mean_ci(tp[s_min])[0]:.1f} merged/week at {s_min} slot(s), "
+                f"{mean_ci(tp[s_max])[0]:.1f} at {s_max}; wait for a runway {days(h_min)} vs {days(h_max)}")
+    effects = {s: e for s, e in zip(slots, paired_effects(tp[[0, *slots]].rename(columns=str), "0"))}
+    significant = [s for s in slots if effects[s].significant]
+
+    def plural(s: int) -> str:
+        return f"{s} runway slot{'s' if s != 1 else ''}"
+
+    if not significant:
+        return (f"Runways do not change blueprint throughput beyond noise at any slot count from {s_min} to {s_max} "
+                f"({effects[s_min].ref_value:.1f} merged/week without runways); blueprints wait {days(h_min)} "
+                f"for a runway with {plural(s_min)}, {days(h_max)} with {s_max}")
+    s = max(significant, key=lambda s: abs(effects[s].diff))
+    e = effects[s]
+    h = mean_ci(held[s])[0]
+    finding = (f"With {plural(s)}, blueprint throughput {'falls' if e.diff < 0 else 'rises'} {pct(e.relative)} "
+               f"vs no runways ({e.ref_value:.1f} → {e.value:.1f} merged/week; paired 95% CI {e.low:+.1f} to "
+               f"{e.high:+.1f}) and blueprints wait {days(h)} for a runway")
+    if e.diff < 0:
+        harmless = [t for t in slots if all(not (effects[u].significant and effects[u].diff < 0)
+                                            for u in slots if u >= t)]
+        if harmless and harmless[0] > s:
+            finding += (f"; from {harmless[0]} slots on, throughput is within noise of no runways "
+                        f"(wait {days(mean_ci(held[harmless[0]])[0])})")
+    ab = paired_effects(aband[[0, s]].rename(columns=str), "0")[0]
+    if ab.significant:
+        finding += (f"; abandonment {'rises' if ab.diff > 0 else 'falls'} from {ab.ref_value:.1%} "
+                    f"to {ab.value:.1%}")
+    return finding
+
+
+def interface_usable_finding(effects: Sequence[Effect], samples: Mapping[str, np.ndarray]) -> Finding:
+    """Figure 6: the median days until a virt-interface change is usable in every driver: the
+    strongest paired effect, else each scenario's pooled median of ``samples`` (days)."""
+    finding = change_clause(effects, "the median time until a virt-interface change is usable in every driver", "d")
+    if not finding:
+        finding = "; ".join(f"under {sentence_name(n)}, the median time until a virt-interface change is usable in "
+                            f"every driver is {np.median(v):.1f} d" for n, v in samples.items() if len(v))
+    return capitalise(finding)
+
+
+def reviewer_load_finding(table: pd.DataFrame, role_means: Sequence[tuple[str, str, float]]) -> Finding:
+    """Figure 7: nova cores' review load (reviews per core per week) and the mean load of every other
+    role, ``role_means``: (scenario, role, reviews per reviewer per week)."""
+    effects = table_effects(table, "reviews_per_core_per_week", ALL)
+    finding = change_clause(effects, "nova cores' review load", "reviews per core per week", digits=1)
+    if not finding:
+        rows = median_cis(table, "reviews_per_core_per_week", ALL)
+        finding = "; ".join(f"under {sentence_name(n)}, a nova core does {v[0]:.1f} reviews per week"
+                            for n, v in rows.items())
+    if role_means:
+        finding += "; " + ", ".join(f"a {ROLE_LABELS.get(role, role)} does {m:.1f} reviews a week under {sentence_name(name)}"
+                                    for name, role, m in role_means)
+    return capitalise(finding)
