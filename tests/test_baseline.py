@@ -1,6 +1,6 @@
 """The CI regression check (``sim check-baseline``): tiny baselines of small scenarios in tmp dirs.
 
-A baseline recorded and re-checked with the same code passes (bit-identical); a model change
+The test itself is explained in ``sim/baseline/check.py``. A baseline recorded and re-checked with the same code passes (bit-identical); a model change
 (monkeypatched reviewer capacity) or a scenario edit (review capacity cut 30 %) fails and the
 table names the metric; a scenario edit is a hash warning; an independent rerun (another seed)
 passes, as the test's false-alarm budget says it should; writes are atomic; exit codes 0/1/2.
@@ -21,7 +21,7 @@ from simtest import MMC, MONOLITH, frame_equal, run_cli
 from sim import baseline as bl
 from sim.model import reviewers
 from sim.runs.compare import compare
-from sim.runs.stats import mean_ci
+from sim.runs.stats import mean_ci, se_from_ci
 from sim.scenario import load_scenario
 
 SMALL = ["run.warmup_days=30", "run.cycles=1"]
@@ -67,6 +67,12 @@ def test_recorded_files_and_round_trip(recorded: Path) -> None:
     frame_equal(loaded.summary, summary)
 
 
+def test_rewriting_a_loaded_baseline_gives_the_same_bytes(recorded: Path, tmp_path: Path) -> None:
+    again = bl.write_baseline(bl.load_baseline(recorded), tmp_path / "again")
+    for name in ("README.md", "baseline.json", "summary.csv"):
+        assert (again / name).read_bytes() == (recorded / name).read_bytes(), name
+
+
 def test_summary_is_the_comparison_summary() -> None:
     """run_summary gives exactly the numbers of sim.runs.compare (common random numbers, one seed)."""
     scenarios = [load_scenario(MMC, SMALL), load_scenario(MMC, [*SMALL, 'scenario.name="mmc2"',
@@ -79,7 +85,7 @@ def test_summary_is_the_comparison_summary() -> None:
 def test_stored_se_is_recovered_from_the_ci() -> None:
     x = np.random.default_rng(0).normal(3.0, 2.0, 17)
     _, low, high, n = mean_ci(x)
-    se = bl._se_from_ci(pd.Series([low]), pd.Series([high]), pd.Series([n]), 0.95)[0]
+    se = se_from_ci(pd.Series([low]), pd.Series([high]), pd.Series([n]), 0.95)[0]
     assert se == pytest.approx(x.std(ddof=1) / math.sqrt(17), rel=1e-12)
 
 
@@ -198,10 +204,10 @@ def test_update_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     scenario, base = mmc_baseline(tmp_path)
     before = {p.name: p.read_bytes() for p in base.iterdir()}
 
-    def broken(self: bl.Baseline) -> dict:
+    def broken(self: bl.Baseline) -> str:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(bl.Baseline, "manifest", broken)
+    monkeypatch.setattr(bl.Baseline, "to_json", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         bl.update_baseline(base, replications=3)
     assert {p.name: p.read_bytes() for p in base.iterdir()} == before
@@ -221,7 +227,8 @@ def test_record_path_is_repository_relative() -> None:
         f"data/scenarios/{name}.toml" for name in bl.SCENARIO_NAMES]
 
 
-@pytest.mark.parametrize("case", ["no_dir", "no_manifest", "bad_json", "missing_key", "bad_csv_columns"])
+@pytest.mark.parametrize("case", ["no_dir", "no_manifest", "bad_json", "not_object", "missing_key", "bad_value",
+                                  "no_scenarios", "bad_format", "bad_csv_columns"])
 def test_bad_baseline_is_one_line_error(case: str, tmp_path: Path, recorded: Path) -> None:
     base = tmp_path / "base"
     if case != "no_dir":
@@ -233,15 +240,29 @@ def test_bad_baseline_is_one_line_error(case: str, tmp_path: Path, recorded: Pat
         manifest.unlink()
     elif case == "bad_json":
         manifest.write_text("{not json")
-    elif case == "missing_key":
+    elif case == "not_object":
+        manifest.write_text("[1, 2]")
+    elif case in ("missing_key", "bad_value", "no_scenarios", "bad_format"):
         data = json.loads(manifest.read_text())
-        del data["seed"]
+        if case == "missing_key":
+            del data["seed"]
+        elif case == "bad_value":
+            data["family_wise_error_rate"] = 1.5
+        elif case == "no_scenarios":
+            data["scenarios"] = []
+        else:
+            data["format"] = 2
         manifest.write_text(json.dumps(data))
     elif case == "bad_csv_columns":
         (base / "summary.csv").write_text("scenario,mean\nmono,1\n")
     with pytest.raises(bl.BaselineError) as err:
         bl.load_baseline(base)
-    assert "\n" not in str(err.value) and str(base) in str(err.value)
+    message = str(err.value)
+    assert "\n" not in message and str(base) in message
+    expected = {"not_object": "expected a JSON object", "missing_key": "missing key 'seed'",
+                "bad_value": "family_wise_error_rate: Input should be less than 1",
+                "no_scenarios": "scenarios: List should have at least 1 item", "bad_format": "format: "}
+    assert expected.get(case, "") in message
     if case not in ("no_dir", "bad_json"):
         return  # the command line's handling is the same for every BaselineError
     proc = run_cli("check-baseline", "--baseline", str(base))

@@ -116,7 +116,7 @@ class Lifecycle:
         change.votes.clear()
         change.reviewed_by.clear()
         self.policy.on_new_patch_set(change)
-        self.check(change)  # = self.upload(change), one call less
+        self.upload(change)
 
     # ------------------------------------------------------------------ check pipeline
 

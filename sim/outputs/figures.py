@@ -48,7 +48,7 @@ from sim.scenario import Scenario, load_scenario
 
 matplotlib.use("Agg")  # files only; sim.outputs.plots draws on Figure objects, never pyplot
 
-SCENARIO_NAMES: tuple[str, ...] = ("monolith", "runways", "lieutenants", "split", "sponsorship")
+SCENARIO_NAMES: tuple[str, ...] = paths.POLICY_SCENARIOS
 DEFAULT_REPLICATIONS = 10
 DEFAULT_WORKERS = 2
 DPI = 150

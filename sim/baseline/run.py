@@ -1,0 +1,190 @@
+"""Running a baseline's scenarios through the one runner (:func:`sim.runs.runner.run_tasks`):
+record a baseline, re-record it (``--update``), or re-run it and check (:mod:`sim.baseline.check`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.baseline.check import CheckResult, compare_summaries
+from sim.baseline.manifest import UPDATE_COMMAND, scenario_entry, scenario_hash
+from sim.baseline.settings import (
+    CHECKED_AREAS,
+    CHECKED_METRICS,
+    CONFIDENCE,
+    DEFAULT_FWER,
+    DEFAULT_REPLICATIONS,
+    DEFAULT_SCENARIOS,
+    check_fwer,
+    check_settings,
+    update_settings,
+)
+from sim.baseline.store import (
+    BASELINE_DIR,
+    Baseline,
+    baseline_directory,
+    load_baseline,
+    write_baseline,
+)
+from sim.outputs.report import package_versions
+from sim.runs import metrics
+from sim.runs.runner import Task, run_tasks
+from sim.scenario import Scenario, ScenarioError, load_scenario
+
+Progress = Callable[[int], Any]  # called with 1 after each replication (e.g. tqdm's update)
+
+
+def run_summary(
+    scenarios: Sequence[Scenario],
+    replications: int,
+    seed: int,
+    *,
+    workers: int = 1,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+    areas: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Summary rows of ``scenarios`` run as one comparison (common random numbers under ``seed``).
+
+    The same numbers as ``sim.runs.compare.compare(scenarios, replications, seed).summary``,
+    keeping only each replication's metrics (:func:`sim.runs.metrics.replication_metrics`, not its
+    changes), all scenarios through one pool. ``areas`` restricts the rows to those areas.
+    """
+    if replications < 1:
+        raise ValueError(f"replications must be >= 1, got {replications}")
+    names = [sc.scenario.name for sc in scenarios]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ScenarioError(f"scenario.name: {duplicated} used by more than one scenario; names must differ")
+    tasks = [Task(sc, r, seed) for sc in scenarios for r in range(replications)]
+    per_rep = list(run_tasks(metrics.replication_metrics, tasks, workers=workers, executor=executor,
+                             count=len(tasks), progress=progress))
+    summary = pd.concat([
+        metrics.summarize(pd.concat(per_rep[i * replications:(i + 1) * replications], ignore_index=True),
+                          sc.scenario.name, sc.policy.name)
+        for i, sc in enumerate(scenarios)
+    ], ignore_index=True)
+    if areas is not None:
+        summary = summary[summary["area"].isin(list(areas))].reset_index(drop=True)
+    return summary
+
+
+def build_baseline(
+    scenario_files: Sequence[str | Path] = DEFAULT_SCENARIOS,
+    *,
+    overrides: Sequence[str] = (),
+    replications: int = DEFAULT_REPLICATIONS,
+    seed: int | None = None,
+    metric_names: Sequence[str] = CHECKED_METRICS,
+    areas: Sequence[str] = CHECKED_AREAS,
+    fwer: float = DEFAULT_FWER,
+    workers: int = 1,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> Baseline:
+    """Run ``scenario_files`` (with ``overrides``) as one comparison and return the baseline.
+
+    ``seed`` defaults to the first scenario's ``run.seed``. Nothing is written: see
+    :func:`sim.baseline.store.write_baseline` (or :func:`update_baseline` for both).
+    """
+    if not scenario_files:
+        raise ValueError("a baseline needs at least one scenario file")
+    check_settings(metric_names, fwer)
+    scenarios = [load_scenario(f, overrides) for f in scenario_files]
+    root = scenarios[0].run.seed if seed is None else seed
+    start = time.perf_counter()
+    summary = run_summary(scenarios, replications, root, workers=workers, executor=executor,
+                          progress=progress, areas=areas)
+    return Baseline(
+        seed=root, replications=replications, overrides=list(overrides),
+        scenarios=[scenario_entry(f, sc) for f, sc in zip(scenario_files, scenarios, strict=True)],
+        metrics=list(metric_names), areas=list(areas), confidence=CONFIDENCE, family_wise_error_rate=fwer,
+        versions=package_versions(), summary=summary, seconds=time.perf_counter() - start,
+    )
+
+
+def update_baseline(
+    directory: str | Path = BASELINE_DIR,
+    scenario_files: Sequence[str | Path] | None = None,
+    *,
+    overrides: Sequence[str] | None = None,
+    replications: int | None = None,
+    seed: int | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> Baseline:
+    """Re-record the baseline in ``directory`` (atomically) and return it.
+
+    Settings not given are those recorded in the existing baseline, or the defaults when there
+    is none (see :func:`sim.baseline.settings.update_settings`). ``directory`` is checked before
+    anything runs: it must be new, empty or a previous baseline (``force`` writes into another
+    directory, keeping its files).
+    """
+    target = baseline_directory(directory, force)
+    target.check()
+    s = update_settings(directory, scenario_files, overrides, replications, seed)
+    baseline = build_baseline(
+        s.scenario_files, overrides=s.overrides, replications=s.replications, seed=s.seed,
+        metric_names=s.metric_names, areas=s.areas, fwer=s.fwer,
+        workers=workers, executor=executor, progress=progress,
+    )
+    write_baseline(baseline, target)
+    return baseline
+
+
+def check_baseline(
+    baseline: Baseline | str | Path = BASELINE_DIR,
+    *,
+    workers: int = 1,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+    fwer: float | None = None,
+) -> CheckResult:
+    """Re-run the recorded scenarios (recorded seed, replications, overrides) and compare
+    (:func:`sim.baseline.check.compare_summaries`).
+
+    Scenario files are read now; a changed hash is a warning. ``fwer`` overrides the recorded
+    family-wise error rate.
+    """
+    if not isinstance(baseline, Baseline):
+        baseline = load_baseline(baseline)
+    alpha = baseline.fwer if fwer is None else fwer
+    check_fwer(alpha)
+    scenarios = baseline.load_scenarios()
+    warnings, notes = scenario_warnings(baseline, scenarios), version_notes(baseline)
+    # Compare under the recorded names (a renamed scenario is a changed scenario: warned above).
+    renamed = [sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"name": e.name})})
+               if sc.scenario.name != e.name else sc for e, sc in zip(baseline.scenarios, scenarios, strict=True)]
+    start = time.perf_counter()
+    new = run_summary(renamed, baseline.replications, baseline.seed, workers=workers, executor=executor,
+                      progress=progress, areas=baseline.areas)
+    seconds = time.perf_counter() - start
+    table = compare_summaries(baseline.summary, new, baseline.metrics, baseline.areas, alpha, baseline.confidence)
+    return CheckResult(baseline, table, alpha, warnings, notes, seconds)
+
+
+def scenario_warnings(baseline: Baseline, scenarios: Sequence[Scenario]) -> list[str]:
+    """One line per recorded scenario file whose resolved scenario no longer has the recorded hash."""
+    out = []
+    for entry, sc in zip(baseline.scenarios, scenarios, strict=True):
+        digest = scenario_hash(sc)
+        if digest != entry.sha256:
+            renamed = f"; renamed {entry.name!r} -> {sc.scenario.name!r}" if sc.scenario.name != entry.name else ""
+            out.append(f"{entry.file}: scenario changed since the baseline was recorded (sha256 "
+                       f"{entry.sha256[:12]} -> {digest[:12]}{renamed}); if intended, re-record it with "
+                       f"`{UPDATE_COMMAND}`")
+    return out
+
+
+def version_notes(baseline: Baseline) -> list[str]:
+    """One line per package whose version differs from the recorded one."""
+    now = package_versions()
+    return [f"recorded with {name} {old}, running {now.get(name)}" for name, old in baseline.versions.items()
+            if now.get(name, old) != old]
