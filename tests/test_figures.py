@@ -25,7 +25,7 @@ COMPARISON_STEMS = [figures.HEADINGS[i][0] for i in (1, 2, 3, 7)]
 
 
 def title_of(fig) -> str:
-    return fig._suptitle.get_text().replace("\n", " ")
+    return fig.get_suptitle().replace("\n", " ")
 
 
 def assert_files(out: Path, stems: list[str]) -> None:

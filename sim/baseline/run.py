@@ -33,8 +33,9 @@ from sim.baseline.store import (
 )
 from sim.outputs.report import package_versions
 from sim.runs import metrics
+from sim.runs.compare import check_distinct_names
 from sim.runs.runner import Task, run_tasks
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario import Scenario, load_scenario
 
 Progress = Callable[[int], Any]  # called with 1 after each replication (e.g. tqdm's update)
 
@@ -57,10 +58,7 @@ def run_summary(
     """
     if replications < 1:
         raise ValueError(f"replications must be >= 1, got {replications}")
-    names = [sc.scenario.name for sc in scenarios]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise ScenarioError(f"scenario.name: {duplicated} used by more than one scenario; names must differ")
+    check_distinct_names(scenarios)
     tasks = [Task(sc, r, seed) for sc in scenarios for r in range(replications)]
     per_rep = list(run_tasks(metrics.replication_metrics, tasks, workers=workers, executor=executor,
                              count=len(tasks), progress=progress))

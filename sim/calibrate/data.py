@@ -39,6 +39,7 @@ import pandas as pd
 from sim.calibrate import DataError
 from sim.paths import DATA
 from sim.safe_output import ResultFile
+from sim.scenario import KINDS
 
 __all__ = [
     "COLUMNS", "EARLIEST_TIME", "KINDS", "NOVA_CHANGES", "NOVA_CYCLES", "NOVA_DRIVERS", "ChangeTable", "DataError",
@@ -53,7 +54,6 @@ COLUMNS: tuple[str, ...] = (
 TIME_COLUMNS: tuple[str, ...] = ("authored_at", "committed_at", "merged_at")
 COUNT_COLUMNS: tuple[str, ...] = ("files_changed", "lines_added", "lines_deleted", "series_len")
 FLAG_COLUMNS: tuple[str, ...] = ("touches_virt_api", "suspect")
-KINDS: tuple[str, ...] = ("bug", "blueprint", "other")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DAY = pd.Timedelta(days=1)
 EARLIEST_TIME = pd.Timestamp("2000-01-01T00:00:00Z")

@@ -63,13 +63,18 @@ def compare(
     """Run every scenario ``replications`` times under ``seed`` and compare each with the first."""
     if not scenarios:
         raise ValueError("compare needs at least one scenario")
+    check_distinct_names(scenarios)
+    with pool_or(executor, workers, replications * len(scenarios)) as shared:
+        runs = [run_replications(sc, replications, seed, executor=shared, progress=progress) for sc in scenarios]
+    return Comparison(seed, replications, runs, comparison_table(runs))
+
+
+def check_distinct_names(scenarios: Sequence[Scenario]) -> None:
+    """Scenarios run together must have distinct names (every output is keyed by name)."""
     names = [sc.scenario.name for sc in scenarios]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise ScenarioError(f"scenario.name: {duplicated} used by more than one compared scenario; names must differ")
-    with pool_or(executor, workers, replications * len(scenarios)) as shared:
-        runs = [run_replications(sc, replications, seed, executor=shared, progress=progress) for sc in scenarios]
-    return Comparison(seed, replications, runs, comparison_table(runs))
 
 
 def comparison_table(runs: Sequence[RunResult]) -> pd.DataFrame:
