@@ -21,7 +21,8 @@ from scipy import stats
 
 from sim import theory
 from sim.paths import BASELINE_SCENARIO, MMC_SCENARIO
-from sim.runs.runner import run_replications
+from sim.runs.metrics import ALL
+from sim.runs.runner import RunResult, run_replications
 from sim.runs.stats import mean_ci
 from sim.scenario import Scenario, load_scenario
 
@@ -40,14 +41,19 @@ class CheckResult:
 
 
 def _statistical(name: str, expected: float, values: list[float] | np.ndarray) -> CheckResult:
+    """Pass when ``expected`` is inside the family-wise (Bonferroni) Student-t interval of the mean;
+    report the 95 % interval of :func:`sim.runs.stats.mean_ci`."""
     x = np.asarray(values, dtype=float)
     mean, low, high, n = mean_ci(x)
     se = float(x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+    # The upper tail's isf, kept rather than sim.runs.stats.t_quantile(1 - alpha, df) (a ppf): the two
+    # differ in the last bit for most df, so swapping them would not leave the arithmetic unchanged.
     critical = float(stats.t.isf(FAMILY_ALPHA / STATISTICAL_CHECKS / 2, max(n - 1, 1)))
     return CheckResult(name, expected, mean, low, high, abs(mean - expected) <= critical * se)
 
 
-def _per_rep(result, metric: str, area: str = "all") -> np.ndarray:
+def _per_rep(result: RunResult, metric: str, area: str = ALL) -> np.ndarray:
+    """The values of ``metric`` for ``area`` in each replication of ``result``."""
     pr = result.per_replication
     return pr[(pr.metric == metric) & (pr.area == area)]["value"].to_numpy()
 

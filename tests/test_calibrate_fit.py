@@ -41,9 +41,10 @@ from sim.calibrate.fit import (
     simulate_many,
     simulated_metrics,
 )
-from sim.calibrate.observe import PHASE_METRIC, QUANTILE_NAME, CycleData, activity_profile
+from sim.calibrate.observe import PHASE_METRIC, CycleData, activity_profile
 from sim.calibrate.pipeline import flat_activity
 from sim.calibrate.writer import annotated_toml
+from sim.runs.metrics import QUANTILE_NAMES
 from sim.scenario import load_scenario, validate_scenario
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -95,7 +96,7 @@ def synthetic_targets(per_rep: pd.DataFrame, areas: tuple[str, ...], weeks: int)
         sub = per_rep[per_rep["area"] == area]
         merged = sub[sub["metric"] == "merged_per_week"]["value"].mean() * weeks
         for phase, stem in PHASE_METRIC.items():
-            for q, name in QUANTILE_NAME.items():
+            for q, name in QUANTILE_NAMES.items():
                 metric = f"{stem}_{name}_days"
                 values = sub[sub["metric"] == metric]["value"].to_numpy()
                 low, high = np.quantile(values, [0.05, 0.95])
@@ -402,6 +403,13 @@ def test_abandonment_adjusted_rates_divide_by_the_share_that_merges() -> None:
         "areas.other.rate_per_day": 0.7,  # no abandoned share simulated: unchanged
     }
     assert abandonment_adjusted_rates(summary, {}) == {}
+
+
+def test_an_undefined_abandoned_share_leaves_the_rate_as_observed() -> None:
+    """NaN (nothing closed in any replication) is no abandonment to correct for, not the 95 % cap."""
+    index = pd.MultiIndex.from_tuples([("api", "abandoned_fraction")], names=["area", "metric"])
+    summary = pd.DataFrame({"mean": [math.nan], "sd": math.nan, "n": 0}, index=index)
+    assert abandonment_adjusted_rates(summary, {"api": 1.8}) == {"areas.api.rate_per_day": 1.8}
 
 
 def test_fact_targets() -> None:

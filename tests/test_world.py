@@ -22,8 +22,8 @@ from simtest import (
 )
 
 from sim.model.arrivals import weekly_rates
-from sim.model.change import RECORD_FIELDS
-from sim.model.world import Records
+from sim.model.change import Change
+from sim.model.records import RECORD_FIELDS, Records
 from sim.runs import metrics
 from sim.runs.runner import RunResult, run_replications
 from sim.runs.stats import mean_ci
@@ -178,7 +178,7 @@ def test_mean_ci() -> None:
     half = stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
     assert (mean, n) == (2.0, 3) and low == pytest.approx(2 - half) and high == pytest.approx(2 + half)
     assert mean_ci([4.0]) == (4.0, 4.0, 4.0, 1)
-    assert stats.mean_ci([5.0, 5.0]) == (5.0, 5.0, 5.0, 2)
+    assert mean_ci([5.0, 5.0]) == (5.0, 5.0, 5.0, 2)
     mean, low, high, n = mean_ci([float("nan")])
     assert n == 0 and math.isnan(mean)
 
@@ -255,7 +255,7 @@ def test_arrivals_follow_the_weekly_profile_and_kind_mix(warmup: float) -> None:
 def test_change_attributes_follow_the_area_parameters() -> None:
     sc = load_scenario(MMC, ["run.warmup_days=0", "run.cycles=4", "areas.all.defects_mean=2.0",
                              "areas.all.size_log_mean=4.0", "areas.all.size_log_sd=1.0", "areas.all.interface_share=0.2",
-                             "review.attractiveness_sigma=1.0", "authors.patience_median_days=30"])
+                             "review.attractiveness_sigma=1.0", "authors.patience_median_days=30", "authors.abandonment=true"])
     world = started_world(sc, 0, 2)
     world.run()
     ch = world.changes
@@ -292,13 +292,12 @@ def test_calendar() -> None:
     assert world.cycle_week(29.0) == 25  # the warm-up is the end of the previous cycle
     assert world.cycle_week(30.0 + 182.0 + 8.0) == 1
 
-    class Stub:
-        kind = "blueprint"
+    def change(kind: str) -> Change:
+        return Change(0, 0, kind, 10.0, False, False, -1, 0, math.inf, 1.0, 0.0)
 
     world.clock.run(30.0 + 7 * 20 + 1.0)  # one day into the freeze
-    assert world.freeze_hold(Stub()) == pytest.approx(182.0 - 141.0)
-    Stub.kind = "bug"
-    assert world.freeze_hold(Stub()) == 0.0
+    assert world.freeze_hold(change("blueprint")) == pytest.approx(182.0 - 141.0)
+    assert world.freeze_hold(change("bug")) == 0.0
 
 
 @pytest.mark.parametrize("warmup", [1.2, 1.7, 2.4, 58.1, 100.7])

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim.runs.metrics import KIND_PREFIX
+from sim.runs.metrics import ALL, KIND_AREAS
 
 REVISION_ORDER: tuple[str, ...] = ("vmwareapi", "libvirt", "compute", "api", "other")
 TTM_MEDIAN, TTM_P90 = "time_to_merge_median_days", "time_to_merge_p90_days"
@@ -52,7 +52,7 @@ def target_table(targets: pd.DataFrame, simulated: pd.DataFrame) -> pd.DataFrame
 
 def major_areas(table: pd.DataFrame, min_changes: int) -> list[str]:
     """Areas (not ``all``) with at least ``min_changes`` merged changes, largest first."""
-    areas = (table["area"] != "all") & ~table["area"].str.startswith(KIND_PREFIX)
+    areas = ~table["area"].isin([ALL, *KIND_AREAS])
     sizes = table[areas & table["phase"].isin(["time_to_merge"])].groupby("area")["n"].first()
     return list(sizes[sizes >= min_changes].sort_values(ascending=False).index)
 
@@ -69,7 +69,7 @@ def fit_criteria(table: pd.DataFrame, merged_per_week: tuple[float, float], min_
         return float(hit[column].iloc[0]) if len(hit) else np.nan
 
     for metric, label in ((TTM_MEDIAN, "median"), (TTM_P90, "p90")):
-        err = get("all", metric, "rel_error")
+        err = get(ALL, metric, "rel_error")
         rows.append((f"all areas: time-to-merge {label} error", err, "|x| <= 15 %", bool(abs(err) <= 0.15)))
     majors = major_areas(table, min_changes)
     for area in majors:
@@ -78,7 +78,7 @@ def fit_criteria(table: pd.DataFrame, merged_per_week: tuple[float, float], min_
             ok = bool(hit["inside"]) and abs(hit["rel_error"]) <= 0.30
             rows.append((f"{area}: time-to-merge {label} error (inside widened interval: {bool(hit['inside'])})",
                          float(hit["rel_error"]), "inside and |x| <= 30 %", ok))
-    quantiles = table[table["area"].isin([*majors, "all"]) & table["phase"].isin(["time_to_merge", "revision", "final"])]
+    quantiles = table[table["area"].isin([*majors, ALL]) & table["phase"].isin(["time_to_merge", "revision", "final"])]
     mae = float(quantiles["rel_error"].abs().median())
     rows.append((f"median |error| over {len(quantiles)} quantiles", mae, "<= 20 %", bool(mae <= 0.20)))
     order = [a for a in REVISION_ORDER if a in set(table["area"])]
@@ -89,7 +89,7 @@ def fit_criteria(table: pd.DataFrame, merged_per_week: tuple[float, float], min_
     finals = [get(a, "final_phase_median_days") for a in majors]
     spread = max(finals) / min(finals) if finals and min(finals) > 0 else np.nan
     rows.append(("final-phase medians: largest / smallest", spread, "<= 2.5", bool(spread <= 2.5)))
-    ratio = get("all", TTM_P90) / get("all", TTM_MEDIAN)
+    ratio = get(ALL, TTM_P90) / get(ALL, TTM_MEDIAN)
     rows.append(("all areas: time-to-merge p90 / median", ratio, "4.5 to 7", bool(4.5 <= ratio <= 7.0)))
     observed, simulated = merged_per_week
     err = simulated / observed - 1.0

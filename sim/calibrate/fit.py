@@ -25,11 +25,16 @@ down show intervals spanning their bounds. Common random numbers fix the draws, 
 change reorders events, so at small scales the objective moves in steps: derivatives are taken
 over 10 % steps, never machine-epsilon ones. A recovery test fits data the model generated and
 finds the known parameters inside their intervals.
+
+The simulated quantities are those of the one metric engine, :mod:`sim.runs.metrics`
+(:func:`calibration_metrics` composes its functions), and the replications run through the one
+runner, :func:`sim.runs.runner.run_tasks`, with :func:`calibration_measure` as the measure.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
@@ -40,10 +45,24 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from sim.model.world import Records
-from sim.runs.metrics import KIND_PREFIX, changes_frame
-from sim.runs.pool import ordered_map
-from sim.scenario import KINDS, Scenario, validate_scenario
+from sim.model.records import Records
+from sim.runs.metrics import (
+    ALL,
+    KIND_AREAS,
+    abandoned_fraction,
+    abandoned_in_window,
+    changes_frame,
+    core_reviews_per_core_per_day,
+    kind_area,
+    merged_history_metrics,
+    merged_in_window,
+    per_week,
+    phase_days,
+    phase_quantiles,
+    weekly_merge_counts,
+)
+from sim.runs.runner import Task, run_tasks
+from sim.scenario import Scenario, validate_scenario
 from sim.simulate import simulate
 
 GAUSS_95 = 1.959963984540054
@@ -88,7 +107,7 @@ class Free:
     key: str
     lower: float
     upper: float
-    area: str = "all"  # the targets it mostly moves (per-area parameters: their area)
+    area: str = ALL  # the targets it mostly moves (per-area parameters: their area)
 
 
 def shared_parameters() -> list[Free]:
@@ -121,7 +140,7 @@ def fact_targets() -> pd.DataFrame:
     about 20 % stay open; no Nova-specific share was found. Read as 0.15 with a 90 % interval
     of 0.05 to 0.30.
     """
-    rows = [("all", "fact", math.nan, "abandoned_fraction", 0, 0.15, 0.05, 0.30)]
+    rows = [(ALL, "fact", math.nan, "abandoned_fraction", 0, 0.15, 0.05, 0.30)]
     frame = pd.DataFrame(rows, columns=["area", "phase", "q", "metric", "n", "observed", "low", "high"])
     frame["log_sd"] = (np.log1p(frame["high"]) - np.log1p(frame["low"])) / (2 * 1.6448536269514722)
     return frame
@@ -131,72 +150,50 @@ def fact_targets() -> pd.DataFrame:
 
 
 def simulated_metrics(scenario: Scenario, replication: int, seed: int) -> pd.DataFrame:
-    """One replication's calibration metrics: columns area, metric, value (areas and ``all``).
+    """One replication's calibration metrics (:func:`calibration_metrics`)."""
+    return calibration_metrics(simulate(scenario, replication, seed))
 
-    Besides the target quantiles: ``merged_per_week``, ``abandoned_fraction``,
-    ``rechecks_per_patch_set`` and ``weekly_merges_<w>`` for each cycle week w (area ``all``).
+
+def calibration_metrics(records: Records, changes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The calibration metrics of one replication's records: columns area, metric, value
+    (``changes``: their change rows, :func:`~sim.runs.metrics.changes_frame`, when already built).
+
+    All from :mod:`sim.runs.metrics`, over the changes merged inside the measurement window: per
+    area (in order of first merge) and for ``all``, the median, p75 and p90 of time to merge,
+    revision phase and final phase (days), ``merged_per_week`` and ``abandoned_fraction`` (NaN
+    where nothing closed); per kind of change (``kind:<kind>``) the time-to-merge quantiles; for
+    ``all`` the quantities set beside published numbers (rechecks per patch set, patch sets, time
+    to approval, core reviews per core per day) and ``weekly_merges_<w>`` for each week w.
     """
-    return metrics_of(simulate(scenario, replication, seed))
-
-
-def merged_in_window(records: Records) -> pd.DataFrame:
-    """The change rows of a replication that merged inside its measurement window."""
-    df = changes_frame(records)
-    a, b = records.window
-    return df[(df["merged"] >= a) & (df["merged"] < b)]
-
-
-def metrics_of(records: Records) -> pd.DataFrame:
-    """The calibration metrics of one replication's records (see :func:`simulated_metrics`)."""
-    df = changes_frame(records)
-    a, b = records.window
-    merged = merged_in_window(records)
-    phases = {
-        "time_to_merge": merged["merged"] - merged["arrived"],
-        "revision_phase": merged["last_upload"] - merged["arrived"],
-        "final_phase": merged["merged"] - merged["last_upload"],
-    }
-    frame = pd.DataFrame({"area": merged["area"], "kind": merged["kind"], **{k: v.to_numpy() for k, v in phases.items()}})
+    if changes is None:
+        changes = changes_frame(records)
+    window = records.window
+    merged = merged_in_window(changes, window)
+    abandoned = abandoned_in_window(changes, window)
     rows: list[tuple[str, str, float]] = []
-    weeks = (b - a) / 7.0
-    abandoned = df[(df["abandoned"] >= a) & (df["abandoned"] < b)]
-    for area, sub in [*frame.groupby("area", sort=False), ("all", frame)]:
-        for phase in phases:
-            values = sub[phase].to_numpy()
-            qs = np.quantile(values, [0.5, 0.75, 0.9]) if len(values) else [math.nan] * 3
-            rows += [(area, f"{phase}_{name}_days", float(v)) for name, v in zip(("median", "p75", "p90"), qs)]
-        n_merged = len(sub)
-        n_abandoned = len(abandoned) if area == "all" else int((abandoned["area"] == area).sum())
-        rows.append((area, "merged_per_week", n_merged / weeks))
-        rows.append((area, "abandoned_fraction", n_abandoned / max(1, n_merged + n_abandoned)))
-    for kind, sub in frame.groupby("kind", sort=False):
-        qs = np.quantile(sub["time_to_merge"].to_numpy(), [0.5, 0.75, 0.9])
-        rows += [(f"{KIND_PREFIX}{kind}", f"time_to_merge_{name}_days", float(v))
-                 for name, v in zip(("median", "p75", "p90"), qs)]
-    rows.append(("all", "rechecks_per_patch_set", float(merged["rechecks"].sum() / max(1, merged["patch_sets"].sum()))))
-    rows += [("all", "patch_sets_mean", float(merged["patch_sets"].mean())),
-             ("all", "patch_sets_median", float(merged["patch_sets"].median()))]
-    to_approval = merged["approved"] - merged["arrived"]
-    virt = merged["area"].isin(records.driver_areas)
-    rows += [("all", "time_to_approval_median_days", float(to_approval.median())),
-             ("all", "time_to_approval_mean_days", float(to_approval.mean())),
-             ("all", "virt_time_to_approval_median_days", float(to_approval[virt].median()) if virt.any() else math.nan)]
-    cores = [r for r in records.reviewers if r[2] == "core"]
-    rows.append(("all", "core_reviews_per_core_per_day", sum(r[4] for r in cores) / max(1, len(cores)) / (b - a)))
-    week = ((merged["merged"] - a) // 7.0).astype(int).clip(upper=round(weeks) - 1)
-    counts = np.bincount(week, minlength=round(weeks))
-    rows += [("all", f"weekly_merges_{w}", float(c)) for w, c in enumerate(counts)]
+    for area, sub in [*merged.groupby("area", sort=False), (ALL, merged)]:
+        n_abandoned = len(abandoned) if area == ALL else int((abandoned["area"] == area).sum())
+        rows += [(area, metric, value) for metric, value in phase_quantiles(sub).items()]
+        rows.append((area, "merged_per_week", per_week(len(sub), window)))
+        rows.append((area, "abandoned_fraction", abandoned_fraction(len(sub), n_abandoned)))
+    for kind, sub in merged.groupby("kind", sort=False):
+        rows += [(kind_area(kind), metric, value) for metric, value in phase_quantiles(sub, ["time_to_merge"]).items()]
+    rows += [(ALL, metric, value) for metric, value in merged_history_metrics(merged, records.driver_areas).items()]
+    rows.append((ALL, "core_reviews_per_core_per_day", core_reviews_per_core_per_day(records)))
+    rows += [(ALL, f"weekly_merges_{w}", float(c)) for w, c in enumerate(weekly_merge_counts(merged, window))]
     return pd.DataFrame(rows, columns=["area", "metric", "value"])
 
 
-def _task(args: tuple[Scenario, int, int, bool]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    scenario, replication, seed, with_times = args
-    records = simulate(scenario, replication, seed)
+def calibration_measure(records: Records, with_times: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The runner's measure (:func:`sim.runs.runner.run_tasks`) for the calibration: the
+    :func:`calibration_metrics` with a ``replication`` column and, ``with_times``, the time to
+    merge of each change merged in the window (columns area, time_to_merge_days)."""
+    changes = changes_frame(records)
     times = None
     if with_times:
-        merged = merged_in_window(records)
-        times = pd.DataFrame({"area": merged["area"], "time_to_merge_days": merged["merged"] - merged["arrived"]})
-    return metrics_of(records).assign(replication=replication), times
+        merged = merged_in_window(changes, records.window)
+        times = pd.DataFrame({"area": merged["area"], "time_to_merge_days": phase_days(merged, "time_to_merge")})
+    return calibration_metrics(records, changes).assign(replication=records.replication), times
 
 
 def simulate_many(scenario: Scenario, replications: Sequence[int], seed: int,
@@ -208,16 +205,19 @@ def simulate_many(scenario: Scenario, replications: Sequence[int], seed: int,
 def simulate_with_times(scenario: Scenario, replications: Sequence[int], seed: int, executor: Executor | None = None,
                         *, with_times: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Calibration metrics of several replications and, pooled, the time to merge of every change
-    merged in their windows (columns area, time_to_merge_days)."""
-    tasks = [(scenario, r, seed, with_times) for r in replications]
-    results = list(ordered_map(_task, tasks, executor))
+    merged in their windows (columns area, time_to_merge_days), through the one runner
+    (``executor`` None: in this process)."""
+    tasks = [Task(scenario, r, seed) for r in replications]
+    measure = functools.partial(calibration_measure, with_times=with_times)
+    results = list(run_tasks(measure, tasks, executor=executor, count=len(tasks)))
     per_rep = pd.concat([m for m, _ in results], ignore_index=True)
     times = pd.concat([t for _, t in results], ignore_index=True) if with_times else None
     return per_rep, times
 
 
 def summarize_runs(per_rep: pd.DataFrame) -> pd.DataFrame:
-    """Mean and sd over replications per (area, metric); columns mean, sd, n."""
+    """Mean and sd over replications per (area, metric); columns mean, sd, n (replications where
+    the metric is defined: undefined values, NaN, are skipped)."""
     grouped = per_rep.groupby(["area", "metric"])["value"]
     return pd.DataFrame({"mean": grouped.mean(), "sd": grouped.std(ddof=1), "n": grouped.count()})
 
@@ -225,11 +225,14 @@ def summarize_runs(per_rep: pd.DataFrame) -> pd.DataFrame:
 def abandonment_adjusted_rates(summary: pd.DataFrame, observed_rates: dict[str, float]) -> dict[str, float]:
     """Arrival rate per area (dotted keys) = observed rate of merged work / (1 - simulated abandoned share).
 
-    The data hold merged changes only: changes whose authors gave up arrived too.
+    The data hold merged changes only: changes whose authors gave up arrived too. An area whose
+    abandoned share is not simulated or undefined (NaN: nothing closed in any replication) keeps
+    its observed rate.
     """
     values = {}
     for area, observed in observed_rates.items():
-        abandoned = min(MAX_ABANDONED, summary["mean"].get((area, "abandoned_fraction"), 0.0))
+        share = summary["mean"].get((area, "abandoned_fraction"), 0.0)
+        abandoned = min(MAX_ABANDONED, share if np.isfinite(share) else 0.0)
         values[f"areas.{area}.rate_per_day"] = round(observed / (1.0 - abandoned), 5)
     return values
 
@@ -319,7 +322,11 @@ class Calibrator:
         return np.sqrt(self.targets["log_sd"].to_numpy() ** 2 + np.nan_to_num(sim) ** 2)
 
     def residuals(self, summary: pd.DataFrame, areas: Sequence[str] | None = None) -> np.ndarray:
-        """Standardised residuals of the targets (all, or those of ``areas``)."""
+        """Standardised residuals of the targets (all, or those of ``areas``).
+
+        A target whose simulated mean is missing or undefined (NaN: e.g. an area that merged
+        nothing, or nothing closed for ``abandoned_fraction``) counts as 10 noise sds off.
+        """
         keys = list(zip(self.targets["area"], self.targets["metric"]))
         simulated = np.array([summary["mean"].get(k, np.nan) for k in keys])
         r = (np.log1p(simulated) - np.log1p(self.targets["observed"].to_numpy())) / self.scale
@@ -455,9 +462,8 @@ def default_stages(areas: Sequence[str], budget: int) -> list[FitStage]:
     ``budget`` is the number of evaluations of the least-squares stages.
     """
     shared, per_area = shared_parameters(), area_parameters(areas)
-    kinds = [f"{KIND_PREFIX}{k}" for k in KINDS]
     return [
-        FitStage("shared", shared, ["all", *kinds], max(10, budget // 4)),
+        FitStage("shared", shared, [ALL, *KIND_AREAS], max(10, budget // 4)),
         FitStage("rounds", per_area, list(areas), 6),
-        FitStage("joint", shared + per_area, [*areas, "all", *kinds], max(20, budget - budget // 4)),
+        FitStage("joint", shared + per_area, [*areas, ALL, *KIND_AREAS], max(20, budget - budget // 4)),
     ]

@@ -25,23 +25,22 @@ from sim.calibrate.data import NOVA_CYCLES, ChangeTable, cycle_bounds, model_are
 from sim.calibrate.summaries import (
     PHASES,
     QUANTILES,
-    _resampled_quantiles,
+    resampled_quantiles,
     weekend_upload_share,
     weekly_counts,
 )
-from sim.runs.metrics import KIND_PREFIX
+from sim.runs.metrics import ALL, KIND_AREAS, kind_area, quantile_metric
 from sim.scenario import KINDS
 
 DAY = pd.Timedelta(days=1)
 ACTIVITY_SMOOTHING_WEEKS = 3
-# Target phase name (summaries.PHASES) -> simulation metric stem (sim.runs.metrics.METRICS).
+# Target phase name (summaries.PHASES) -> simulated phase (sim.runs.metrics.PHASES).
 PHASE_METRIC = {"time_to_merge": "time_to_merge", "revision": "revision_phase", "final": "final_phase"}
-QUANTILE_NAME = {0.5: "median", 0.75: "p75", 0.9: "p90"}
 
 
 def metric_name(phase: str, q: float) -> str:
     """Simulation metric of a target, e.g. ('revision', 0.75) -> 'revision_phase_p75_days'."""
-    return f"{PHASE_METRIC[phase]}_{QUANTILE_NAME[q]}_days"
+    return quantile_metric(PHASE_METRIC[phase], q)
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,7 @@ def observables(cd: CycleData) -> dict[str, object]:
         lines = rows["size_lines"].to_numpy(dtype=float)
         logs = np.log(np.maximum(lines, 1.0))
         kinds = rows["kind"].value_counts(normalize=True)
-        mix = {k: round(float(kinds.get(k, 0.0)), 4) for k in ("bug", "blueprint", "other")}
+        mix = {k: round(float(kinds.get(k, 0.0)), 4) for k in KINDS}
         mix["other"] = round(1.0 - mix["bug"] - mix["blueprint"], 4)
         areas[area] = {
             "rate_per_day": round(n / cd.days, 4),
@@ -147,16 +146,16 @@ def targets(cd: CycleData, min_changes: int = 1, n_boot: int = 2000, seed: int =
     Each kind of change (bug, blueprint, other) adds its time-to-merge quantiles as area ``kind:<kind>``.
     """
     merged = cd.merged
-    groups = [(a, merged[merged["model_area"] == a]) for a in cd.areas] + [("all", merged)]
-    groups += [(f"{KIND_PREFIX}{k}", merged[merged["kind"] == k]) for k in KINDS]
+    groups = [(a, merged[merged["model_area"] == a]) for a in cd.areas] + [(ALL, merged)]
+    groups += [(kind_area(k), merged[merged["kind"] == k]) for k in KINDS]
     rows = []
     for area, sub in groups:
         if len(sub) < min_changes:
             continue
-        phases = {"time_to_merge": PHASES["time_to_merge"]} if area.startswith(KIND_PREFIX) else PHASES
+        phases = {"time_to_merge": PHASES["time_to_merge"]} if area in KIND_AREAS else PHASES
         for phase, column in phases.items():
             x = sub[column].to_numpy(dtype=float)
-            boot = _resampled_quantiles(x, QUANTILES, n_boot, seed)
+            boot = resampled_quantiles(x, QUANTILES, n_boot, seed)
             low, high = np.quantile(boot, [0.05, 0.95], axis=0)
             log_sd = np.log1p(boot).std(axis=0, ddof=1)
             for i, q in enumerate(QUANTILES):

@@ -9,7 +9,6 @@ observed quantiles, as they come out.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -18,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.calibrate import DataError
 from sim.calibrate.criteria import (
@@ -50,12 +48,22 @@ from sim.calibrate.observe import (
     weekly_merges,
 )
 from sim.calibrate.writer import annotated_toml
+from sim.runs.metrics import ALL
 from sim.runs.pool import worker_pool
+from sim.runs.stats import t_quantile
 from sim.safe_output import FilesInto, ResultDirectory, ResultFile
 from sim.scenario import Scenario, merge_tables, read_scenario_tables, validate_scenario
 
 CAPACITY_KEY = "review.reviews_per_core_per_day"
 CAPACITY_STEPS: tuple[float, ...] = (0.8, 0.9, 1.0, 1.1, 1.2)
+CONFIDENCE = 0.95  # of the simulated means' intervals (the criteria's widening, the report's ±)
+
+
+def t_half_width(sd: float | np.ndarray | pd.Series, n: int | np.ndarray | pd.Series,
+                 confidence: float = CONFIDENCE) -> float | np.ndarray | pd.Series:
+    """Half-width of the Student-t ``confidence`` interval of a mean over ``n`` replications whose
+    sd is ``sd`` (same unit as ``sd``); one replication takes the quantile of one degree of freedom."""
+    return t_quantile(confidence, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
 
 
 @dataclass
@@ -90,20 +98,19 @@ def check_cycle(scenario: Scenario, cd: CycleData, replications: int, seed: int,
                 executor: Executor | None = None) -> CycleCheck:
     """Simulate ``replications`` fresh replications and set them beside the cycle's targets."""
     per_rep, sim_changes = simulate_with_times(scenario, range(replications), seed, executor)
-    grouped = per_rep.groupby(["area", "metric"])["value"]
-    n = grouped.count()
-    t = stats.t.ppf(0.975, np.maximum(n - 1, 1))
-    simulated = pd.DataFrame({"mean": grouped.mean(), "half": t * grouped.std(ddof=1).fillna(0.0) / np.sqrt(n)})
+    grouped = per_rep.groupby(["area", "metric"])["value"]  # undefined values (NaN) skipped
+    simulated = pd.DataFrame({"mean": grouped.mean(),
+                              "half": t_half_width(grouped.std(ddof=1).fillna(0.0), grouped.count())})
     table = target_table(targets(cd), simulated)
     observed_weekly = weekly_merges(cd)
     weeks = [f"weekly_merges_{w}" for w in range(len(observed_weekly))]
-    sim_weekly = simulated.loc["all"].reindex(weeks)
+    sim_weekly = simulated.loc[ALL].reindex(weeks)
     weekly = pd.DataFrame({
         "week": range(len(observed_weekly)), "observed": observed_weekly,
         "simulated": sim_weekly["mean"].to_numpy(), "half": sim_weekly["half"].to_numpy(),
     })
-    mpw = (len(cd.merged) / (cd.days / 7.0), float(simulated.loc[("all", "merged_per_week"), "mean"]))
-    extra = simulated.loc["all"].drop(index=[w for w in weeks if w in simulated.loc["all"].index]).reset_index()
+    mpw = (len(cd.merged) / (cd.days / 7.0), float(simulated.loc[(ALL, "merged_per_week"), "mean"]))
+    extra = simulated.loc[ALL].drop(index=[w for w in weeks if w in simulated.loc[ALL].index]).reset_index()
     observed = cd.merged[["model_area", "time_to_merge_days"]].rename(columns={"model_area": "area"})
     check = CycleCheck(cd.cycle, scenario, table, weekly, mpw, extra, sim_changes, observed)
     check.criteria = fit_criteria(table, mpw)
@@ -120,9 +127,9 @@ def capacity_sensitivity(scenario: Scenario, replications: int, seed: int, execu
         sc = validate_scenario(set_values(raw, {CAPACITY_KEY: base * factor}))
         per_rep = simulate_many(sc, range(replications), seed, executor)
         for metric in ("time_to_merge_median_days", "time_to_merge_p90_days", "abandoned_fraction"):
-            values = per_rep[(per_rep["area"] == "all") & (per_rep["metric"] == metric)]["value"].to_numpy()
-            half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
-            rows.append((factor, base * factor, metric, values.mean(), half))
+            values = per_rep[(per_rep["area"] == ALL) & (per_rep["metric"] == metric)]["value"].to_numpy()
+            values = values[np.isfinite(values)]  # undefined in a replication (nothing closed): skipped
+            rows.append((factor, base * factor, metric, values.mean(), t_half_width(values.std(ddof=1), len(values))))
     return pd.DataFrame(rows, columns=["capacity_factor", "reviews_per_core_per_day", "metric", "mean", "half"])
 
 
@@ -269,7 +276,7 @@ def predict_cycle(
     _write_text(outputs.scenario, annotated_toml(scenario, sources, header))
     with outputs.results.commit() as tmp:
         _write_check(check, tmp)
-        prediction_errors(check.table, [*major_areas(check.table, 100), "all"]).to_csv(tmp / "prediction.csv",
+        prediction_errors(check.table, [*major_areas(check.table, 100), ALL]).to_csv(tmp / "prediction.csv",
                                                                                       index=False)
         pd.DataFrame(changes, columns=["key", "value", "reason"]).to_csv(tmp / "changes.csv", index=False)
     notes = [f"Generated by `python -m sim calibrate --cycle {cycle} --predict-from {_shown(base_path)}` "
@@ -317,7 +324,7 @@ def report_markdown(check: CycleCheck, fitted: pd.DataFrame | None, title: str, 
     for r in ttm.itertuples():
         lines.append(f"| {r.area} | {r.n} | {r.metric.split('_')[-2]} | {r.observed:.1f} | [{r.low:.1f}, {r.high:.1f}] | "
                      f"{r.simulated:.1f} | {r.sim_half:.1f} | {r.rel_error:+.0%} | {'yes' if r.inside else 'no'} |")
-    phases = table[table["phase"].isin(["revision", "final"]) & table["area"].isin(["all", *major_areas(table, 100)])]
+    phases = table[table["phase"].isin(["revision", "final"]) & table["area"].isin([ALL, *major_areas(table, 100)])]
     lines += ["", "## Revision and final phase (days)", "", "| area | metric | observed | simulated | error |",
               "|---|---|---|---|---|"]
     lines += [f"| {r.area} | {r.metric} | {r.observed:.1f} | {r.simulated:.1f} | {r.rel_error:+.0%} |"

@@ -116,7 +116,7 @@ def weekly_summary(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, 
     return per_area(inside, stat, area_col).astype({"weeks": int})
 
 
-def _resampled_quantiles(values: np.ndarray, qs: Sequence[float], n_boot: int, seed: int) -> np.ndarray:
+def resampled_quantiles(values: np.ndarray, qs: Sequence[float], n_boot: int, seed: int) -> np.ndarray:
     """Quantiles ``qs`` of ``n_boot`` resamples with replacement: shape (n_boot, len(qs))."""
     rng = np.random.default_rng(seed)
     chunk = max(1, 2_000_000 // max(len(values), 1))
@@ -136,7 +136,7 @@ def bootstrap_quantile_ci(values: Sequence[float] | np.ndarray, q: float, n_boot
     x = np.asarray(values, dtype=float)
     if x.size == 0 or not 0 <= q <= 1 or not 0 < level < 1 or n_boot < 1:
         raise ValueError(f"need values, 0 <= q <= 1, 0 < level < 1, n_boot >= 1 (got {x.size}, {q}, {level}, {n_boot})")
-    low, high = np.quantile(_resampled_quantiles(x, [q], n_boot, seed)[:, 0], [(1 - level) / 2, (1 + level) / 2])
+    low, high = np.quantile(resampled_quantiles(x, [q], n_boot, seed)[:, 0], [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
 
 
@@ -151,7 +151,7 @@ def quantile_cis(frame: pd.DataFrame, area_col: str = "area", column: str = "tim
         out: dict[str, float] = {"n": len(x)}
         if len(x) == 0:
             return out
-        bounds = np.quantile(_resampled_quantiles(x, quantiles, n_boot, seed), tails, axis=0)
+        bounds = np.quantile(resampled_quantiles(x, quantiles, n_boot, seed), tails, axis=0)
         for i, q in enumerate(quantiles):
             name = f"p{round(q * 100)}"
             out |= {name: float(np.quantile(x, q)), f"{name}_low": float(bounds[0, i]),

@@ -5,7 +5,15 @@ Conventions (all times in days, windows half-open [start, end)):
   (a cycle's merged changes); first-review times use changes that *arrived* in the window;
 - rates are per week of the window;
 - ``area`` is ``all``, an area name, a group of areas (``group:drivers``, ``group:non-drivers``)
-  or a kind of change (``kind:bug``, ``kind:blueprint``, ``kind:other``).
+  or a kind of change (``kind:bug``, ``kind:blueprint``, ``kind:other``);
+- a ratio whose denominator is zero (the abandoned share when nothing closed, rechecks per patch
+  set when nothing merged, a load per core without cores) is undefined: NaN, never 0. Summaries
+  skip undefined values (:func:`sim.runs.stats.mean_ci`, pandas' ``mean``); a replication in
+  which nothing closed says nothing about the share of closed changes that were abandoned.
+
+This is the one metric engine: the replication metrics of runs, comparisons and the baseline
+(:func:`replication_metrics`) and the calibration's (:func:`sim.calibrate.fit.calibration_metrics`)
+are built from the same functions (window selection, phases, quantiles, rates, ratios).
 """
 
 from __future__ import annotations
@@ -15,14 +23,21 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from sim.model.change import RECORD_FIELDS
-from sim.model.world import Records
+from sim.model.records import RECORD_FIELDS, Records, ReviewerRecord
 from sim.runs.stats import mean_ci
 from sim.scenario import KINDS
 
 ALL = "all"
 DRIVERS, NON_DRIVERS = "group:drivers", "group:non-drivers"
 KIND_PREFIX = "kind:"
+KIND_AREAS: tuple[str, ...] = tuple(KIND_PREFIX + kind for kind in KINDS)  # the per-kind ``area`` labels
+# The phases of a merged change: name -> (the record column it starts at, the one it ends at).
+PHASES: dict[str, tuple[str, str]] = {
+    "time_to_merge": ("arrived", "merged"),
+    "revision_phase": ("arrived", "last_upload"),
+    "final_phase": ("last_upload", "merged"),
+}
+QUANTILE_NAMES: dict[float, str] = {0.5: "median", 0.75: "p75", 0.9: "p90"}  # the quantiles reported per phase
 # Where the time of a merged change goes: record column -> metric (their sum is the time to merge).
 TIME_BUCKETS: dict[str, str] = {
     "wait_review_days": "wait_review_days_mean",
@@ -78,63 +93,131 @@ def changes_frame(records: Records) -> pd.DataFrame:
     return df
 
 
-def _in(t: pd.Series | np.ndarray, window: tuple[float, float]) -> np.ndarray:
+def kind_area(kind: str) -> str:
+    """The ``area`` label of a kind of change, e.g. ``bug`` -> ``kind:bug``."""
+    return KIND_PREFIX + kind
+
+
+def in_window(times: pd.Series | np.ndarray, window: tuple[float, float]) -> np.ndarray:
+    """Which ``times`` (days; NaN: never) fall inside the half-open ``window`` [start, end)."""
     a, b = window
-    t = np.asarray(t, dtype=float)
+    t = np.asarray(times, dtype=float)
     return (t >= a) & (t < b)
 
 
-def _quantile(values: np.ndarray, q: float) -> float:
-    return float(np.quantile(values, q)) if len(values) else np.nan
+def merged_in_window(changes: pd.DataFrame, window: tuple[float, float]) -> pd.DataFrame:
+    """The change rows that merged inside ``window`` (the data's population: a cycle's merged changes)."""
+    return changes[in_window(changes["merged"], window)]
 
 
-def change_metrics(df: pd.DataFrame, window: tuple[float, float]) -> dict[str, float]:
-    """Metrics computed from the change rows of one replication (any subset, e.g. one area)."""
+def abandoned_in_window(changes: pd.DataFrame, window: tuple[float, float]) -> pd.DataFrame:
+    """The change rows that were abandoned inside ``window``."""
+    return changes[in_window(changes["abandoned"], window)]
+
+
+def per_week(count: float, window: tuple[float, float]) -> float:
+    """``count`` events inside ``window`` (days) as a rate per week."""
     a, b = window
-    weeks = (b - a) / 7.0
-    merged = df[_in(df["merged"], window)]
-    ttm = (merged["merged"] - merged["arrived"]).to_numpy()
-    revision = (merged["last_upload"] - merged["arrived"]).to_numpy()
-    final = (merged["merged"] - merged["last_upload"]).to_numpy()
-    arrived = df[_in(df["arrived"], window)]
-    reviewed = arrived[arrived["first_review"].notna()]
-    first = (reviewed["first_review"] - reviewed["arrived"]).to_numpy()
-    n_abandoned = int(_in(df["abandoned"], window).sum())
-    closed = len(merged) + n_abandoned
-    still_open = (df["arrived"] < b) & ~(df["merged"] < b) & ~(df["abandoned"] < b)
-    n_merged = len(merged)
-    interface = df[df["touches_interface"] & (df["parent"] < 0) & _in(df["usable"], window)]
-    usable = (interface["usable"] - interface["arrived"]).to_numpy()
-    values = {
-        "time_to_merge_median_days": _quantile(ttm, 0.5),
-        "time_to_merge_mean_days": _mean(ttm),
-        "time_to_merge_p75_days": _quantile(ttm, 0.75),
-        "time_to_merge_p90_days": _quantile(ttm, 0.9),
-        "revision_phase_median_days": _quantile(revision, 0.5),
-        "revision_phase_p75_days": _quantile(revision, 0.75),
-        "revision_phase_p90_days": _quantile(revision, 0.9),
-        "final_phase_median_days": _quantile(final, 0.5),
-        "final_phase_p75_days": _quantile(final, 0.75),
-        "final_phase_p90_days": _quantile(final, 0.9),
-        **{metric: _mean(merged[column].to_numpy()) for column, metric in TIME_BUCKETS.items()},
-        "held_days_mean": _mean(merged["held_days"].to_numpy()),
-        "interface_usable_median_days": _quantile(usable, 0.5),
-        "interface_usable_p90_days": _quantile(usable, 0.9),
-        "time_to_first_review_median_days": _quantile(first, 0.5),
-        "time_to_first_review_mean_days": _mean(first),
-        "merged_per_week": n_merged / weeks,
-        "arrivals_per_week": len(arrived) / weeks,
-        "abandoned_fraction": n_abandoned / closed if closed else np.nan,
-        "open_at_end": float(still_open.sum()),
-        "revisions_per_merged": _mean(merged["patch_sets"].to_numpy()),
-        "core_reviews_per_merged": _mean(merged["core_reviews"].to_numpy()),
-        "followups_per_week": float((arrived["parent"] >= 0).sum()) / weeks,
-    }
+    return count / ((b - a) / 7.0)
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``; NaN (undefined, never 0) when the denominator is 0."""
+    return float(numerator / denominator) if denominator else np.nan
+
+
+def abandoned_fraction(n_merged: int, n_abandoned: int) -> float:
+    """Share of the changes closed (merged or abandoned) that were abandoned; NaN when none closed."""
+    return ratio(n_abandoned, n_merged + n_abandoned)
+
+
+def phase_days(merged: pd.DataFrame, phase: str) -> np.ndarray:
+    """Duration of ``phase`` (a key of :data:`PHASES`) of each merged change row, in days."""
+    start, end = PHASES[phase]
+    return (merged[end] - merged[start]).to_numpy()
+
+
+def quantiles(values: np.ndarray, qs: Iterable[float]) -> list[float]:
+    """The quantiles ``qs`` of ``values`` (linear interpolation, same unit); NaN each when empty."""
+    qs = list(qs)
+    return [float(v) for v in np.quantile(values, qs)] if len(values) else [np.nan] * len(qs)
+
+
+def quantile_metric(phase: str, q: float) -> str:
+    """Metric name of quantile ``q`` of ``phase``, e.g. (``revision_phase``, 0.75) -> ``revision_phase_p75_days``."""
+    return f"{phase}_{QUANTILE_NAMES[q]}_days"
+
+
+def phase_quantiles(merged: pd.DataFrame, phases: Iterable[str] = PHASES) -> dict[str, float]:
+    """Median, p75 and p90 (days) of each of ``phases`` over the merged change rows ``merged``."""
+    values: dict[str, float] = {}
+    for phase in phases:
+        values.update(zip((quantile_metric(phase, q) for q in QUANTILE_NAMES),
+                          quantiles(phase_days(merged, phase), QUANTILE_NAMES)))
     return values
 
 
 def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if len(values) else np.nan
+
+
+def change_metrics(df: pd.DataFrame, window: tuple[float, float]) -> dict[str, float]:
+    """Metrics computed from the change rows of one replication (any subset, e.g. one area)."""
+    merged = merged_in_window(df, window)
+    by_phase = phase_quantiles(merged)
+    arrived = df[in_window(df["arrived"], window)]
+    reviewed = arrived[arrived["first_review"].notna()]
+    first = (reviewed["first_review"] - reviewed["arrived"]).to_numpy()
+    n_abandoned = int(in_window(df["abandoned"], window).sum())
+    end = window[1]
+    still_open = (df["arrived"] < end) & ~(df["merged"] < end) & ~(df["abandoned"] < end)
+    n_merged = len(merged)
+    interface = df[df["touches_interface"] & (df["parent"] < 0) & in_window(df["usable"], window)]
+    usable = quantiles((interface["usable"] - interface["arrived"]).to_numpy(), (0.5, 0.9))
+    values = {
+        "time_to_merge_median_days": by_phase.pop("time_to_merge_median_days"),
+        "time_to_merge_mean_days": _mean(phase_days(merged, "time_to_merge")),
+        **by_phase,  # time to merge p75 and p90, then the revision and final phases
+        **{metric: _mean(merged[column].to_numpy()) for column, metric in TIME_BUCKETS.items()},
+        "held_days_mean": _mean(merged["held_days"].to_numpy()),
+        "interface_usable_median_days": usable[0],
+        "interface_usable_p90_days": usable[1],
+        "time_to_first_review_median_days": quantiles(first, (0.5,))[0],
+        "time_to_first_review_mean_days": _mean(first),
+        "merged_per_week": per_week(n_merged, window),
+        "arrivals_per_week": per_week(len(arrived), window),
+        "abandoned_fraction": abandoned_fraction(n_merged, n_abandoned),
+        "open_at_end": float(still_open.sum()),
+        "revisions_per_merged": _mean(merged["patch_sets"].to_numpy()),
+        "core_reviews_per_merged": _mean(merged["core_reviews"].to_numpy()),
+        "followups_per_week": per_week(float((arrived["parent"] >= 0).sum()), window),
+    }
+    return values
+
+
+def merged_history_metrics(merged: pd.DataFrame, driver_areas: Iterable[str]) -> dict[str, float]:
+    """What the published numbers describe, over the merged change rows ``merged``: rechecks per
+    patch set (NaN when nothing merged), mean and median patch sets, and the median and mean days
+    from arrival to approval (also for the changes of ``driver_areas``: NaN when there are none)."""
+    to_approval = merged["approved"] - merged["arrived"]
+    virt = merged["area"].isin(list(driver_areas))
+    return {
+        "rechecks_per_patch_set": ratio(merged["rechecks"].sum(), merged["patch_sets"].sum()),
+        "patch_sets_mean": float(merged["patch_sets"].mean()),
+        "patch_sets_median": float(merged["patch_sets"].median()),
+        "time_to_approval_median_days": float(to_approval.median()),
+        "time_to_approval_mean_days": float(to_approval.mean()),
+        "virt_time_to_approval_median_days": float(to_approval[virt].median()) if virt.any() else np.nan,
+    }
+
+
+def weekly_merge_counts(merged: pd.DataFrame, window: tuple[float, float]) -> np.ndarray:
+    """Changes merged in each week of ``window`` (``merged``: rows merged inside it); a last,
+    partial week counts with the week before it."""
+    a, b = window
+    weeks = round((b - a) / 7.0)
+    week = ((merged["merged"] - a) // 7.0).astype(int).clip(upper=weeks - 1)
+    return np.bincount(week, minlength=weeks)
 
 
 def gate_metrics(records: Records, area: int | Iterable[int] | None, n_merged: int) -> dict[str, float]:
@@ -143,8 +226,8 @@ def gate_metrics(records: Records, area: int | Iterable[int] | None, n_merged: i
     Resets are attributed to the area of the change whose failure caused them; ``nova_gate_*``
     count only nova's gate (the integrated queue), whatever repositories a policy adds.
     """
-    a, b = records.window
-    weeks = (b - a) / 7.0
+    window = records.window
+    a, b = window
     areas = None if area is None else ({area} if isinstance(area, int) else set(area))
     rejected = false_rejected = runs = false_runs = resets = nova_resets = 0
     wasted = nova_wasted = 0.0
@@ -165,26 +248,38 @@ def gate_metrics(records: Records, area: int | Iterable[int] | None, n_merged: i
                     nova_resets += 1
                     nova_wasted += hours
     return {
-        "gate_rejections_per_merged": rejected / n_merged if n_merged else np.nan,
-        "gate_false_rejections_per_merged": false_rejected / n_merged if n_merged else np.nan,
-        "gate_false_failure_fraction": false_runs / runs if runs else np.nan,
-        "gate_resets_per_week": resets / weeks,
-        "gate_wasted_job_hours_per_week": wasted / weeks,
-        "nova_gate_resets_per_week": nova_resets / weeks,
-        "nova_gate_wasted_job_hours_per_week": nova_wasted / weeks,
+        "gate_rejections_per_merged": ratio(rejected, n_merged),
+        "gate_false_rejections_per_merged": ratio(false_rejected, n_merged),
+        "gate_false_failure_fraction": ratio(false_runs, runs),
+        "gate_resets_per_week": per_week(resets, window),
+        "gate_wasted_job_hours_per_week": per_week(wasted, window),
+        "nova_gate_resets_per_week": per_week(nova_resets, window),
+        "nova_gate_wasted_job_hours_per_week": per_week(nova_wasted, window),
     }
+
+
+def core_reviewers(records: Records) -> list[ReviewerRecord]:
+    """Nova's core reviewers (role ``core``, wherever they review)."""
+    return [r for r in records.reviewers if r.role == "core"]
 
 
 def reviewer_metrics(records: Records) -> dict[str, float]:
-    """Utilisation and load of nova's core reviewers (role ``core``, wherever they review), pooled."""
+    """Utilisation and load of nova's core reviewers (:func:`core_reviewers`), pooled; NaN without cores."""
     a, b = records.window
     days = b - a
-    cores = [r for r in records.reviewers if r[2] == "core"]
+    cores = core_reviewers(records)
     n = len(cores)
     return {
-        "core_utilization": sum(r[3] for r in cores) / (n * days) if n else np.nan,
-        "reviews_per_core_per_week": sum(r[4] for r in cores) / n / (days / 7.0) if n else np.nan,
+        "core_utilization": ratio(sum(r.busy_days for r in cores), n * days),
+        "reviews_per_core_per_week": ratio(sum(r.reviews for r in cores), n) / (days / 7.0),
     }
+
+
+def core_reviews_per_core_per_day(records: Records) -> float:
+    """Reviews per core reviewer (:func:`core_reviewers`) per day of the window; NaN without cores."""
+    a, b = records.window
+    cores = core_reviewers(records)
+    return ratio(sum(r.reviews for r in cores), len(cores)) / (b - a)
 
 
 def reviewers_frame(records: Records) -> pd.DataFrame:
@@ -213,12 +308,11 @@ def replication_metrics(records: Records, df: pd.DataFrame | None = None) -> pd.
     if drivers and others:
         is_driver = df["area"].isin(records.driver_areas)
         groups += [(DRIVERS, drivers, df[is_driver]), (NON_DRIVERS, others, df[~is_driver])]
-    groups += [(KIND_PREFIX + kind, None, df[df["kind"] == kind]) for kind in KINDS]
+    groups += [(kind_area(kind), None, df[df["kind"] == kind]) for kind in KINDS]
     for name, index, sub in groups:
         values = change_metrics(sub, records.window)
-        n_merged = round(values["merged_per_week"] * (records.window[1] - records.window[0]) / 7.0)
-        if name == ALL or not name.startswith(KIND_PREFIX):
-            values.update(gate_metrics(records, index, n_merged))
+        if name == ALL or name not in KIND_AREAS:
+            values.update(gate_metrics(records, index, len(merged_in_window(sub, records.window))))
         if index is None and name == ALL:
             values.update(reviewer_metrics(records))
             values["sim_events"] = float(records.sim_events)
