@@ -50,20 +50,13 @@ from sim.calibrate.observe import (
 from sim.calibrate.writer import annotated_toml
 from sim.runs.metrics import ALL
 from sim.runs.pool import worker_pool
-from sim.runs.stats import t_quantile
+from sim.runs.stats import t_half_width
 from sim.safe_output import FilesInto, ResultDirectory, ResultFile
 from sim.scenario import Scenario, merge_tables, read_scenario_tables, validate_scenario
 
 CAPACITY_KEY = "review.reviews_per_core_per_day"
 CAPACITY_STEPS: tuple[float, ...] = (0.8, 0.9, 1.0, 1.1, 1.2)
 CONFIDENCE = 0.95  # of the simulated means' intervals (the criteria's widening, the report's ±)
-
-
-def t_half_width(sd: float | np.ndarray | pd.Series, n: int | np.ndarray | pd.Series,
-                 confidence: float = CONFIDENCE) -> float | np.ndarray | pd.Series:
-    """Half-width of the Student-t ``confidence`` interval of a mean over ``n`` replications whose
-    sd is ``sd`` (same unit as ``sd``); one replication takes the quantile of one degree of freedom."""
-    return t_quantile(confidence, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.runs import metrics
 from sim.runs.compare import Comparison
 from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS, open_series
 from sim.runs.runner import RunResult
@@ -44,19 +45,12 @@ def table_value(table: pd.DataFrame, name: str, metric: str, area: str, column: 
 # ------------------------------------------------------------------------------ per-change samples
 
 
-def merged_in_window(run: RunResult) -> pd.DataFrame:
-    """The changes of every replication merged inside the window."""
-    a, b = run.window
-    c = run.changes
-    return c[(c["merged"] >= a) & (c["merged"] < b)]
-
-
 def time_to_merge_days(run: RunResult, drivers: bool | None = None) -> np.ndarray:
     """Days from upload to merge of the changes merged inside the window, pooled over replications.
 
     ``drivers``: True for driver changes only, False for non-driver changes only, None for all.
     """
-    merged = merged_in_window(run)
+    merged = metrics.merged_in_window(run.changes, run.window)
     if drivers is not None:
         in_drivers = merged["area"].isin(run.scenario.driver_areas)
         merged = merged[in_drivers if drivers else ~in_drivers]

@@ -18,6 +18,12 @@ def t_quantile(confidence: float, df: float | np.ndarray) -> float | np.ndarray:
     return stats.t.ppf(0.5 + confidence / 2, df)
 
 
+def t_half_width(sd: float | np.ndarray, n: int | np.ndarray, confidence: float = 0.95) -> float | np.ndarray:
+    """Half-width of the Student-t ``confidence`` interval of a mean over ``n`` values whose sample
+    sd is ``sd`` (same unit as ``sd``); a single value takes the quantile of one degree of freedom."""
+    return t_quantile(confidence, np.maximum(n - 1, 1)) * sd / np.sqrt(n)
+
+
 def mean_ci(values: Iterable[float], confidence: float = 0.95) -> tuple[float, float, float, int]:
     """Mean and Student-t confidence interval over replications, ignoring undefined values.
 
@@ -31,7 +37,7 @@ def mean_ci(values: Iterable[float], confidence: float = 0.95) -> tuple[float, f
     mean = float(x.mean())
     if n < 2 or np.all(x == x[0]):
         return mean, mean, mean, n
-    half = float(t_quantile(confidence, n - 1) * x.std(ddof=1) / np.sqrt(n))
+    half = float(t_half_width(x.std(ddof=1), n, confidence))
     return mean, mean - half, mean + half, n
 
 
@@ -41,7 +47,7 @@ def t_band(matrix: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np
     mean = matrix.mean(axis=0)
     if n < 2:
         return mean, mean, mean
-    half = t_quantile(confidence, n - 1) * matrix.std(axis=0, ddof=1) / math.sqrt(n)
+    half = t_half_width(matrix.std(axis=0, ddof=1), n, confidence)
     return mean, mean - half, mean + half
 
 
