@@ -29,7 +29,7 @@ import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +57,10 @@ class ResultDirectory:
 
     def check(self) -> None:
         """Refuse (``OutputError``) a target that is a file, cannot be created, or is foreign."""
+        with locked(self.path.parent):
+            self._validate()
+
+    def _validate(self) -> None:
         target = self.path
         if _exists(target):
             if not target.is_dir():
@@ -77,7 +81,7 @@ class ResultDirectory:
         with _temporary(self.path, directory=True) as tmp:
             yield tmp
             with locked(self.path.parent):
-                self.check()  # again: the target may have changed while we worked
+                self._validate()  # again: the target may have changed while we worked
                 _replace_directory(tmp, self.path)
 
 
@@ -100,6 +104,11 @@ class FilesInto:
         self.names = tuple(self.names)
 
     def check(self) -> None:
+        """Refuse a target that is a file or cannot be created, or files of our names not ours."""
+        with locked(self.path.parent):
+            self._validate()
+
+    def _validate(self) -> None:
         target = self.path
         if not _exists(target):
             _check_creatable(target, self.option)
@@ -128,7 +137,7 @@ class FilesInto:
             if undeclared:  # the pre-check could not have vouched for them
                 raise RuntimeError(f"{self.path}: wrote undeclared outputs {undeclared}")
             with locked(self.path.parent):
-                self.check()
+                self._validate()
                 self.path.mkdir(parents=True, exist_ok=True)
                 for name in written:
                     os.replace(tmp / name, self.path / name)
@@ -147,6 +156,11 @@ class ResultFile:
         self.path = Path(self.path)
 
     def check(self) -> None:
+        """Refuse a directory, a special file, a path that cannot be created, or a file not ours."""
+        with locked(self.path.parent):
+            self._validate()
+
+    def _validate(self) -> None:
         target = self.path
         if _exists(target):
             if target.is_dir():
@@ -168,8 +182,13 @@ class ResultFile:
             yield tmp
             tmp.chmod(0o666 & ~_umask())
             with locked(self.path.parent):
-                self.check()
+                self._validate()
                 os.replace(tmp, self.path)
+
+    def write_text(self, text: str) -> None:
+        """Write ``text`` (UTF-8) as the whole file, atomically."""
+        with self.commit() as tmp:
+            tmp.write_text(text, encoding="utf-8")
 
 
 def is_result(directory: Path, marker: str) -> bool:
@@ -188,13 +207,6 @@ def is_result(directory: Path, marker: str) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(content, dict) and "driversplit" in (content.get("versions") or {})
-
-
-def write_text(path: Path, text: str, *, is_ours: Callable[[Path], bool] = lambda p: True) -> None:
-    """Write ``text`` to ``path`` atomically (the file is replaced only if ``is_ours`` says so)."""
-    out = ResultFile(Path(path), is_ours=is_ours, option="file")
-    with out.commit() as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 # ------------------------------------------------------------------------------ temporaries and locks
@@ -254,13 +266,18 @@ def _temporary(target: Path, *, directory: bool) -> Iterator[Path]:
 
 @contextmanager
 def locked(directory: Path) -> Iterator[None]:
-    """Hold an exclusive advisory lock on ``directory`` (POSIX ``flock``; a no-op elsewhere)."""
+    """Hold an exclusive advisory lock on ``directory`` (POSIX ``flock``; a no-op elsewhere, or when
+    ``directory`` does not exist yet: then no writer can be moving anything into it)."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        yield
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -328,8 +345,3 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def declared(names: Iterable[str]) -> tuple[str, ...]:
-    """``names`` as a sorted tuple without repeats (the outputs a :class:`FilesInto` may write)."""
-    return tuple(sorted(set(names)))

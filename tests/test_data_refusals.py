@@ -189,7 +189,7 @@ def test_write_changes_removes_its_temporary_file_on_any_failure(fault: BaseExce
     ("--replications", "10001", "'10001' is not a whole number from 1 to 10,000"),
     ("--check-replications", "0", "'0' is not a whole number from 1 to 10,000"),
     ("--workers", "0", "'0' is not a whole number >= 1"),
-    ("--budget", "-1", "'-1' is not a whole number >= 0"),
+    ("--budget", "-1", "'-1' is not a whole number from 0 to 100,000"),
     ("--seed", "x", "'x' is not a whole number >= 0"),
 ])
 def test_calibrate_refuses_counts_that_cannot_work(option: str, value: str, expected: str,

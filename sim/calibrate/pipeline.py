@@ -203,7 +203,7 @@ def calibrate_cycle(
     header = (f"Nova calibrated on the {cycle} cycle by `python -m sim calibrate` (seed {seed}, "
               f"{fit.evaluations} evaluations).\nEach value's comment says where it comes from: data, fitted "
               f"(with its 95 % interval), fact or assumption.\nFit report: {_shown(results)}/")
-    _write_text(outputs.scenario, annotated_toml(scenario, _sources(cycle, cd, fit.intervals, observed), header))
+    outputs.scenario.write_text(annotated_toml(scenario, _sources(cycle, cd, fit.intervals, observed), header))
     with outputs.results.commit() as tmp:
         fit.intervals.to_csv(tmp / "fitted.csv", index=False)
         pd.DataFrame(fit.stages).to_csv(tmp / "stages.csv", index=False)
@@ -212,7 +212,7 @@ def calibrate_cycle(
              f"replications per evaluation, {fit.evaluations} evaluations); checked on {check_replications} fresh "
              f"replications (seed {fresh}). Scenario: `{_shown(out)}`; figure: "
              f"`{_shown(figures)}/calibration_{cycle}.png`."]
-    _write_text(outputs.report, report_markdown(check, fit.intervals, f"Calibration on {cycle}", notes))
+    outputs.report.write_text(report_markdown(check, fit.intervals, f"Calibration on {cycle}", notes))
     calibration_figure(check, outputs.figure, f"calibration_{cycle}")
     return check
 
@@ -266,7 +266,7 @@ def predict_cycle(
               "as fitted there;\n"
               f"observable inputs from the {cycle} data; changed for {cycle}: "
               + "; ".join(f"{k} = {v}" for k, v, _ in changes))
-    _write_text(outputs.scenario, annotated_toml(scenario, sources, header))
+    outputs.scenario.write_text(annotated_toml(scenario, sources, header))
     with outputs.results.commit() as tmp:
         _write_check(check, tmp)
         prediction_errors(check.table, [*major_areas(check.table, 100), ALL]).to_csv(tmp / "prediction.csv",
@@ -276,7 +276,7 @@ def predict_cycle(
              f"({replications} replications, seed {seed + 1_000_003}). Hidden parameters as fitted on "
              f"`{base_path.name}`; observable inputs from the {cycle} data; what changed:", "",
              *[f"- `{k}` = {v}: {reason}" for k, v, reason in changes]]
-    _write_text(outputs.report, report_markdown(check, None, f"Out-of-sample check: {cycle}", notes))
+    outputs.report.write_text(report_markdown(check, None, f"Out-of-sample check: {cycle}", notes))
     calibration_figure(check, outputs.figure, f"calibration_{cycle}", predicted=True)
     return check
 
@@ -408,8 +408,3 @@ def calibration_outputs(out: str | Path, results: str | Path, figures: str | Pat
         results=ResultDirectory(Path(results), "targets.csv", force, option="--results"),
         figure=figure_output(Path(figures), f"calibration_{cycle}", force),
     )
-
-
-def _write_text(output: ResultFile, text: str) -> None:
-    with output.commit() as tmp:
-        tmp.write_text(text, encoding="utf-8")
