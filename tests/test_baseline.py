@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,8 @@ from scipy import stats
 from simtest import MMC, MONOLITH, frame_equal, run_cli
 
 from sim import baseline as bl
-from sim.model import reviewers
+from sim import simulate
+from sim.model.world import World
 from sim.runs.compare import compare
 from sim.runs.stats import mean_ci, se_from_ci
 from sim.scenario import load_scenario
@@ -103,8 +105,17 @@ def test_unchanged_passes_bit_identical(recorded: Path) -> None:
 
 def test_model_change_fails_and_names_the_metric(recorded: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A code change with the same scenario files: every core reviews 30 % slower."""
-    activity = reviewers.activity
-    monkeypatch.setattr(reviewers, "activity", lambda *a, **k: [0.7 * v for v in activity(*a, **k)])
+    build_world = simulate.build_world
+
+    def slower_cores(*args: Any, **kwargs: Any) -> World:
+        world = build_world(*args, **kwargs)
+        for board in world.boards.values():
+            for reviewer in board.reviewers:
+                reviewer.rate *= 0.7
+        return world
+
+    # Patched where the composition root builds each world (a Python module in either build).
+    monkeypatch.setattr(simulate, "build_world", slower_cores)
     result = bl.check_baseline(recorded, workers=1)  # in-process: the patch applies
     assert not result.passed and not result.warnings  # the scenarios did not change
     moved = result.moved
