@@ -20,7 +20,11 @@ from pathlib import Path
 
 from sim import argtypes
 from sim.errors import InputError
+from sim.paths import CASES_DIR
 from sim.scenario import load_scenario
+
+THEORY_REPLICATIONS = 20  # sim validate (theory): replications per check
+CASES_REPLICATIONS = 10  # sim validate cases: replications per scenario of a case
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -146,9 +150,28 @@ def cmd_check_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    if args.what == "cases":
+        return cmd_validate_cases(args)
     from sim.validate import run_checks
 
-    return 0 if run_checks(replications=args.replications, seed=args.seed, workers=args.workers) else 1
+    replications = args.replications or THEORY_REPLICATIONS
+    return 0 if run_checks(replications=replications, seed=args.seed, workers=args.workers) else 1
+
+
+def cmd_validate_cases(args: argparse.Namespace) -> int:
+    """The natural-experiment registry: exit 0 when every outcome holds, 3 when one does not."""
+    from sim import cases
+
+    output = cases.cases_output(Path(args.out), force=args.force)
+    output.check()
+    loaded = cases.load_cases(Path(args.cases))
+    replications = args.replications or CASES_REPLICATIONS
+    table = cases.run_cases(loaded, replications, args.seed, args.workers)
+    print(cases.format_cases(table))
+    with output.commit() as tmp:
+        table.to_csv(tmp, index=False)
+    print(f"wrote {args.out}")
+    return 0 if bool(table["holds"].all()) else 3
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -225,8 +248,16 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--force", action="store_true", help="with --update: write into an existing directory that holds other files (only this command's outputs are replaced)")
     base.set_defaults(func=cmd_check_baseline)
 
-    val = sub.add_parser("validate", help="check the simulation against queueing theory and the gate formula")
-    val.add_argument("--replications", type=argtypes.replications, default=20, help="replications per check (default 20)")
+    val = sub.add_parser("validate", help="check the simulation against queueing theory and the gate formula "
+                                          "(theory), or against Nova's natural experiments (cases)")
+    val.add_argument("what", nargs="?", choices=("theory", "cases"), default="theory",
+                     help="theory (default): Erlang C, the gate formula, Little's law; cases: predict every case "
+                          "of --cases and compare with what was observed (exit 3 when one fails its factor)")
+    val.add_argument("--cases", default=str(CASES_DIR), help="with cases: directory of case files (default data/validation)")
+    val.add_argument("--out", default="results/validation/cases.csv", help="with cases: CSV written (default results/validation/cases.csv)")
+    val.add_argument("--force", action="store_true", help="with cases: replace an --out file driversplit did not write")
+    val.add_argument("--replications", type=argtypes.replications, default=None,
+                     help=f"replications per check (default {THEORY_REPLICATIONS}) or per case scenario (default {CASES_REPLICATIONS})")
     val.add_argument("--seed", type=argtypes.count, default=1, help="root seed (default 1)")
     val.add_argument("--workers", type=argtypes.positive, default=2, help="parallel worker processes (default 2)")
     val.set_defaults(func=cmd_validate)

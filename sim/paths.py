@@ -9,3 +9,4 @@ SCENARIOS = DATA / "scenarios"
 POLICY_SCENARIOS: tuple[str, ...] = ("monolith", "runways", "lieutenants", "split", "sponsorship")
 BASELINE_SCENARIO = SCENARIOS / "monolith.toml"
 MMC_SCENARIO = SCENARIOS / "mmc.toml"
+CASES_DIR = DATA / "validation"  # the natural-experiment registry (sim validate cases)

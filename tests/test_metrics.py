@@ -78,8 +78,8 @@ def test_calibration_metrics_by_hand() -> None:
         record(change=3, arrived=-5.0, last_upload=-1.0, approved=2.0, merged=3.0, patch_sets=3),
         record(change=4, arrived=50.0, merged=80.0),  # merged after the window
     ]
-    cores = [ReviewerRecord("nova", "x", "core", 5.0, 28), ReviewerRecord("nova", "y", "core", 5.0, 42),
-             ReviewerRecord("nova", "z", "driver-core", 5.0, 700)]
+    cores = [ReviewerRecord("nova", "x", "core", 1.5, 5.0, 28), ReviewerRecord("nova", "y", "core", 2.5, 5.0, 42),
+             ReviewerRecord("nova", "z", "driver-core", 1.0, 5.0, 700)]
     cal = calibration_metrics(hand_records(rows, window, cores))
     assert value(cal, "a", "time_to_merge_median_days") == 6.0  # 4 and 8
     assert value(cal, "a", "revision_phase_p90_days") == pytest.approx(3.8)  # 2 and 4

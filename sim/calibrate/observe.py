@@ -29,7 +29,7 @@ from sim.calibrate.summaries import (
     weekend_upload_share,
     weekly_counts,
 )
-from sim.runs.metrics import ALL, KIND_AREAS, kind_area, quantile_metric
+from sim.runs.metrics import ALL, DRIVERS, KIND_AREAS, KIND_PREFIX, NON_DRIVERS, kind_area, quantile_metric
 from sim.scenario import KINDS
 
 DAY = pd.Timedelta(days=1)
@@ -138,6 +138,22 @@ def weekly_profile(times: pd.Series, cd: CycleData) -> list[float]:
     return [round(float(c / mean), 3) for c in counts] if mean > 0 else [1.0] * cd.weeks
 
 
+def merged_subset(cd: CycleData, subset: str) -> pd.DataFrame:
+    """The cycle's merged changes in ``subset``: ``all``, a model area, ``group:drivers``,
+    ``group:non-drivers`` or ``kind:KIND`` (the ``area`` labels of :mod:`sim.runs.metrics`)."""
+    merged = cd.merged
+    if subset == ALL:
+        return merged
+    if subset in KIND_AREAS:
+        return merged[merged["kind"] == subset.removeprefix(KIND_PREFIX)]
+    if subset in (DRIVERS, NON_DRIVERS):
+        return merged[merged["model_area"].isin(cd.drivers) == (subset == DRIVERS)]
+    if subset not in cd.areas:
+        raise DataError(f"subset {subset!r}: not all, a model area ({', '.join(cd.areas)}), {DRIVERS}, "
+                        f"{NON_DRIVERS} or one of {', '.join(KIND_AREAS)}")
+    return merged[merged["model_area"] == subset]
+
+
 def targets(cd: CycleData, min_changes: int = 1, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Observed quantiles per area (and ``all``) and phase, with their bootstrap noise.
 
@@ -145,9 +161,7 @@ def targets(cd: CycleData, min_changes: int = 1, n_boot: int = 2000, seed: int =
     (bootstrap sd of log(1 + quantile)); areas with fewer than ``min_changes`` merged changes are left out.
     Each kind of change (bug, blueprint, other) adds its time-to-merge quantiles as area ``kind:<kind>``.
     """
-    merged = cd.merged
-    groups = [(a, merged[merged["model_area"] == a]) for a in cd.areas] + [(ALL, merged)]
-    groups += [(kind_area(k), merged[merged["kind"] == k]) for k in KINDS]
+    groups = [(a, merged_subset(cd, a)) for a in (*cd.areas, ALL, *(kind_area(k) for k in KINDS))]
     rows = []
     for area, sub in groups:
         if len(sub) < min_changes:

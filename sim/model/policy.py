@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.model.ci import job_tables
 from sim.model.reviewers import core_team
+from sim.scenario.staffing import CORE
 
 if TYPE_CHECKING:
     from sim.model.change import Change
@@ -202,4 +203,4 @@ class Policy:
 
     def cores(self) -> list[Reviewer]:
         """Nova's core reviewers (not lieutenants)."""
-        return [r for r in self.board.reviewers if r.role == "core"]
+        return [r for r in self.board.reviewers if r.role == CORE]

@@ -57,7 +57,8 @@ class ReviewerRecord(NamedTuple):
 
     board: str
     reviewer: str
-    role: str  # core | lieutenant | driver-core
+    role: str  # core | lieutenant | driver-core (sim.scenario.staffing.ROLES)
+    capacity: float  # reviews of a median-size change per day, before the weekly rhythm
     busy_days: float
     reviews: int
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.stats import norm
-
 from sim.engine.rng import Stream
 from sim.scenario import Scenario
+from sim.scenario.staffing import CORE, activity, core_time_share
 
 
 class Reviewer:
@@ -59,24 +57,12 @@ def driver_team(first_id: int, area: int, n_areas: int, size: int, rate: float, 
     return [Reviewer(first_id + i, f"{label}-{i}", role, rate, weights) for i in range(size)]
 
 
-def activity(cores: int, sigma: float, reference: int | None = None) -> list[float]:
-    """Relative activity of each roster member, most active first.
-
-    The reference roster's members sit at evenly spaced quantiles of a lognormal with log-sd
-    ``sigma``, scaled to mean 1 over that roster. A smaller roster keeps its most active members;
-    members beyond the reference roster have its median activity.
-    """
-    n_ref = reference or cores
-    raw = np.exp(sigma * norm.ppf(1.0 - (np.arange(n_ref) + 0.5) / n_ref))
-    scale = float(raw.mean())  # the lognormal's median, exp(0) = 1, becomes 1 / scale
-    return (raw[:cores] / scale).tolist() + [1.0 / scale] * max(0, cores - n_ref)
-
-
 def core_team(scenario: Scenario, stream: Stream, *, first_id: int = 0) -> list[Reviewer]:
-    """The core reviewers of ``scenario``: capacity x activity, expertise from ``stream``."""
+    """The core reviewers of ``scenario``: capacity x activity x the share of their time the policy
+    leaves them (:func:`sim.scenario.staffing.core_time_share`), expertise from ``stream``."""
     review = scenario.review
     n = review.cores
     weights = expertise_weights(scenario, n, stream)
     levels = activity(n, review.activity_sigma, review.reference_cores)
-    rate = review.reviews_per_core_per_day
-    return [Reviewer(first_id + i, f"core-{i}", "core", rate * levels[i], weights[i]) for i in range(n)]
+    rate = review.reviews_per_core_per_day * core_time_share(scenario)
+    return [Reviewer(first_id + i, f"core-{i}", CORE, rate * levels[i], weights[i]) for i in range(n)]

@@ -193,7 +193,7 @@ class World:
         self._count(end, 0)
         names = self.scenario.area_names
         reviewers = [
-            ReviewerRecord(board.name, r.name, r.role, r.busy_days, r.reviews)
+            ReviewerRecord(board.name, r.name, r.role, r.rate, r.busy_days, r.reviews)
             for board in self.boards.values()
             for r in board.reviewers
         ]

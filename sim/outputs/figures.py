@@ -1,8 +1,9 @@
 """The figures of the policy comparison: run the simulations, draw (``sim.outputs.plots``), write atomically.
 
-``make_figures`` runs the five policy scenarios of ``data/scenarios`` under one seed (common
-random numbers) plus two sweeps (gating jobs: monolith vs split; runway slots), draws the seven
-figures and writes each as PNG and SVG with a ``README.md`` listing every figure's finding, the
+``make_figures`` runs the five policy scenarios of ``data/scenarios`` (at equal review capacity),
+their added-people variants and the monolith with that added capacity given to its cores, under one
+seed (common random numbers), plus two sweeps (gating jobs: monolith vs split; runway slots), draws the
+eight figures and writes each as PNG and SVG with a ``README.md`` listing every figure's finding, the
 scenario files, the seed and the replication counts. ``comparison_figures`` draws the figures
 that any :class:`~sim.runs.compare.Comparison` supports (1, 2, 3, 7); ``sim compare`` writes them into
 ``OUT/figures/``. Output directories are replaced atomically: a failure leaves no partial output.
@@ -36,12 +37,15 @@ from sim.runs.sweeps import (
     RUNWAY_AREA,
     RUNWAY_METRICS,
     RUNWAY_SLOTS,
+    STAFFING_PAIRS,
+    cores_plus,
     gate_sweep_frame,
     gate_sweep_scenarios,
     gate_theory,
     runways_sweep_frame,
     runways_sweep_scenarios,
     scenario_file,
+    staffing_scenarios,
 )
 from sim.safe_output import FilesInto
 from sim.scenario import Scenario, load_scenario
@@ -79,6 +83,7 @@ HEADINGS: dict[int, tuple[str, str]] = {
     5: ("fig5_runways", "The runways trade-off"),
     6: ("fig6_interface_usable", "Split's price: interface changes usable in every driver"),
     7: ("fig7_reviewer_load", "Core reviewer load"),
+    8: ("fig8_staffing", "Who staffs the new roles: equal capacity, added people, or more core time"),
 }
 
 CAPTIONS: dict[int, str] = {
@@ -120,6 +125,14 @@ CAPTIONS: dict[int, str] = {
         "nova cores (circles), driver lieutenants (triangles), split-repo driver cores (squares). Boxes: "
         "quartiles; whiskers: 1.5 IQR. The title's effect is the paired difference in reviews per nova core per "
         "week."),
+    8: ("Paired difference in the median time to merge from the monolith (days; mean over replications of each "
+        "replication's median, 95% CI), driver changes (left) and non-driver changes (right). For each policy "
+        "that adds reviewer roles: the roles staffed with time taken from nova's cores (equal total review "
+        "capacity, policy.staffing.from_cores = 1; the shipped scenario), the same policy with its roles as new "
+        "people (the *_added.toml scenario, from_cores = 0; split_added.toml also has the larger teams the 2014 "
+        "thread imagined), and the monolith whose cores get that same added capacity "
+        "(review.reviews_per_core_per_day scaled). Each label gives the scenario's total review capacity and its "
+        "difference from the monolith's. Bold: the CI excludes 0."),
 }
 
 
@@ -224,9 +237,9 @@ def make_figures(
     progress: bool | Progress = True,
     force: bool = False,
 ) -> list[FigureOutput]:
-    """Run the policy comparison and the sweeps, draw the seven figures, write them into ``out_dir``.
+    """Run the policy comparison and the sweeps, draw the eight figures, write them into ``out_dir``.
 
-    ``replications`` per scenario of the comparison (figures 1, 2, 3, 6, 7); ``sweep_replications``
+    ``replications`` per scenario of the comparison (figures 1, 2, 3, 6, 7, 8); ``sweep_replications``
     (default: half of it, at least 2) per sweep point (figures 4, 5). Every scenario runs under
     ``seed`` (default: the monolith's ``run.seed``), so all comparisons are paired. ``overrides``
     (``section.key=value``) apply to every scenario. ``progress``: True for a tqdm bar on stderr
@@ -247,16 +260,17 @@ def make_figures(
     files = [scenario_file(scenario_dir, name) for name in SCENARIO_NAMES]
     # Load (validate) every scenario before simulating anything: bad input fails fast.
     scenarios = [load_scenario(f, overrides) for f in files]
+    staffed = staffing_scenarios(scenario_dir, overrides)
     gate_points = gate_sweep_scenarios(scenario_dir, overrides)
     runway_points = runways_sweep_scenarios(scenario_dir, overrides)
     seed = scenarios[0].run.seed if seed is None else seed
     n_sweep = sweep_replications or default_sweep_replications(replications)
-    total = replications * len(scenarios) + n_sweep * (len(gate_points) + len(runway_points))
+    total = replications * (len(scenarios) + len(staffed)) + n_sweep * (len(gate_points) + len(runway_points))
 
     bar = tqdm(total=total, desc="figures", unit="rep", disable=not sys.stderr.isatty()) if progress is True else None
     tick: Progress | None = bar.update if bar is not None else (progress if callable(progress) else None)
     with bar if bar is not None else nullcontext(), worker_pool(workers, total) as executor:
-        comparison = _compare(scenarios, replications, seed, executor, tick)
+        everything = _compare(scenarios + staffed, replications, seed, executor, tick)
         gate_cmp = _compare([sc for _, _, sc in gate_points], n_sweep, seed, executor, tick)
         runway_cmp = _compare([sc for _, sc in runway_points], n_sweep, seed, executor, tick)
 
@@ -264,12 +278,16 @@ def make_figures(
     gate_base = {name: sc for name, k, sc in gate_points if k == GATE_CONFIG_JOBS[0]}
     curve = gate_theory(gate_base, "monolith", range(max(GATE_CONFIG_JOBS) + 1))
     runways = runways_sweep_frame(runway_points, runway_cmp)
+    comparison = everything.subset([sc.scenario.name for sc in scenarios])
+    groups = [(equal, added, cores_plus(added)) for equal, added in STAFFING_PAIRS]
+    staffing_cmp = everything.subset([SCENARIO_NAMES[0], *(name for group in groups for name in group)])
 
     with target.commit() as tmp:
         outputs = _draw_comparison(comparison, tmp)
         outputs.append(_emit(4, plots.plot_gate_sweep(gate, curve, reference="monolith"), tmp))
         outputs.append(_emit(5, plots.plot_runways_sweep(runways), tmp))
         outputs.append(_emit(6, plots.plot_interface_usable(comparison, names=["monolith", "split"]), tmp))
+        outputs.append(_emit(8, plots.plot_staffing(staffing_cmp, groups), tmp))
         outputs.sort(key=lambda o: o.number)
         header = _make_header(files, seed, replications, n_sweep, overrides)
         write_readme(tmp, outputs, header)
@@ -304,9 +322,13 @@ def _make_header(files: Sequence[Path], seed: int, replications: int, n_sweep: i
         "difference between policies is stated only when the 95% CI of its paired difference (common random "
         "numbers) excludes 0. `figures.json` holds the same findings with the run's parameters and versions.",
         "",
-        "- Scenario files: " + ", ".join(f"`{_relative(f)}`" for f in files) + f" (reference: `{SCENARIO_NAMES[0]}`)",
+        "- Scenario files: " + ", ".join(f"`{_relative(f)}`" for f in files) + f" (reference: `{SCENARIO_NAMES[0]}`), "
+        "each at the monolith's total review capacity (their new roles staffed with nova cores' time)",
+        ("- Figure 8 also runs " + ", ".join(f"`{added}.toml`" for _, added in STAFFING_PAIRS) + " (the new roles "
+         "as added people) and, for each, the monolith with `review.reviews_per_core_per_day` raised by the same "
+         "capacity"),
         f"- Seed: {seed}, shared by every run (replication r of every scenario sees the same random draws)",
-        (f"- Replications: {replications} per scenario (figures 1, 2, 3, 6, 7); {n_sweep} per sweep point "
+        (f"- Replications: {replications} per scenario (figures 1, 2, 3, 6, 7, 8); {n_sweep} per sweep point "
          "(figures 4, 5)"),
         (f"- Figure 4 sweep: `gate.config_jobs_per_driver` in {{{jobs}}} with `gate.third_party_gating = true`, on "
          f"monolith.toml and split.toml, `run.warmup_days = {GATE_SWEEP_WARMUP_DAYS}`; metric `{GATE_METRIC}`, "

@@ -29,6 +29,8 @@ SENTENCE_NAMES: dict[str, str] = {
     "split": "split repos",
     "sponsorship": "sponsorship",
     "lieutenants_runways": "lieutenants plus runways",
+    "lieutenants_added": "lieutenants (added people)",
+    "split_added": "split repos (added people)",
 }
 ROLE_LABELS: dict[str, str] = {"core": "nova core", "lieutenant": "lieutenant", "driver-core": "driver core"}
 # Where the time goes (figure 3), as a sentence names it.
@@ -184,6 +186,38 @@ def change_clause(effects: Sequence[Effect], subject: str, unit: str, digits: in
     return (f"under {sentence_name(e.scenario)}, {subject} {verb} {amount(e, digits, u)} "
             f"({num(e.ref_value, digits)} → {num(e.value, digits)}{u}; "
             f"paired 95% CI {e.low:+.{digits}f} to {e.high:+.{digits}f})")
+
+
+# ------------------------------------------------------------------------------ which comparison
+
+
+EQUAL_CAPACITY_TOLERANCE = 0.02  # total review capacities within 2 % of the reference's count as equal
+CAPACITY_METRIC = "review_capacity_per_day"
+
+
+def capacities(table: pd.DataFrame, names: Sequence[str]) -> dict[str, float]:
+    """Each scenario's total review capacity (reviews/day) from a comparison table."""
+    return {n: table_value(table, n, CAPACITY_METRIC, ALL) for n in names}
+
+
+def staffing_clause(table: pd.DataFrame, names: Sequence[str]) -> str:
+    """Which comparison a figure shows: at equal total review capacity (every scenario within 2 % of
+    the reference's), or which scenarios have more or less capacity than the reference."""
+    caps = capacities(table, names)
+    ref = caps[names[0]]
+    if not np.isfinite(ref):
+        return ""
+    unequal = [n for n in names[1:] if not abs(caps[n] - ref) <= EQUAL_CAPACITY_TOLERANCE * ref]
+    if not unequal:
+        return f"At equal review capacity ({ref:.1f} reviews/day)"
+    return "Unequal review capacity (" + ", ".join(
+        f"{sentence_name(n)} {caps[n] - ref:+.1f}" for n in unequal) + f" reviews/day vs {ref:.1f})"
+
+
+def with_staffing(finding: Finding, table: pd.DataFrame, names: Sequence[str]) -> Finding:
+    """``finding`` prefixed by the comparison it rests on (:func:`staffing_clause`)."""
+    clause = staffing_clause(table, names)
+    return f"{clause}: {finding[0].lower() + finding[1:]}" if clause and finding else finding
 
 
 # ------------------------------------------------------------------------------ one finding per figure
@@ -350,3 +384,27 @@ def reviewer_load_finding(table: pd.DataFrame, role_means: Sequence[tuple[str, s
         finding += "; " + ", ".join(f"a {ROLE_LABELS.get(role, role)} does {m:.1f} reviews a week under {sentence_name(name)}"
                                     for name, role, m in role_means)
     return capitalise(finding)
+
+
+def staffing_finding(table: pd.DataFrame, groups: Sequence[tuple[str, str, str]], area: str = DRIVERS,
+                     metric: str = "time_to_merge_median_days") -> Finding:
+    """Figure 8: for each policy that adds roles, ``(equal, added, cores_plus)`` scenario names: its
+    effect on ``area``'s median time to merge at equal capacity, with added people, and when nova's
+    cores get the same added capacity instead (paired differences from the reference, days)."""
+    effects = {e.scenario: e for e in table_effects(table, metric, area)}
+    caps = capacities(table, [n for group in groups for n in group])
+    ref = table_value(table, table["reference"].iloc[0], CAPACITY_METRIC, ALL) if not table.empty else math.nan
+
+    def effect(name: str) -> str:
+        e = effects.get(name)
+        if e is None or not np.isfinite(e.diff):
+            return "n/a"
+        return f"{e.diff:+.1f} d" if e.significant else "within noise"
+
+    clauses = []
+    for equal, added, cores in groups:
+        extra = caps[added] - ref
+        clauses.append(f"{sentence_name(equal)} {effect(equal)} at equal capacity, {effect(added)} with "
+                       f"{extra:.0f} reviews/day added, {effect(cores)} as core time")
+    subject = TTM_SUBJECTS[area]
+    return capitalise(f"{subject} vs {sentence_name(str(table['reference'].iloc[0]))}: " + "; ".join(clauses))

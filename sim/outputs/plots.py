@@ -148,6 +148,7 @@ def plot_time_to_merge(comparison: Comparison) -> tuple[Figure, Finding]:
     axes[0][-1].legend(loc="lower right", frameon=True, framealpha=0.9)
     axes[0][0].set_ylabel("fraction of merged\nchanges merged\nwithin x days")
     finding = findings.time_to_merge_finding(table, comparison.names, [area for area, _, _ in panels], metric)
+    finding = findings.with_staffing(finding, table, comparison.names)
     set_title(fig, finding)
     return fig, finding
 
@@ -180,6 +181,7 @@ def plot_backlog(comparison: Comparison) -> tuple[Figure, Finding]:
     ax.set_ylim(bottom=0)
     ax.legend(title=f"mean, band: 95% CI ({comparison.replications} replications)", loc="lower right", ncols=2)
     finding = findings.backlog_finding(backlog_per_replication(series, comparison.names))
+    finding = findings.with_staffing(finding, comparison.comparison, comparison.names)
     set_title(fig, finding)
     return fig, finding
 
@@ -226,6 +228,7 @@ def plot_time_buckets(comparison: Comparison, area: str = ALL) -> tuple[Figure, 
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0), title="time spent")
     finding = findings.time_buckets_finding(table, names, area)
+    finding = findings.with_staffing(finding, table, names)
     set_title(fig, finding)
     return fig, finding
 
@@ -400,5 +403,58 @@ def plot_reviewer_load(comparison: Comparison) -> tuple[Figure, Finding]:
     ax.legend(handles=handles, title=f"one point per reviewer per replication ({comparison.replications} replications)",
               loc="upper center", ncols=len(handles))
     finding = findings.reviewer_load_finding(comparison.comparison, role_means)
+    finding = findings.with_staffing(finding, comparison.comparison, comparison.names)
+    set_title(fig, finding)
+    return fig, finding
+
+
+# ------------------------------------------------------------------------------ figure 8
+
+
+STAFFING_KINDS: tuple[tuple[str, str], ...] = (  # (label, colour): the three staffings of one policy
+    ("time from nova's cores (equal capacity)", KNOWN_COLOURS["split"]),
+    ("new people (added capacity)", KNOWN_COLOURS["runways"]),
+    ("the same added capacity to nova's cores", KNOWN_COLOURS["monolith"]),
+)
+
+
+@styled
+def plot_staffing(comparison: Comparison, groups: Sequence[tuple[str, str, str]]) -> tuple[Figure, Finding]:
+    """Figure 8: who staffs a policy's new roles. For each ``(equal, added, cores_plus)`` group, the paired
+    difference in median time to merge (days) from the reference, driver and non-driver changes."""
+    table = comparison.comparison
+    ref = comparison.names[0]
+    caps = findings.capacities(table, comparison.names)
+    panels = [(DRIVERS, "Driver changes (virt drivers)"), (NON_DRIVERS, 'Non-driver ("core" nova) changes')]
+    fig, axes = new_figure(len(panels), 1)
+    rows: list[tuple[str, str, str]] = []  # (scenario, label, colour), top to bottom
+    for group in groups:
+        for name, (kind, colour) in zip(group, STAFFING_KINDS):
+            extra = caps[name] - caps[ref]
+            label = f"{findings.sentence_name(group[0])}: {kind}" if name != group[2] else kind
+            rows.append((name, f"{label}\n{caps[name]:.1f} reviews/day ({extra:+.1f})", colour))
+    ys = np.arange(len(rows))[::-1]
+    for col, (area, title) in enumerate(panels):
+        ax = axes[0][col]
+        effects = {e.scenario: e for e in table_effects(table, "time_to_merge_median_days", area)}
+        for y, (name, _, colour) in zip(ys, rows):
+            e = effects.get(name)
+            if e is None or not np.isfinite(e.diff):
+                continue
+            ax.errorbar([e.diff], [y], xerr=[[e.diff - e.low], [e.high - e.diff]], fmt="o", color=colour, ms=10,
+                        elinewidth=3, capsize=5)
+            ax.annotate(f"{e.diff:+.1f} [{e.low:+.1f}, {e.high:+.1f}]", (e.high, y), xytext=(8, 0),
+                        textcoords="offset points", va="center", fontsize=11, color=colour,
+                        fontweight="bold" if e.significant else "normal")
+        ax.axvline(0.0, color="0.4", lw=1.2, ls="--")
+        for boundary in range(len(groups) - 1):
+            ax.axhline(ys[3 * (boundary + 1)] + 0.5, color="0.8", lw=1)
+        ax.set_yticks(ys, [label for _, label, _ in rows] if col == 0 else [""] * len(rows), fontsize=11)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.margins(x=0.35)
+        ax.grid(axis="y", visible=False)
+        ax.set_title(title, fontsize=14)
+        ax.set_xlabel(f"change vs {findings.sentence_name(ref)} (days)\npaired 95% CI; bold: beyond noise", fontsize=12)
+    finding = findings.staffing_finding(table, groups)
     set_title(fig, finding)
     return fig, finding

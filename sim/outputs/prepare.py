@@ -17,8 +17,9 @@ from sim.runs.compare import Comparison
 from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS, open_series
 from sim.runs.runner import RunResult
 from sim.runs.stats import mean_ci
+from sim.scenario.staffing import ROLES
 
-ROLE_ORDER: tuple[str, ...] = ("core", "lieutenant", "driver-core")  # reviewer roles in figure 7, left to right
+ROLE_ORDER: tuple[str, ...] = ROLES  # reviewer roles in figure 7, left to right
 
 
 # ------------------------------------------------------------------------------ comparison tables

@@ -20,6 +20,7 @@ import pandas as pd
 from sim.runs.compare import Comparison
 from sim.runs.runner import RunResult
 from sim.safe_output import ResultDirectory
+from sim.scenario.staffing import staffing_report
 
 RUN_MARKER = "run.json"  # marks a directory as a result of `sim run` or `sim compare`
 
@@ -57,6 +58,7 @@ def package_versions() -> dict[str, str]:
 def run_manifest(result: RunResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "scenario": result.scenario.to_toml_dict(),
+        "staffing": staffing_report(result.scenario),
         "seed": result.seed,
         "replications": result.replications,
         "versions": package_versions(),
@@ -79,6 +81,7 @@ COMPARISON_HEADLINE: tuple[tuple[str, str, str], ...] = (  # (metric, area, labe
     ("time_to_merge_p90_days", "all", "p90 time to merge (d)"),
     ("merged_per_week", "all", "merged per week"),
     ("abandoned_fraction", "all", "abandoned share"),
+    ("review_capacity_per_day", "all", "review capacity (reviews/day)"),
     ("core_utilization", "all", "nova core utilisation"),
     ("reviews_per_core_per_week", "all", "reviews per nova core per week"),
     ("held_days_mean", "all", "days held by the policy"),
@@ -112,6 +115,7 @@ def write_comparison(comparison: Comparison, out: Path | ResultDirectory,
             "replications": comparison.replications,
             "reference": comparison.names[0],
             "scenarios": {run.scenario.scenario.name: run.scenario.to_toml_dict() for run in comparison.runs},
+            "staffing": {run.scenario.scenario.name: staffing_report(run.scenario) for run in comparison.runs},
             "versions": package_versions(),
         }
         (tmp / "run.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sim.model.policy import Mechanism
 from sim.model.reviewers import Reviewer, driver_team
+from sim.scenario.staffing import CORE, LIEUTENANT
 
 if TYPE_CHECKING:
     from sim.model.change import Change
@@ -31,13 +32,13 @@ class Lieutenants(Mechanism):
         team: list[Reviewer] = []
         for a in sorted(self.areas):
             team += driver_team(world.new_reviewer_id() + len(team), a, len(names), config.per_driver,
-                                config.reviews_per_day, "lieutenant", f"lieutenant-{names[a]}")
+                                config.reviews_per_day, LIEUTENANT, f"lieutenant-{names[a]}")
         self.policy.board.add_reviewers(team)
 
     def approved(self, change: Change) -> bool | None:
         if change.area not in self.areas:
             return None
-        core = sum(1 for v in change.votes if v.role == "core")
+        core = sum(1 for v in change.votes if v.role == CORE)
         if change.driver_only:
             return len(change.votes) >= self.required and core >= self.core_votes
         return core >= self.required

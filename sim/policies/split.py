@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.model.policy import Mechanism
 from sim.model.reviewers import driver_team, only_area
+from sim.scenario.staffing import CORE, DRIVER_CORE
 
 if TYPE_CHECKING:
     from sim.model.change import Change
@@ -43,13 +44,13 @@ class Split(Mechanism):
         self.gates: dict[int, Gate | None] = {}
         nova = self.policy.board
         for driver, a in zip(self.drivers, self.indices):
-            movers = [r for r in nova.reviewers if r.role == "core" and r.weights[a] == 1.0] if config.experts_move else []
+            movers = [r for r in nova.reviewers if r.role == CORE and r.weights[a] == 1.0] if config.experts_move else []
             first = world.new_reviewer_id()  # counted with the movers still in nova, so no id is reused
             nova.remove_reviewers(movers)
             for r in movers:
                 r.weights = only_area(a, len(names))
             team = config.team_of(driver)
-            members = driver_team(first, a, len(names), team.size, team.reviews_per_day, "driver-core", f"{driver}-core")
+            members = driver_team(first, a, len(names), team.size, team.reviews_per_day, DRIVER_CORE, f"{driver}-core")
             self.boards[a] = world.add_board(driver, movers + members)
             self.gates[a] = world.add_gate(driver) if sc.gate.enabled else None
         self.followups = 0

@@ -50,6 +50,11 @@ class Comparison:
     def run(self, name: str) -> RunResult:
         return self.runs[self.names.index(name)]
 
+    def subset(self, names: Sequence[str]) -> Comparison:
+        """The comparison of ``names`` only (runs shared, nothing re-run); ``names[0]`` is the reference."""
+        runs = [self.run(n) for n in names]
+        return Comparison(self.seed, self.replications, runs, comparison_table(runs))
+
 
 def compare(
     scenarios: Sequence[Scenario],

@@ -26,6 +26,7 @@ import pandas as pd
 from sim.model.records import RECORD_FIELDS, Records, ReviewerRecord
 from sim.runs.stats import mean_ci
 from sim.scenario import KINDS
+from sim.scenario.staffing import ROLES
 
 ALL = "all"
 DRIVERS, NON_DRIVERS = "group:drivers", "group:non-drivers"
@@ -47,6 +48,11 @@ TIME_BUCKETS: dict[str, str] = {
     "gate_days": "gate_days_mean",
     "freeze_days": "freeze_days_mean",
 }
+def role_metric(role: str) -> str:
+    """A reviewer role as the stem of a metric name: ``driver-core`` -> ``driver_core``."""
+    return role.replace("-", "_")
+
+
 METRICS: tuple[str, ...] = (
     "time_to_merge_median_days",
     "time_to_merge_mean_days",
@@ -80,6 +86,9 @@ METRICS: tuple[str, ...] = (
     "nova_gate_resets_per_week",
     "nova_gate_wasted_job_hours_per_week",
     "followups_per_week",
+    "review_capacity_per_day",
+    *(f"{role_metric(role)}_capacity_per_day" for role in ROLES),
+    *(f"{role_metric(role)}_headcount" for role in ROLES),
     "sim_events",
 )
 
@@ -258,6 +267,17 @@ def gate_metrics(records: Records, area: int | Iterable[int] | None, n_merged: i
     }
 
 
+def staffing_metrics(records: Records) -> dict[str, float]:
+    """The roster as the world built it: total review capacity (reviews/day), and each role's
+    capacity and headcount (0 for a role the policy does not have)."""
+    values = {"review_capacity_per_day": float(sum(r.capacity for r in records.reviewers))}
+    for role in ROLES:
+        members = [r for r in records.reviewers if r.role == role]
+        values[f"{role_metric(role)}_capacity_per_day"] = float(sum(r.capacity for r in members))
+        values[f"{role_metric(role)}_headcount"] = float(len(members))
+    return values
+
+
 def core_reviewers(records: Records) -> list[ReviewerRecord]:
     """Nova's core reviewers (role ``core``, wherever they review)."""
     return [r for r in records.reviewers if r.role == "core"]
@@ -283,8 +303,9 @@ def core_reviews_per_core_per_day(records: Records) -> float:
 
 
 def reviewers_frame(records: Records) -> pd.DataFrame:
-    """One row per reviewer: board, name, role, busy days and reviews inside the window, reviews per week."""
-    df = pd.DataFrame.from_records(records.reviewers, columns=["board", "reviewer", "role", "busy_days", "reviews"])
+    """One row per reviewer: board, name, role, capacity (reviews/day), busy days and reviews inside the window,
+    reviews per week."""
+    df = pd.DataFrame.from_records(records.reviewers, columns=list(ReviewerRecord._fields))
     a, b = records.window
     df["reviews_per_week"] = df["reviews"] / ((b - a) / 7.0)
     df.insert(0, "replication", records.replication)
@@ -315,6 +336,7 @@ def replication_metrics(records: Records, df: pd.DataFrame | None = None) -> pd.
             values.update(gate_metrics(records, index, len(merged_in_window(sub, records.window))))
         if index is None and name == ALL:
             values.update(reviewer_metrics(records))
+            values.update(staffing_metrics(records))
             values["sim_events"] = float(records.sim_events)
         rows += [(rep, name, metric, value) for metric, value in values.items()]
     return pd.DataFrame(rows, columns=["replication", "area", "metric", "value"])

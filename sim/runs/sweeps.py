@@ -4,7 +4,9 @@ and tidy frames of their results.
 Figure 4 sweeps the driver configuration jobs (``gate.config_jobs_per_driver``, with third-party
 CI voting in the gate) on the monolith and the split; its theory curve is the false-rejection
 ratio q / (1 - q) of independent job failures, from the same job tables the model uses
-(:func:`sim.model.ci.job_tables`). Figure 5 sweeps runway slots.
+(:func:`sim.model.ci.job_tables`). Figure 5 sweeps runway slots. Figure 8 asks who staffs a
+policy's new roles: each added-people variant beside the monolith whose cores get the same added
+capacity (:func:`staffing_scenarios`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sim import theory
 from sim.model.ci import job_tables, nova_gate_job_probs
 from sim.runs.compare import Comparison
 from sim.runs.metrics import NON_DRIVERS
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario, staffing
 
 # Figure 4: driver configuration jobs swept, with third-party CI voting in the gate.
 GATE_CONFIG_JOBS: tuple[int, ...] = (0, 2, 5, 10, 20)
@@ -94,6 +96,32 @@ def runways_sweep_scenarios(scenario_dir: Path, overrides: Sequence[str] = (),
         out.append((s, load_scenario(scenario_file(scenario_dir, "runways"), [
             *overrides, f"policy.runways.slots={s}", f'scenario.name="runways_{s}"',
         ])))
+    return out
+
+
+# Figure 8: each policy that adds roles, at equal capacity and with added people (data/scenarios/NAME.toml).
+STAFFING_PAIRS: tuple[tuple[str, str], ...] = (("lieutenants", "lieutenants_added"), ("split", "split_added"))
+
+
+def cores_plus(added: str) -> str:
+    """The name of the monolith whose cores get the capacity scenario ``added`` adds."""
+    return f"cores_plus_{added}"
+
+
+def staffing_scenarios(scenario_dir: Path, overrides: Sequence[str] = ()) -> list[Scenario]:
+    """For each added-people variant of :data:`STAFFING_PAIRS`: the variant, then the monolith with its
+    cores' capacity raised by the same reviews/day (``review.reviews_per_core_per_day`` scaled)."""
+    monolith_file = scenario_file(scenario_dir, "monolith")
+    monolith = load_scenario(monolith_file, overrides)
+    out = []
+    for _, added in STAFFING_PAIRS:
+        variant = load_scenario(scenario_file(scenario_dir, added), overrides)
+        extra = staffing.total_capacity(variant) - staffing.total_capacity(monolith)
+        rate = staffing.core_rate_for(monolith, staffing.own_core_capacity(monolith) + extra)
+        out += [variant, load_scenario(monolith_file, [
+            *overrides, f"review.reviews_per_core_per_day={rate!r}", f'scenario.name="{cores_plus(added)}"',
+            f'policy.name="monolith + {extra:.1f} reviews/day of cores"',
+        ])]
     return out
 
 

@@ -23,6 +23,8 @@ from typing import Any, Final, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from sim.scenario import staffing
+
 
 def param(
     default: Any,
@@ -602,6 +604,18 @@ class SponsorshipConfig(_Section):
     )
 
 
+class StaffingConfig(_Section):
+    """Who staffs the roles a policy adds (lieutenants, split-driver teams): see :mod:`sim.scenario.staffing`."""
+
+    from_cores: float = param(
+        1.0, ge=0, le=1, unit="share of the new roles' capacity",
+        source="assumption: equal total review capacity, so a policy is compared with the monolith on its "
+               "structure, not on added people (issue 14); 0 = the new roles are new people",
+        description="Share of the new roles' review capacity taken from nova cores' time (every core gives the same "
+                    "fraction; 1 = the monolith's total capacity, 0 = added reviewers)",
+    )
+
+
 Mechanism = Literal["runways", "lieutenants", "split", "sponsorship"]
 
 
@@ -616,6 +630,7 @@ class PolicyConfig(_Section):
     lieutenants: LieutenantsConfig = LieutenantsConfig()
     split: SplitConfig = SplitConfig()
     sponsorship: SponsorshipConfig = SponsorshipConfig()
+    staffing: StaffingConfig = StaffingConfig()
 
     @field_validator("mechanisms")
     @classmethod
@@ -696,6 +711,7 @@ class Scenario(_Section):
             )
         if "sponsorship" in policy.mechanisms:
             self._check_sponsors()
+        self._check_staffing()
         if "split" in policy.mechanisms:
             for driver in self.mechanism_drivers("split"):
                 if policy.split.team_of(driver).size < required:
@@ -703,6 +719,19 @@ class Scenario(_Section):
                         f"policy.split: the {driver} team ({policy.split.team_of(driver).size}) is smaller than "
                         f"review.votes_required ({required})"
                     )
+
+    def _check_staffing(self) -> None:
+        """The new roles may take at most 1 - MIN_CORE_TIME of the cores' own capacity."""
+        own, taken = staffing.own_core_capacity(self), staffing.taken_from_cores(self)
+        keep = 1.0 - staffing.MIN_CORE_TIME
+        if taken > keep * own:
+            added = staffing.added_roles(self)
+            roles = ", ".join(f"{r.role} {r.board} {r.reviews_per_day:g}" for r in added)
+            raise ValueError(
+                f"policy.staffing.from_cores ({self.policy.staffing.from_cores:g}) takes {taken:.1f} reviews/day from "
+                f"nova's cores for the new roles ({roles}), more than {keep:.0%} of the cores' {own:.1f} reviews/day: "
+                f"shrink the teams or lower from_cores (allowed: <= {keep * own / sum(r.reviews_per_day for r in added):.3g})"
+            )
 
     def _check_sponsors(self) -> None:
         """Enough nova cores to sponsor a blueprint (after split's experts_move took theirs)."""
