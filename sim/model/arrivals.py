@@ -83,6 +83,12 @@ class ChangeFactory:
         self.feature_left[area_index] -= 1
         return self.feature_of_area[area_index]
 
+    def series_complete(self, change: Change) -> bool:
+        """Has the last change of ``change``'s feature (blueprint series) arrived? Asked at its arrival
+        or later: a feature's changes arrive in its area one after another."""
+        area = change.area
+        return self.feature_of_area[area] != change.feature or self.feature_left[area] == 0
+
     def make(self, area_index: int, kind: str, now: float) -> Change:
         area = self.areas[area_index]
         median_size = math.exp(area.size_log_mean)

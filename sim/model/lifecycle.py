@@ -95,7 +95,7 @@ class Lifecycle:
             delay = author.exponential(self.stall_mean)
         else:
             delay = author.lognormal(self.response_median, self.response_sigma)
-        delay = self._calendar(delay)
+        delay = self._calendar(delay * self.policy.author_factor(change))
         if delay > change.patience:
             change.author_time += change.patience
             now = self.clock.now()

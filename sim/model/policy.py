@@ -12,6 +12,7 @@ order (``["lieutenants", "runways"]`` is lieutenants and runways together). A
   holds it (:meth:`Policy.hold`) and releases it later (:meth:`Policy.release`);
 - ``approved(change) -> bool | None``: a verdict on the votes, or ``None`` for no opinion;
 - ``effort_factor(reviewer, change) -> float``: multiplies a review's effort;
+- ``author_factor(change) -> float``: multiplies the author's time to answer a review;
 - ``on_new_patch_set``, ``on_approved``, ``on_closed``: notifications; ``close(end)`` at the end
   of the run; ``extra_records()``: policy-specific data for the metrics.
 
@@ -60,6 +61,9 @@ class Mechanism:
     def effort_factor(self, reviewer: Reviewer, change: Change) -> float:
         return 1.0  # not called: only the mechanisms that override it scale review effort
 
+    def author_factor(self, change: Change) -> float:
+        return 1.0
+
     def on_new_patch_set(self, change: Change) -> None:
         pass
 
@@ -101,6 +105,7 @@ class Policy:
         for mechanism in self.mechanisms:
             mechanism.build(world)
         self._approval = self._overriding("approved")
+        self._author = self._overriding("author_factor")
         self._admission = self._overriding("admit")
         # Notifications go only to the mechanisms that listen (most hooks of most policies are no-ops).
         self._new_patch_set = self._overriding("on_new_patch_set")
@@ -143,6 +148,13 @@ class Policy:
             if verdict is not None:
                 return verdict
         return len(change.votes) >= self.votes_required
+
+    def author_factor(self, change: Change) -> float:
+        """How much faster (< 1) or slower the author answers a review of ``change`` than usual."""
+        factor = 1.0
+        for mechanism in self._author:
+            factor *= mechanism.author_factor(change)
+        return factor
 
     def check_pass_prob(self, change: Change) -> float:
         return self.check_pass[change.area]

@@ -1,20 +1,30 @@
-"""Runways: at most ``slots`` blueprint features under active review at once (facts §4).
+"""Runways: ``slots`` blueprint series under focused review at once (facts §4), in two readings.
 
-Blueprint changes of a feature without a runway wait in a FIFO queue (bug fixes and other
-changes are not rationed). A feature with a runway is reviewed with priority: a core who
-finishes a review picks a waiting runway change with probability ``priority_share`` (by the
-usual expertise x attractiveness rule among runway changes). Focus makes those reviews cheaper:
-a core jumping between many changes spends ``review.context_switch_share`` of each review
-re-loading context; on a runway change a share ``focus`` of that is saved. A feature that is
-still under review after ``timebox_days`` gives its runway back and queues again at the tail.
-The critic's point is measured: ``Change.held_time`` is the wait for a runway, and authors whose
-patience runs out while queued abandon.
+**As Nova ran them** (``policy.runways.exclusive = false``, :class:`Runways`; nova process.rst,
+Rocky to Wallaby): a blueprint series queues (FIFO) for one of ``slots`` runways once it is ready
+for review, i.e. once all its changes are uploaded (``ChangeFactory.series_complete``). While it
+holds a runway, for at most ``timebox_days``, cores focus on it: with probability
+``priority_share`` a core who picks the next change picks among the waiting changes of slotted
+series (by the usual expertise x attractiveness rule), a share ``focus`` of the context-switch
+effort (``review.context_switch_share``) is saved on them, and their authors answer reviews faster
+(their response time times ``author_response_factor``). Changes of series without a runway, and
+series still arriving, are reviewed as in the monolith. A series gives its runway back when none
+of its changes awaits approval; one still open when its timebox ends queues again at the tail.
+
+**As an exclusive hold** (``exclusive = true``, :class:`ExclusiveRunways`; the 2014 proposal read
+strictly): blueprint changes of a feature without a runway are not reviewed at all; they wait in
+a FIFO queue of features (:class:`~sim.policies.features.FeatureAdmission`); a feature gets a
+runway as soon as one of its changes is ready, keeps it while it has a change under review, and
+gives it back after ``timebox_days``. ``Change.held_time`` is the wait for a runway, and authors
+whose patience runs out while queued abandon. Priority and focus as above; authors as usual.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from sim.model.policy import Mechanism
 from sim.policies.features import Feature, FeatureAdmission
 
 if TYPE_CHECKING:
@@ -23,7 +33,96 @@ if TYPE_CHECKING:
     from sim.model.world import World
 
 
-class Runways(FeatureAdmission):
+class Runways(Mechanism):
+    """Runways as practised: a priority lane for complete series, no change held back."""
+
+    def build(self, world: World) -> None:
+        config = self.scenario.policy.runways
+        self.world = world
+        self.slots = config.slots
+        self.timebox = config.timebox_days
+        self.focused_effort = 1.0 - self.scenario.review.context_switch_share * config.focus
+        self.response = config.author_response_factor
+        self.waiting: dict[int, dict[int, Change]] = {}  # feature -> its changes awaiting approval
+        self.queue: deque[int] = deque()  # complete features waiting for a runway, FIFO
+        self.runway: dict[int, int] = {}  # feature -> grant token (a stale timebox timer is ignored)
+        self.tokens = 0
+        self.in_use_max = 0
+        self.granted = 0
+        self.policy.board.add_lane(config.priority_share, self._runway_changes)
+
+    def _tracked(self, change: Change) -> bool:
+        return change.feature >= 0 and change.board is self.policy.board
+
+    def route(self, change: Change) -> None:
+        if not self._tracked(change):
+            return
+        self.waiting.setdefault(change.feature, {})[change.id] = change
+        if self.world.factory.series_complete(change):
+            self._enqueue(change.feature)
+
+    def on_new_patch_set(self, change: Change) -> None:
+        # An approved change the gate sent back awaits approval again.
+        if self._tracked(change) and change.feature in self.waiting:
+            self.waiting[change.feature][change.id] = change
+
+    def on_approved(self, change: Change) -> None:
+        self._done(change)
+
+    def on_closed(self, change: Change) -> None:
+        self._done(change)
+
+    def _runway_changes(self, reviewer: Reviewer) -> list[Change]:
+        return [c for feature in self.runway for c in self.waiting[feature].values()]
+
+    def effort_factor(self, reviewer: Reviewer, change: Change) -> float:
+        return self.focused_effort if change.feature in self.runway else 1.0
+
+    def author_factor(self, change: Change) -> float:
+        return self.response if change.feature in self.runway else 1.0
+
+    # ------------------------------------------------------------------ runways
+
+    def _done(self, change: Change) -> None:
+        changes = self.waiting.get(change.feature)
+        if changes is None or changes.pop(change.id, None) is None:
+            return
+        if not changes and change.feature in self.runway:
+            self._release(change.feature)
+
+    def _enqueue(self, feature: int) -> None:
+        if self.waiting[feature]:
+            self.queue.append(feature)
+            self._grant_waiting()
+
+    def _grant_waiting(self) -> None:
+        while self.queue and len(self.runway) < self.slots:
+            feature = self.queue.popleft()
+            if not self.waiting[feature]:
+                continue  # finished while it queued
+            self.tokens += 1
+            self.runway[feature] = self.tokens
+            self.granted += 1
+            self.in_use_max = max(self.in_use_max, len(self.runway))
+            self.world.clock.after(self.timebox, self._timebox_over, feature, self.tokens)
+
+    def _release(self, feature: int) -> None:
+        del self.runway[feature]
+        self._grant_waiting()
+
+    def _timebox_over(self, feature: int, token: int) -> None:
+        if self.runway.get(feature) != token:
+            return
+        del self.runway[feature]
+        self._enqueue(feature)  # still awaiting approval: back to the tail (then the queue's head gets the runway)
+
+    def extra_records(self) -> dict[str, Any]:
+        return {"runways_max_in_use": self.in_use_max, "runways_granted": self.granted}
+
+
+class ExclusiveRunways(FeatureAdmission):
+    """Runways as an exclusive hold: a blueprint change is reviewed only while its feature has a runway."""
+
     def build(self, world: World) -> None:
         super().build(world)
         config = self.scenario.policy.runways

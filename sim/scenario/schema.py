@@ -503,8 +503,16 @@ class Cycle(_Section):
 
 
 class RunwaysConfig(_Section):
-    """Runways: only ``slots`` blueprints (features) under active review at once (facts §4)."""
+    """Runways: ``slots`` blueprint series get focused review at once (facts §4)."""
 
+    exclusive: bool = param(
+        False, unit="-",
+        source="fact §4: nova process.rst (2018-2021): changes outside a runway are still reviewed; true is the "
+               "2014 proposal read as a hold (M. Still: 'rate-limit blueprints under review')",
+        description="false: runways as Nova ran them (a complete series queues for a slot; changes without one are "
+                    "reviewed at normal priority); true: a blueprint change is reviewed only while its feature "
+                    "holds a slot",
+    )
     slots: int = param(
         10, ge=1, le=1000, unit="features", source="fact §4: M. Still's 2014 proposal, 'initial number of runways ... ten'",
         description="Features that may hold a runway at once",
@@ -520,6 +528,12 @@ class RunwaysConfig(_Section):
     focus: float = param(
         0.5, ge=0, le=1, unit="share", source="assumption",
         description="Share of the context-switch effort (review.context_switch_share) saved on a runway item",
+    )
+    author_response_factor: float = param(
+        0.5, gt=0, le=1, unit="x usual response time",
+        source="assumption; fact §4 process.rst: the author of a slotted series 'must respond quickly'",
+        description="Multiplies the author's time to answer a review of a change while its series holds a runway "
+                    "(as practised, exclusive = false; 1 = as usual)",
     )
 
 
