@@ -29,7 +29,15 @@ from sim.calibrate.summaries import (
     weekend_upload_share,
     weekly_counts,
 )
-from sim.runs.metrics import ALL, DRIVERS, KIND_AREAS, KIND_PREFIX, NON_DRIVERS, kind_area, quantile_metric
+from sim.runs.metrics import (
+    ALL,
+    DRIVERS,
+    KIND_AREAS,
+    KIND_PREFIX,
+    NON_DRIVERS,
+    kind_area,
+    quantile_metric,
+)
 from sim.scenario import KINDS
 
 DAY = pd.Timedelta(days=1)
