@@ -40,6 +40,7 @@ LIEUTENANTS_PER_DRIVER = 0  # 0: no lieutenants
 SPLIT_DRIVERS = []  # e.g. ["libvirt", "vmwareapi"]
 CONFIG_JOBS_PER_DRIVER = 0
 CONFIG_JOB_FAILURE = 0.01
+FROM_CORES = 1.0  # share of lieutenants' and driver teams' capacity taken from nova's cores (0: new people)
 
 # %%
 # %matplotlib inline
@@ -64,13 +65,16 @@ print(f"monolith: {base.review.cores} cores, drivers {', '.join(DRIVERS)}; seed 
 # %% [markdown]
 # ## The what-if scenario
 #
-# Lieutenants apply to the drivers that are not split (a driver cannot have both).
+# Lieutenants apply to the drivers that are not split (a driver cannot have both). Their capacity, and the
+# split driver teams', comes out of nova cores' time at `from cores` = 1 (equal total review capacity, the
+# fair comparison) and from new people at 0; the headline table's "review capacity" row shows the total.
 
 # %%
-def simulate(cores, runway_slots, lieutenants, split, config_jobs, job_failure):
+def simulate(cores, runway_slots, lieutenants, split, config_jobs, job_failure, from_cores):
     """Run the monolith and the what-if with common random numbers; show and return the comparison."""
     overrides = what_if_overrides(DRIVERS, cores=cores, runway_slots=runway_slots, lieutenants=lieutenants,
-                                  split=split, config_jobs=config_jobs, job_failure=job_failure)
+                                  split=split, config_jobs=config_jobs, job_failure=job_failure,
+                                  from_cores=from_cores)
     warmup = [f"run.warmup_days={WARMUP_DAYS}"]
     what_if = sim.load_scenario(SCENARIOS / ("split.toml" if split else "monolith.toml"), warmup + overrides)
     monolith = sim.load_scenario(SCENARIOS / "monolith.toml", warmup)
@@ -105,6 +109,7 @@ controls = {
     "config_jobs": widgets.IntSlider(value=CONFIG_JOBS_PER_DRIVER, min=0, max=20, description="jobs/driver"),
     "job_failure": widgets.FloatSlider(value=CONFIG_JOB_FAILURE, min=0.0, max=0.05, step=0.0025,
                                        readout_format=".4f", description="job failure"),
+    "from_cores": widgets.FloatSlider(value=FROM_CORES, min=0.0, max=1.0, step=0.1, description="from cores"),
 }
 widgets.interact_manual.options(manual_name="Run simulation")(simulate, **controls);
 
@@ -115,7 +120,7 @@ widgets.interact_manual.options(manual_name="Run simulation")(simulate, **contro
 
 # %%
 comparison, shown = simulate(CORES, RUNWAY_SLOTS, LIEUTENANTS_PER_DRIVER, SPLIT_DRIVERS,
-                             CONFIG_JOBS_PER_DRIVER, CONFIG_JOB_FAILURE)
+                             CONFIG_JOBS_PER_DRIVER, CONFIG_JOB_FAILURE, FROM_CORES)
 
 # %%
 what_if = comparison.run("what_if").scenario

@@ -27,7 +27,7 @@ from sim.model.change import Change
 from sim.model.records import Records
 from sim.model.reviewers import Reviewer
 from sim.model.world import World
-from sim.policies import Lieutenants, Runways, Sponsorship
+from sim.policies import ExclusiveRunways, Lieutenants, Sponsorship
 from sim.runs import metrics
 from sim.runs.runner import run_replications
 from sim.scenario import Scenario, ScenarioError, apply_overrides, load_scenario, validate_scenario
@@ -178,7 +178,13 @@ def assert_time_buckets(changes: Any, label: str) -> None:
     assert (changes.loc[changes["kind"] != "blueprint", "held_days"] == 0).all(), f"{label}: a non-blueprint was held"
 
 
-# ------------------------------------------------------------------------------ runways
+# ------------------------------------------------------------------------------ runways (the exclusive hold)
+#
+# These tests read runways as an exclusive hold (policy.runways.exclusive = true, ExclusiveRunways):
+# a blueprint change is reviewed only while its feature holds a runway. Runways as Nova ran them
+# (the default) are tested in test_runways_practised.py.
+
+EXCLUSIVE = "policy.runways.exclusive=true"
 
 
 def test_runway_timebox_returns_a_feature_to_the_queue() -> None:
@@ -187,7 +193,7 @@ def test_runway_timebox_returns_a_feature_to_the_queue() -> None:
     A's changes are reviewed 0-1, 1-2, 2-3; at 2.5 A's time is up: its fourth change (waiting)
     goes back to the queue behind B, the third (in review) finishes. B takes the runway, b is
     reviewed 3-4 and merges; B gives the runway back and A's fourth change is reviewed 4-5."""
-    m = Micro(micro_scenario(["runways"], {"runways": {"slots": 1, "timebox_days": 2.5, "focus": 0.0}}))
+    m = Micro(micro_scenario(["runways"], {"runways": {"exclusive": True, "slots": 1, "timebox_days": 2.5, "focus": 0.0}}))
     for name in ("a0", "a1", "a2", "a3"):
         m.at(0.0, name, feature=0)
     m.at(0.1, "b", feature=1)
@@ -201,14 +207,14 @@ def test_runway_timebox_returns_a_feature_to_the_queue() -> None:
     assert (b.first_review, b.merged) == pytest.approx((3.0, 4.0))
     assert b.held_time == pytest.approx(2.5 - 0.1) and b.wait_review == pytest.approx(3.0 - 0.1)
     assert records.extra["runways_max_in_use"] == 1
-    runways = mechanism(m.world, Runways)
+    runways = mechanism(m.world, ExclusiveRunways)
     assert runways.runway == {} and runways.granted_now == 0 and not runways.queue
 
 
 def test_runway_focus_makes_reviews_cheaper_and_bug_fixes_are_not_held() -> None:
     """Review effort on a runway change is 1 - context_switch_share x focus = 1 - 0.2 x 0.5 = 0.9
     of the usual; a bug fix arriving while the runway is taken is reviewed at once, at full effort."""
-    m = Micro(micro_scenario(["runways"], {"runways": {"slots": 1, "focus": 0.5}}, cores=2,
+    m = Micro(micro_scenario(["runways"], {"runways": {"exclusive": True, "slots": 1, "focus": 0.5}}, cores=2,
                              review={"context_switch_share": 0.2}))
     m.at(0.0, "a", feature=0)
     m.at(0.0, "b", feature=1)
@@ -225,7 +231,7 @@ def test_feature_keeps_its_grant_when_a_held_change_was_abandoned_meanwhile() ->
     One core, 5 days a review. b takes the runway 0-5; a0 (patience 1) and a1 of feature A queue at
     1 and 2, c of feature C at 3. At 5 A gets the runway: a0 was abandoned at 2, a1 is reviewed
     5-10 and C waits its turn (10-15)."""
-    m = Micro(micro_scenario(["runways"], {"runways": {"slots": 1, "timebox_days": 100.0, "focus": 0.0}}, rate=0.2))
+    m = Micro(micro_scenario(["runways"], {"runways": {"exclusive": True, "slots": 1, "timebox_days": 100.0, "focus": 0.0}}, rate=0.2))
     m.at(0.0, "b", feature=0)
     m.at(1.0, "a0", feature=1, patience=1.0)
     m.at(2.0, "a1", feature=1)
@@ -242,7 +248,7 @@ def test_timebox_never_makes_held_time_negative() -> None:
     later) was put back in the runway queue at the timebox (3) and released at once: its held time
     became 1 - 3 = -2 days. One core, 5 days a review: a0 is reviewed 0-5, a1 waits from 0 and is
     abandoned at 1, never held."""
-    m = Micro(micro_scenario(["runways"], {"runways": {"slots": 1, "timebox_days": 3.0, "focus": 0.0}}, rate=0.2))
+    m = Micro(micro_scenario(["runways"], {"runways": {"exclusive": True, "slots": 1, "timebox_days": 3.0, "focus": 0.0}}, rate=0.2))
     m.at(0.0, "a0", feature=0)
     m.at(0.0, "a1", feature=0, patience=1.0)
     m.run()
@@ -255,9 +261,9 @@ def test_runways_never_exceed_their_slots_and_hold_only_blueprints() -> None:
     """Two runways, many small features: checked at every grant and at every review start on nova's
     board (a blueprint change is reviewed only while its feature holds a runway)."""
     slots = 2
-    world = started_world(small("policy.mechanisms=['runways']", f"policy.runways.slots={slots}",
+    world = started_world(small("policy.mechanisms=['runways']", EXCLUSIVE, f"policy.runways.slots={slots}",
                         "arrivals.blueprint_changes_per_feature=2"), 0, 3)
-    runways = mechanism(world, Runways)
+    runways = mechanism(world, ExclusiveRunways)
     in_use: list[int] = []
 
     def granted(feature: Any, _before: Any) -> None:
@@ -288,7 +294,7 @@ def test_one_runway_makes_blueprints_wait_and_give_up_more_than_twenty() -> None
     """Paired over replications (common random numbers): with 1 runway instead of 20, blueprint
     changes wait longer for a runway and are abandoned more often."""
     reps = 6
-    overrides = ["policy.mechanisms=['runways']", "arrivals.blueprint_changes_per_feature=2"]
+    overrides = ["policy.mechanisms=['runways']", EXCLUSIVE, "arrivals.blueprint_changes_per_feature=2"]
     one = run_replications(small(*overrides, "policy.runways.slots=1"), reps, 7, workers=2)
     twenty = run_replications(small(*overrides, "policy.runways.slots=20"), reps, 7, workers=2)
     for metric in ("held_days_mean", "abandoned_fraction"):
@@ -639,9 +645,9 @@ def test_every_reviewer_has_an_id_of_their_own(overrides: list[str]) -> None:
 
 
 def test_lieutenants_and_runways_compose_and_both_act() -> None:
-    world, records = run_world(small("policy.mechanisms=['lieutenants', 'runways']", "policy.runways.slots=1",
+    world, records = run_world(small("policy.mechanisms=['lieutenants', 'runways']", EXCLUSIVE, "policy.runways.slots=1",
                                      "arrivals.blueprint_changes_per_feature=2"), seed=9)
-    assert [type(m) for m in world.policy.mechanisms] == [Lieutenants, Runways]
+    assert [type(m) for m in world.policy.mechanisms] == [Lieutenants, ExclusiveRunways]
     assert records.extra["runways_max_in_use"] == 1
     merged = [c for c in world.changes if not math.isnan(c.merged)]
     assert sum(1 for c in merged if any(v.role == "lieutenant" for v in c.votes)) > 20
@@ -716,10 +722,13 @@ def test_policy_file_conserves_changes_and_its_time_buckets_add_up(name: str) ->
     assert_identity(result)
     assert_time_buckets(result.changes, name)
     held = (result.changes["held_days"] > 0).sum()
-    if "runways" in sc.policy.mechanisms:
-        assert held > 0, "the shipped runways hold some blueprint"
-    if not {"runways", "sponsorship"} & set(sc.policy.mechanisms):
-        assert held == 0
+    # Only sponsorship and runways read as an exclusive hold keep changes from review; the shipped
+    # runways are runways as practised (a priority lane), which hold nothing back.
+    holds = "sponsorship" in sc.policy.mechanisms or ("runways" in sc.policy.mechanisms and sc.policy.runways.exclusive)
+    if holds:
+        assert held > 0, f"{name} holds some blueprint"
+    else:
+        assert held == 0, f"{name} held {held} changes back"
 
 
 @pytest.mark.parametrize("name", [n for n in POLICY_FILES if n != "monolith"])

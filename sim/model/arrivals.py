@@ -108,15 +108,17 @@ class ChangeFactory:
         return Change(self.new_id(), area_index, kind, size, touches, driver_only, feature, defects, patience,
                       self._attractiveness(self.attract), now)
 
-    def make_followup(self, parent: Change, area_index: int, now: float, stream: Stream) -> Change:
-        """The change that adopts ``parent``'s interface change in a split driver repository.
+    def make_followup(self, parent: Change, area_index: int, now: float, stream: Stream, *,
+                      median_size: float, defects_mean: float) -> Change:
+        """The change that adopts ``parent``'s interface change in a split driver repository: small
+        (``median_size`` lines, the area's log-sd), with Poisson(``defects_mean``) latent defects.
 
         Every attribute comes from ``stream`` (the policy's), so that follow-ups, which exist only
         in some policies, leave the common random numbers of all other changes untouched.
         """
         area = self.areas[area_index]
-        size = float(max(1, round(math.exp(area.size_log_mean + area.size_log_sd * stream.normal()))))
-        defects = stream.poisson(area.defects_mean * self.kind_defects[parent.kind])
+        size = float(max(1, round(median_size * math.exp(area.size_log_sd * stream.normal()))))
+        defects = stream.poisson(defects_mean)
         patience = self._patience(stream)
         return Change(self.new_id(), area_index, parent.kind, size, False, True, -1, defects, patience,
                       self._attractiveness(stream), now, parent.id)

@@ -36,6 +36,7 @@ from sim.runs.sweeps import (
     GATE_SWEEP_WARMUP_DAYS,
     RUNWAY_AREA,
     RUNWAY_METRICS,
+    RUNWAY_READINGS,
     RUNWAY_SLOTS,
     STAFFING_PAIRS,
     cores_plus,
@@ -110,11 +111,14 @@ CAPTIONS: dict[int, str] = {
         "every gate attempt failed falsely and independently with probability q. This is an approximation: Zuul "
         "does not eject a change whose run failed behind a failing change ahead of it (it is retested), so the "
         "simulation may sit slightly below the curve, while rejections for real defects add attempts."),
-    5: ("Blueprint changes only. Left: blueprint changes merged per week inside the window; middle: mean days a "
-        "merged blueprint change was held waiting for a runway; right: share of closed blueprint changes that "
-        "were abandoned. Runways: runways.toml with policy.runways.slots varied (log scale); dashed line and "
-        "band: the monolith (no runways), mean and 95% CI. Points: mean and 95% CI over replications; effects in "
-        "the title are paired differences from the monolith under common random numbers."),
+    5: ("Blueprint changes only. Left: blueprint changes merged per week inside the window; middle: median days "
+        "from upload to merge of the merged blueprint changes; right: share of closed blueprint changes that "
+        "were abandoned. Runways: runways.toml with policy.runways.slots varied (log scale), in two readings: as "
+        "Nova ran them (solid orange: a complete series queues for a slot, other changes are still reviewed at normal "
+        "priority) and as an exclusive hold (dashed blue: a blueprint is reviewed only while its feature holds a "
+        "slot). Dashed black line and band: the monolith (no runways), mean and 95% CI. Grey line: Nova's "
+        "choice of 3 slots (2018-2021). Points: mean and 95% CI over replications; effects in the title are "
+        "paired differences from the monolith under common random numbers."),
     6: ("Nova (non-driver) changes touching the virt driver interface: days from upload until the feature is "
         "usable in every driver (under split repos, when the last split driver's follow-up change adopting the "
         "interface has merged; in the monolith, when the change merges). ECDF pooled over replications, log "
@@ -272,7 +276,7 @@ def make_figures(
     with bar if bar is not None else nullcontext(), worker_pool(workers, total) as executor:
         everything = _compare(scenarios + staffed, replications, seed, executor, tick)
         gate_cmp = _compare([sc for _, _, sc in gate_points], n_sweep, seed, executor, tick)
-        runway_cmp = _compare([sc for _, sc in runway_points], n_sweep, seed, executor, tick)
+        runway_cmp = _compare([sc for _, _, sc in runway_points], n_sweep, seed, executor, tick)
 
     gate = gate_sweep_frame(gate_points, gate_cmp)
     gate_base = {name: sc for name, k, sc in gate_points if k == GATE_CONFIG_JOBS[0]}
@@ -299,7 +303,8 @@ def make_figures(
             "overrides": overrides,
             "gate_sweep": {"config_jobs_per_driver": list(GATE_CONFIG_JOBS), "warmup_days": GATE_SWEEP_WARMUP_DAYS,
                            "metric": GATE_METRIC, "area": GATE_AREA},
-            "runways_sweep": {"slots": list(RUNWAY_SLOTS), "metrics": list(RUNWAY_METRICS), "area": RUNWAY_AREA},
+            "runways_sweep": {"slots": list(RUNWAY_SLOTS), "readings": list(RUNWAY_READINGS),
+                              "metrics": list(RUNWAY_METRICS), "area": RUNWAY_AREA},
             "figures": [asdict(o) for o in outputs],
             "versions": package_versions(),
         }
@@ -333,7 +338,8 @@ def _make_header(files: Sequence[Path], seed: int, replications: int, n_sweep: i
         (f"- Figure 4 sweep: `gate.config_jobs_per_driver` in {{{jobs}}} with `gate.third_party_gating = true`, on "
          f"monolith.toml and split.toml, `run.warmup_days = {GATE_SWEEP_WARMUP_DAYS}`; metric `{GATE_METRIC}`, "
          f"area `{GATE_AREA}`"),
-        (f"- Figure 5 sweep: `policy.runways.slots` in {{{slots}}} on runways.toml, and monolith.toml as 'no "
-         f"runways'; full warm-up; metrics {', '.join(f'`{m}`' for m in RUNWAY_METRICS)}, area `{RUNWAY_AREA}`"),
+        (f"- Figure 5 sweep: `policy.runways.slots` in {{{slots}}} on runways.toml with `policy.runways.exclusive` "
+         f"false (as practised) and true (exclusive hold), and monolith.toml as 'no runways'; full warm-up; metrics "
+         f"{', '.join(f'`{m}`' for m in RUNWAY_METRICS)}, area `{RUNWAY_AREA}`"),
         "- Overrides: " + (", ".join(f"`{o}`" for o in overrides) if overrides else "none"),
     ]

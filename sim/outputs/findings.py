@@ -317,48 +317,31 @@ def gate_finding(sweep: pd.DataFrame, theory: pd.DataFrame, reference: str) -> F
     return capitalise(finding)
 
 
-def runways_finding(tables: Mapping[str, pd.DataFrame], slots: Sequence[int]) -> Finding:
-    """Figure 5: the runways trade-off for blueprint changes.
+def runways_finding(tables: Mapping[str, Mapping[str, pd.DataFrame]], slots: Sequence[int], nova_slots: int) -> Finding:
+    """Figure 5: blueprint throughput and abandonment with Nova's number of runways, in each reading.
 
-    ``tables``: per metric (``merged_per_week``, ``held_days_mean`` in days, ``abandoned_fraction``),
-    one row per replication and one column per slot count, 0 for no runways (the monolith);
-    ``slots``: the runway slot counts (> 0), ascending.
+    ``tables``: per reading, per metric (``merged_per_week``, ``abandoned_fraction``...), one row per
+    replication and one column per slot count, 0 for no runways (the monolith); ``slots``: the
+    runway slot counts (> 0), ascending; ``nova_slots``: the count the sentence is about (if swept).
     """
-    tp = tables["merged_per_week"]
-    held = tables["held_days_mean"]
-    aband = tables["abandoned_fraction"]
-    s_min, s_max = slots[0], slots[-1]
-    h_min, h_max = mean_ci(held[s_min])[0], mean_ci(held[s_max])[0]
-    if 0 not in tp.columns:
-        return (f"Blueprint throughput {mean_ci(tp[s_min])[0]:.1f} merged/week at {s_min} slot(s), "
-                f"{mean_ci(tp[s_max])[0]:.1f} at {s_max}; wait for a runway {days(h_min)} vs {days(h_max)}")
-    effects = {s: e for s, e in zip(slots, paired_effects(tp[[0, *slots]].rename(columns=str), "0"))}
-    significant = [s for s in slots if effects[s].significant]
-
-    def plural(s: int) -> str:
-        return f"{s} runway slot{'s' if s != 1 else ''}"
-
-    if not significant:
-        return (f"Runways do not change blueprint throughput beyond noise at any slot count from {s_min} to {s_max} "
-                f"({effects[s_min].ref_value:.1f} merged/week without runways); blueprints wait {days(h_min)} "
-                f"for a runway with {plural(s_min)}, {days(h_max)} with {s_max}")
-    s = max(significant, key=lambda s: abs(effects[s].diff))
-    e = effects[s]
-    h = mean_ci(held[s])[0]
-    finding = (f"With {plural(s)}, blueprint throughput {'falls' if e.diff < 0 else 'rises'} {pct(e.relative)} "
-               f"vs no runways ({e.ref_value:.1f} → {e.value:.1f} merged/week; paired 95% CI {e.low:+.1f} to "
-               f"{e.high:+.1f}) and blueprints wait {days(h)} for a runway")
-    if e.diff < 0:
-        harmless = [t for t in slots if all(not (effects[u].significant and effects[u].diff < 0)
-                                            for u in slots if u >= t)]
-        if harmless and harmless[0] > s:
-            finding += (f"; from {harmless[0]} slots on, throughput is within noise of no runways "
-                        f"(wait {days(mean_ci(held[harmless[0]])[0])})")
-    ab = paired_effects(aband[[0, s]].rename(columns=str), "0")[0]
-    if ab.significant:
-        finding += (f"; abandonment {'rises' if ab.diff > 0 else 'falls'} from {ab.ref_value:.1%} "
-                    f"to {ab.value:.1%}")
-    return finding
+    s = nova_slots if nova_slots in slots else slots[0]
+    clauses = []
+    for reading, by_metric in tables.items():
+        tp, aband = by_metric["merged_per_week"], by_metric["abandoned_fraction"]
+        if 0 not in tp.columns:
+            clauses.append(f"{reading}: {mean_ci(tp[s])[0]:.1f} blueprint changes merged/week")
+            continue
+        e = paired_effects(tp[[0, s]].rename(columns=str), "0")[0]
+        clause = (f"{reading}, blueprint throughput {'falls ' + pct(e.relative) if e.diff < 0 else 'rises ' + pct(e.relative)}"
+                  f" ({e.ref_value:.1f} → {e.value:.1f} merged/week)" if e.significant else
+                  f"{reading}, blueprint throughput stays within noise of no runways ({e.ref_value:.1f} vs "
+                  f"{e.value:.1f} merged/week)")
+        ab = paired_effects(aband[[0, s]].rename(columns=str), "0")[0]
+        if ab.significant:
+            clause += f" and abandonment {'rises' if ab.diff > 0 else 'falls'} from {ab.ref_value:.1%} to {ab.value:.1%}"
+        clauses.append(clause)
+    return f"With {s} runway slot{'s' if s != 1 else ''}" + (" (Nova's choice)" if s == nova_slots else "") + \
+        ": " + "; ".join(clauses)
 
 
 def interface_usable_finding(effects: Sequence[Effect], samples: Mapping[str, np.ndarray]) -> Finding:

@@ -42,6 +42,7 @@ from sim.outputs.style import (
     BUCKET_COLOURS,
     KNOWN_COLOURS,
     LINESTYLES,
+    OKABE_ITO,
     ROLE_HATCHES,
     ROLE_MARKERS,
     comparison_colours,
@@ -53,6 +54,7 @@ from sim.outputs.style import (
 from sim.runs.compare import Comparison
 from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS, TIME_BUCKETS
 from sim.runs.stats import mean_ci, t_band
+from sim.runs.sweeps import EXCLUSIVE, NO_RUNWAYS, NOVA_RUNWAY_SLOTS, PRACTISED
 
 BUCKET_LABELS: dict[str, str] = {
     "wait_review_days": "waiting for a reviewer (incl. held by the policy)",
@@ -284,43 +286,53 @@ def plot_gate_sweep(sweep: pd.DataFrame, theory: pd.DataFrame, reference: str | 
 
 RUNWAY_PANELS: tuple[tuple[str, str, float], ...] = (
     ("merged_per_week", "blueprint changes\nmerged per week", 1.0),
-    ("held_days_mean", "mean wait for a runway\n(days per merged blueprint change)", 1.0),
+    ("time_to_merge_median_days", "median time to merge of\nblueprint changes (days)", 1.0),
     ("abandoned_fraction", "blueprint changes abandoned\n(% of closed)", 100.0),
 )
+RUNWAY_STYLES: dict[str, tuple[str, str]] = {  # reading -> (colour, line style)
+    PRACTISED: (KNOWN_COLOURS["runways"], "-"),
+    EXCLUSIVE: (OKABE_ITO["blue"], "--"),
+}
 
 
 @styled
 def plot_runways_sweep(sweep: pd.DataFrame) -> tuple[Figure, Finding]:
-    """Figure 5: the runways trade-off as the number of slots varies.
+    """Figure 5: the runways trade-off as the number of slots varies, in each reading of runways.
 
-    ``sweep``: columns ``slots`` (0 = no runways, the monolith), ``metric`` (``merged_per_week``,
-    ``held_days_mean``, ``abandoned_fraction``, all of blueprint changes), ``replication``, ``value``.
+    ``sweep``: columns ``reading`` (``none`` for the monolith at slots 0, then each reading),
+    ``slots``, ``metric`` (:data:`RUNWAY_PANELS`' metrics, of blueprint changes), ``replication``, ``value``.
     """
-    colour_runways = KNOWN_COLOURS["runways"]
     colour_none = KNOWN_COLOURS["monolith"]
+    readings = [r for r in RUNWAY_STYLES if r in set(sweep["reading"])]
     slots = sorted(s for s in sweep["slots"].unique() if s > 0)
     fig, axes = new_figure(len(RUNWAY_PANELS), sharex=True)
-    tables: dict[str, pd.DataFrame] = {}
+    tables: dict[str, dict[str, pd.DataFrame]] = {r: {} for r in readings}
     for ax, (metric, label, scale) in zip(axes[0], RUNWAY_PANELS):
-        table = by_replication(sweep[sweep["metric"] == metric], "slots")
-        tables[metric] = table
-        mean, low, high = (v * scale for v in column_cis(table, slots))
-        ax.errorbar(slots, mean, yerr=[np.nan_to_num(mean - low), np.nan_to_num(high - mean)], fmt="-o",
-                    color=colour_runways, ms=9, elinewidth=2.5, capsize=5, label="runways (mean, 95% CI)")
-        if 0 in table.columns:
-            m, lo, hi, _ = mean_ci(table[0])
+        rows = sweep[sweep["metric"] == metric]
+        for reading in readings:
+            table = by_replication(rows[rows["reading"].isin([NO_RUNWAYS, reading])], "slots")
+            tables[reading][metric] = table
+            colour, style = RUNWAY_STYLES[reading]
+            mean, low, high = (v * scale for v in column_cis(table, slots))
+            ax.errorbar(slots, mean, yerr=[np.nan_to_num(mean - low), np.nan_to_num(high - mean)], fmt="o",
+                        ls=style, color=colour, ms=9, elinewidth=2.5, capsize=5, label=f"runways, {reading}")
+        none = rows[rows["reading"] == NO_RUNWAYS]
+        if not none.empty:
+            m, lo, hi, _ = mean_ci(none.sort_values("replication")["value"].to_numpy())
             ax.axhline(m * scale, color=colour_none, ls="--", lw=2, label="no runways: the monolith\n(mean; band: 95% CI)")
             if np.isfinite(lo) and np.isfinite(hi):
                 ax.axhspan(lo * scale, hi * scale, color=colour_none, alpha=0.12, lw=0)
+        if NOVA_RUNWAY_SLOTS in slots:
+            ax.axvline(NOVA_RUNWAY_SLOTS, color="0.6", lw=1.5, zorder=0)
         ax.set_xscale("log")
         ax.set_xticks(slots, [str(s) for s in slots])
         ax.minorticks_off()
         ax.set_ylabel(label)
         ax.set_ylim(bottom=0)
-    fig.supxlabel("runway slots (features under review at once, log scale)")
+    fig.supxlabel(f"runway slots (series under focused review at once, log scale; grey: Nova's {NOVA_RUNWAY_SLOTS})")
     handles, _ = axes[0][0].get_legend_handles_labels()
     axes[0][1].legend(handles=handles, loc="upper right", fontsize=12, framealpha=0.95)
-    finding = findings.runways_finding(tables, slots)
+    finding = findings.runways_finding(tables, slots, NOVA_RUNWAY_SLOTS)
     set_title(fig, finding)
     return fig, finding
 

@@ -39,7 +39,8 @@ class Feature:
 
 
 class FeatureAdmission(Mechanism):
-    """Hold blueprint changes until their feature has a grant; grants go to features in FIFO order."""
+    """Hold blueprint changes until their feature has a grant; grants go to features in FIFO order
+    unless a subclass picks another (:meth:`next_feature`)."""
 
     def build(self, world: World) -> None:
         self.world = world
@@ -70,6 +71,10 @@ class FeatureAdmission(Mechanism):
 
     def on_revoke(self, feature: Feature) -> None:
         pass
+
+    def next_feature(self) -> Feature:
+        """The queued feature offered the next grant: the queue's head (first come, first served)."""
+        return self.queue[0]
 
     # ------------------------------------------------------------------ hooks
 
@@ -120,10 +125,13 @@ class FeatureAdmission(Mechanism):
         self._granting = True
         try:
             while self.queue:
-                feature = self.queue[0]
+                feature = self.next_feature()
                 if feature.held and not self.can_grant(feature):
                     break
-                self.queue.popleft()
+                if feature is self.queue[0]:
+                    self.queue.popleft()
+                else:
+                    self.queue.remove(feature)
                 feature.queued = False
                 if feature.held:
                     self._grant(feature)

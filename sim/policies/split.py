@@ -12,7 +12,9 @@ The price: the virt driver interface becomes a versioned API. A nova change touc
 ``interface_extra_defects`` more latent defects on average (extra review rounds), and once it
 merges each split driver must adopt it in a follow-up change of its own (uploaded after an
 exponential delay of mean ``followup_delay_days``); the feature is usable when the last
-follow-up merges (``Change.usable``).
+follow-up merges (``Change.usable``). A follow-up is a small adoption change
+(``followup_size_lines``, ``followup_defects_mean``), work the split creates: the metrics count it
+apart from the changes users asked for.
 """
 
 from __future__ import annotations
@@ -76,7 +78,10 @@ class Split(Mechanism):
     def _followup(self, parent: Change, area: int) -> None:
         world = self.world
         self.followups += 1
-        world.arrive(world.factory.make_followup(parent, area, world.clock.now(), self.stream))
+        config = self.scenario.policy.split
+        world.arrive(world.factory.make_followup(parent, area, world.clock.now(), self.stream,
+                                                 median_size=config.followup_size_lines,
+                                                 defects_mean=config.followup_defects_mean))
 
     def extra_records(self) -> dict[str, Any]:
         return {"followups_created": self.followups}

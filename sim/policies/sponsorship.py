@@ -6,6 +6,12 @@ sign on first (then others, in random order). Sponsors review their features wit
 sponsor who finishes a review picks a waiting change of a feature they sponsor with probability
 ``priority_share``. Sponsors are released when the feature has no change under review; a later
 change of it needs sponsors again.
+
+Which feature cores sponsor next (``order``): ``"fifo"``, first come first served; or
+``"ripest"``, the freeze-exception selection the 2014 thread's evidence rests on: cores sponsor the
+queued feature whose waiting changes carry the fewest latent defects (the features that "lost the
+race" at the freeze were already reviewed, close to mergeable), so features that need more review
+wait longer.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ class Sponsorship(FeatureAdmission):
         config = self.scenario.policy.sponsorship
         self.needed = config.sponsors
         self.limit = config.max_per_core
+        self.ripest_first = config.order == "ripest"
         self.stream = world.streams["policy"]
         # Keyed by reviewer id and filled as cores sponsor: nothing depends on who is in nova when this
         # mechanism is built (a mechanism built after it, split with experts_move, may move cores out).
@@ -43,6 +50,12 @@ class Sponsorship(FeatureAdmission):
         free = [r for r in self.cores if self.load[r.id] < self.limit]
         order = {r.id: (r.weights[area] < 1.0, self.stream.uniform()) for r in free}
         return sorted(free, key=lambda r: order[r.id])
+
+    def next_feature(self) -> Feature:
+        if not self.ripest_first:
+            return self.queue[0]
+        # Fewest latent defects among the held changes; ties (and features with nothing held) by queue order.
+        return min(self.queue, key=lambda f: sum(c.defects for c in f.held) if f.held else -1)
 
     def can_grant(self, feature: Feature) -> bool:
         return sum(1 for r in self.cores if self.load[r.id] < self.limit) >= self.needed

@@ -86,6 +86,8 @@ METRICS: tuple[str, ...] = (
     "nova_gate_resets_per_week",
     "nova_gate_wasted_job_hours_per_week",
     "followups_per_week",
+    "followups_merged_per_week",
+    "followup_time_to_merge_median_days",
     "review_capacity_per_day",
     *(f"{role_metric(role)}_capacity_per_day" for role in ROLES),
     *(f"{role_metric(role)}_headcount" for role in ROLES),
@@ -171,7 +173,14 @@ def _mean(values: np.ndarray) -> float:
 
 
 def change_metrics(df: pd.DataFrame, window: tuple[float, float]) -> dict[str, float]:
-    """Metrics computed from the change rows of one replication (any subset, e.g. one area)."""
+    """Metrics computed from the change rows of one replication (any subset, e.g. one area).
+
+    Follow-ups (a split driver adopting a nova interface change: ``parent`` >= 0) are work the
+    policy creates, not changes users asked for: they are counted apart (``followups_*``) and left
+    out of every other metric (time to merge, throughput, abandonment, reviews per change).
+    """
+    followups = df[df["parent"] >= 0]
+    df = df[df["parent"] < 0] if len(followups) else df
     merged = merged_in_window(df, window)
     by_phase = phase_quantiles(merged)
     arrived = df[in_window(df["arrived"], window)]
@@ -181,7 +190,8 @@ def change_metrics(df: pd.DataFrame, window: tuple[float, float]) -> dict[str, f
     end = window[1]
     still_open = (df["arrived"] < end) & ~(df["merged"] < end) & ~(df["abandoned"] < end)
     n_merged = len(merged)
-    interface = df[df["touches_interface"] & (df["parent"] < 0) & in_window(df["usable"], window)]
+    interface = df[df["touches_interface"] & in_window(df["usable"], window)]
+    merged_followups = merged_in_window(followups, window)
     usable = quantiles((interface["usable"] - interface["arrived"]).to_numpy(), (0.5, 0.9))
     values = {
         "time_to_merge_median_days": by_phase.pop("time_to_merge_median_days"),
@@ -199,7 +209,9 @@ def change_metrics(df: pd.DataFrame, window: tuple[float, float]) -> dict[str, f
         "open_at_end": float(still_open.sum()),
         "revisions_per_merged": _mean(merged["patch_sets"].to_numpy()),
         "core_reviews_per_merged": _mean(merged["core_reviews"].to_numpy()),
-        "followups_per_week": per_week(float((arrived["parent"] >= 0).sum()), window),
+        "followups_per_week": per_week(float(in_window(followups["arrived"], window).sum()), window),
+        "followups_merged_per_week": per_week(len(merged_followups), window),
+        "followup_time_to_merge_median_days": quantiles(phase_days(merged_followups, "time_to_merge"), (0.5,))[0],
     }
     return values
 

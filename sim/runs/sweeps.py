@@ -4,7 +4,8 @@ and tidy frames of their results.
 Figure 4 sweeps the driver configuration jobs (``gate.config_jobs_per_driver``, with third-party
 CI voting in the gate) on the monolith and the split; its theory curve is the false-rejection
 ratio q / (1 - q) of independent job failures, from the same job tables the model uses
-(:func:`sim.model.ci.job_tables`). Figure 5 sweeps runway slots. Figure 8 asks who staffs a
+(:func:`sim.model.ci.job_tables`). Figure 5 sweeps runway slots in both readings of runways (as
+Nova ran them, and as an exclusive hold). Figure 8 asks who staffs a
 policy's new roles: each added-people variant beside the monolith whose cores get the same added
 capacity (:func:`staffing_scenarios`).
 """
@@ -31,7 +32,11 @@ GATE_METRIC, GATE_AREA = "gate_false_rejections_per_merged", NON_DRIVERS
 # Figure 5: runway slots swept; 0 stands for the monolith (no runways). Runway queues follow the
 # release cycle (feature freeze), so this sweep keeps the scenarios' full warm-up.
 RUNWAY_SLOTS: tuple[int, ...] = (1, 2, 3, 5, 10, 20, 40)
-RUNWAY_METRICS: tuple[str, ...] = ("merged_per_week", "held_days_mean", "abandoned_fraction")
+RUNWAY_METRICS: tuple[str, ...] = ("merged_per_week", "time_to_merge_median_days", "abandoned_fraction")
+# The two readings of runways (policy.runways.exclusive), and Nova's own choice of slots (facts §4: process.rst).
+PRACTISED, EXCLUSIVE, NO_RUNWAYS = "as practised", "exclusive hold", "none"
+RUNWAY_READINGS: dict[str, bool] = {PRACTISED: False, EXCLUSIVE: True}
+NOVA_RUNWAY_SLOTS = 3
 RUNWAY_AREA = "kind:blueprint"
 
 
@@ -89,13 +94,18 @@ def gate_sweep_scenarios(scenario_dir: Path, overrides: Sequence[str] = (),
 
 
 def runways_sweep_scenarios(scenario_dir: Path, overrides: Sequence[str] = (),
-                            slots: Sequence[int] = RUNWAY_SLOTS) -> list[tuple[int, Scenario]]:
-    """(slots, scenario): the monolith as slots 0, then runways.toml at every slot count."""
-    out = [(0, load_scenario(scenario_file(scenario_dir, "monolith"), [*overrides, 'scenario.name="no_runways"']))]
-    for s in slots:
-        out.append((s, load_scenario(scenario_file(scenario_dir, "runways"), [
-            *overrides, f"policy.runways.slots={s}", f'scenario.name="runways_{s}"',
-        ])))
+                            slots: Sequence[int] = RUNWAY_SLOTS) -> list[tuple[str, int, Scenario]]:
+    """(reading, slots, scenario): the monolith (reading ``none``, slots 0), then runways.toml at every
+    slot count in each reading of :data:`RUNWAY_READINGS`."""
+    monolith = load_scenario(scenario_file(scenario_dir, "monolith"), [*overrides, 'scenario.name="no_runways"'])
+    out = [(NO_RUNWAYS, 0, monolith)]
+    for reading, exclusive in RUNWAY_READINGS.items():
+        for s in slots:
+            name = f"runways_{s}" + ("_exclusive" if exclusive else "")
+            out.append((reading, s, load_scenario(scenario_file(scenario_dir, "runways"), [
+                *overrides, f"policy.runways.slots={s}", f"policy.runways.exclusive={str(exclusive).lower()}",
+                f'scenario.name="{name}"',
+            ])))
     return out
 
 
@@ -147,12 +157,13 @@ def gate_sweep_frame(points: Sequence[tuple[str, int, Scenario]], comparison: Co
     return pd.concat(frames, ignore_index=True)
 
 
-def runways_sweep_frame(points: Sequence[tuple[int, Scenario]], comparison: Comparison) -> pd.DataFrame:
-    """Tidy figure-5 data: slots (0 = no runways), metric, replication, value (blueprint changes)."""
+def runways_sweep_frame(points: Sequence[tuple[str, int, Scenario]], comparison: Comparison) -> pd.DataFrame:
+    """Tidy figure-5 data: reading, slots (0 = no runways), metric, replication, value (blueprint changes)."""
     frames = []
     for metric in RUNWAY_METRICS:
         values = _values(comparison, metric, RUNWAY_AREA)
-        for s, sc in points:
+        for reading, s, sc in points:
             v = values[sc.scenario.name]
-            frames.append(pd.DataFrame({"slots": s, "metric": metric, "replication": v.index, "value": v.to_numpy()}))
+            frames.append(pd.DataFrame({"reading": reading, "slots": s, "metric": metric, "replication": v.index,
+                                        "value": v.to_numpy()}))
     return pd.concat(frames, ignore_index=True)

@@ -597,6 +597,17 @@ class SplitConfig(_Section):
         3.0, gt=0, le=365, unit="days", source="assumption",
         description="Mean delay (exponential) before a driver team uploads the change adopting a new interface",
     )
+    followup_size_lines: float = param(
+        40.0, gt=0, le=100_000, unit="changed lines (median)",
+        source="assumption: an adoption change is small (a driver method's signature and its tests)",
+        description="Median size of a follow-up change adopting a new interface (lognormal, the driver area's "
+                    "size_log_sd)",
+    )
+    followup_defects_mean: float = param(
+        0.5, ge=0, le=50, unit="latent defects",
+        source="assumption: a small mechanical change, well below any area's fitted defects_mean",
+        description="Mean latent defects (Poisson) of a follow-up change",
+    )
 
     def team_of(self, driver: str) -> DriverTeam:
         return self.teams.get(driver, self.team)
@@ -615,6 +626,13 @@ class SponsorshipConfig(_Section):
     priority_share: float = param(
         0.5, ge=0, le=1, unit="share of picks", source="assumption",
         description="Share of a sponsor's picks that go to a waiting blueprint they sponsor",
+    )
+    order: Literal["fifo", "ripest"] = param(
+        "fifo", unit="-",
+        source="assumption; fact §4 thread: the freeze-exception features sponsorship was modelled on had "
+               "already been reviewed",
+        description="Which queued blueprint cores sponsor next: fifo (first come) or ripest (fewest latent "
+                    "defects in its waiting changes: the freeze-exception selection)",
     )
 
 
