@@ -22,6 +22,11 @@
 # the effect of a policy is the **paired difference** from the monolith, replication by replication, with
 # its 95 % confidence interval. A difference is called real only when that interval excludes 0.
 #
+# **Staffing.** The shipped policies all have the monolith's total review capacity: lieutenants' and driver
+# teams' time comes out of nova cores' (`policy.staffing.from_cores = 1`), so a difference is the policy's
+# structure, not added people. The last section asks what added people buy, and whether the same capacity
+# would do more as nova core time.
+#
 # **To change what you see**, edit the parameters cell (replications, seed, a shorter warm-up, extra
 # `section.key=value` overrides applied to every policy) and rerun all cells. The defaults are small, for a
 # quick run; the committed figures (`make figures`) use 10 replications per policy; a study should use 20
@@ -47,6 +52,7 @@ from sim.outputs.findings import Effect, sentence_name, table_effects
 from sim.outputs.report import headline_frame
 from sim.paths import SCENARIOS
 from sim.runs.compare import compare
+from sim.runs.sweeps import STAFFING_PAIRS, cores_plus, staffing_scenarios
 
 pd.set_option("display.precision", 2)
 pd.set_option("display.width", 160)
@@ -97,6 +103,12 @@ for sc in scenarios:
 #
 # Drawn by `sim.outputs.plots` from the comparison above (the same functions write `figures/`); each title is the
 # finding, computed from the numbers, and states a difference only when its paired 95 % CI excludes 0.
+
+# %%
+capacity = table[(table["metric"] == "review_capacity_per_day") & (table["area"] == "all")].set_index("scenario")["mean"]
+display(capacity.rename("review capacity (reviews/day)").to_frame())
+if {"lieutenants", "split"} & set(capacity.index):  # the shipped policies: equal capacity by default
+    assert (abs(capacity / capacity[reference] - 1) <= 0.02).all() or OVERRIDES, capacity
 
 # %%
 findings = {}
@@ -170,3 +182,24 @@ for name, lines in readings.items():
     display(Markdown(f"**{sentence_name(name).capitalize()}** vs {sentence_name(reference)} "
                      f"({REPLICATIONS} replications): " + "; ".join(lines) + "."))
 print(f"{checked} differences beyond noise, each with the sign its sentence states")
+
+# %% [markdown]
+# ## Who staffs the new roles
+#
+# Lieutenants and split repositories add reviewer roles. At equal capacity (above) their time is taken from
+# nova's cores. Here each also runs with its roles as **new people** (`*_added.toml`), and the monolith runs
+# with **the same added capacity given to its cores** (`sim.runs.sweeps.staffing_scenarios`): is it the
+# structure or the people that make a difference? Figure 8 of `figures/` shows the same comparison.
+
+# %%
+if POLICIES[0] == "monolith" and {"lieutenants", "split"} <= set(POLICIES):
+    staffed = staffing_scenarios(SCENARIOS, overrides)
+    groups = [(equal, added, cores_plus(added)) for equal, added in STAFFING_PAIRS]
+    equal = [s for s in scenarios if s.scenario.name in {g[0] for g in groups}]
+    staffing_comparison = compare([scenarios[0], *equal, *staffed], REPLICATIONS, seed, workers=WORKERS)
+    fig, findings["who staffs the new roles"] = plots.plot_staffing(staffing_comparison, groups)
+    display(fig)
+    caps = staffing_comparison.comparison.query("metric == 'review_capacity_per_day' and area == 'all'")
+    caps = caps.set_index("scenario")["mean"]
+    for _, added, cores in groups:  # the cores got exactly the capacity the new people add
+        assert abs(caps[added] - caps[cores]) < 1e-9 * caps[added], (added, caps[added], caps[cores])

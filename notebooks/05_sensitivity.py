@@ -69,7 +69,10 @@ OUTPUT, AREA = "time_to_merge_median_days", "all"
 #
 # Fitted parameters vary around the calibrated monolith's value; policy parameters (assumptions in 2014)
 # over a plausible range. A split-team capacity sets every driver team's (the default team and the
-# per-driver teams of `split.toml`). Integer parameters are rounded when applied.
+# per-driver teams of `split.toml`; at most 2.0 reviews/day each, so that at equal capacity the teams never take
+# more than the schema allows of the cores' time). "Staffing from cores" is the share of the new roles'
+# capacity taken from nova's cores (1: equal capacity, the shipped scenarios; 0: added people). Integer
+# parameters are rounded when applied.
 
 # %%
 base = sim.load_scenario(SCENARIOS / "monolith.toml")
@@ -81,8 +84,10 @@ FACTORS = {
     "author response median": Factor(("authors.response_median_days",), 0.5 * response, 2.0 * response),
     "attractiveness sigma": Factor(("review.attractiveness_sigma",), 0.5 * sigma, min(5.0, 1.5 * sigma)),
     "split team capacity": Factor(("policy.split.team.reviews_per_day",
-                                   *[f"policy.split.teams.{d}.reviews_per_day" for d in split_teams]), 0.75, 3.0),
+                                   *[f"policy.split.teams.{d}.reviews_per_day" for d in split_teams]), 0.3, 2.0),
     "lieutenant capacity": Factor(("policy.lieutenants.reviews_per_day",), 0.5, 2.0),
+    "staffing from cores": Factor(("policy.staffing.from_cores",), 0.0, 1.0),
+    "runway author response": Factor(("policy.runways.author_response_factor",), 0.25, 1.0),
     "runway slots": Factor(("policy.runways.slots",), 3, 20, integer=True),
     "gate config jobs per driver": Factor(("gate.config_jobs_per_driver",), 0, 10, integer=True),
 }

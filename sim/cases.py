@@ -35,9 +35,11 @@ from sim.calibrate.summaries import PHASES, QUANTILES, resampled_quantiles
 from sim.errors import InputError
 from sim.paths import CASES_DIR
 from sim.runs.compare import compare
+from sim.runs.metrics import ALL, DRIVERS, KIND_AREAS, METRICS, NON_DRIVERS
 from sim.runs.stats import mean_ci
 from sim.safe_output import ResultFile
 from sim.scenario import Scenario, load_scenario
+from sim.scenario.schema import did_you_mean
 
 N_BOOT = 2000
 COLUMNS = [
@@ -131,10 +133,20 @@ def load_case(path: Path) -> LoadedCase:
     unknown = sorted(set(raw) - {"case", "observed", "outcome"})
     if unknown:
         raise CaseError(f"{path}: unknown tables {unknown} (allowed: [case], [observed], [[outcome]])")
-    before = load_scenario(path.parent / case.before)
-    after_file = path.parent / (case.after or case.before)
-    after = load_scenario(after_file, [*case.set, f'scenario.name="{before.scenario.name}-after"']
-                          if after_file.resolve() == (path.parent / case.before).resolve() else case.set)
+    try:
+        before = load_scenario(path.parent / case.before)
+        after_file = path.parent / (case.after or case.before)
+        after = load_scenario(after_file, [*case.set, f'scenario.name="{before.scenario.name}-after"']
+                              if after_file.resolve() == (path.parent / case.before).resolve() else case.set)
+    except InputError as exc:
+        raise CaseError(f"{path}: case.before / case.after / case.set: {exc}") from None
+    for i, outcome in enumerate(case.outcome):
+        subsets = (ALL, *before.area_names, *KIND_AREAS, *((DRIVERS, NON_DRIVERS) if before.driver_areas else ()))
+        if outcome.subset not in subsets:
+            raise CaseError(f"{path}: outcome[{i}].subset: {outcome.subset!r} is not one of {', '.join(subsets)}")
+        if outcome.metric not in METRICS:
+            raise CaseError(f"{path}: outcome[{i}].metric: {outcome.metric!r} is not a summary.csv metric"
+                            f"{did_you_mean(outcome.metric, METRICS)}")
     return LoadedCase(path, case, before, after)
 
 

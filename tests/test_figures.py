@@ -63,8 +63,10 @@ def test_figures_command_writes_every_figure_and_readme(tmp_path: Path) -> None:
     for name in figures.SCENARIO_NAMES:
         assert f"data/scenarios/{name}.toml" in readme
     assert "Seed: 3" in readme and "2 per scenario" in readme and "run.warmup_days=30" in readme
+    for _, added in sweeps.STAFFING_PAIRS:  # figure 8's added-people variants
+        assert f"`{added}.toml`" in readme
     manifest = json.loads((out / "figures.json").read_text())
-    assert [f["number"] for f in manifest["figures"]] == list(range(1, 8))
+    assert [f["number"] for f in manifest["figures"]] == sorted(figures.HEADINGS) == list(range(1, 9))
     for f in manifest["figures"]:
         assert re.search(r"\d", f["finding"]), f["finding"]  # a finding states numbers
         assert f["finding"] in readme
@@ -169,22 +171,30 @@ def test_gate_finding_follows_the_data() -> None:
     assert title_of(fig) == grows
 
 
-def runways_sweep(throughput_at_1: float) -> pd.DataFrame:
+def runways_sweep(exclusive_at_3: float) -> pd.DataFrame:
+    """Figure-5 data: the monolith at slots 0, both readings at 1, 3 and 10 slots, three replications;
+    as practised every value equals the monolith's, the exclusive hold's throughput at 3 slots is given."""
     rows = []
-    for slots in (0, 1, 5, 10):
-        base = {"merged_per_week": throughput_at_1 if slots == 1 else 13.0,
-                "held_days_mean": 0.0 if slots == 0 else 40.0 / slots, "abandoned_fraction": 0.1}
+    points = [("none", 0)] + [(reading, s) for reading in ("as practised", "exclusive hold") for s in (1, 3, 10)]
+    for reading, slots in points:
+        exclusive = reading == "exclusive hold"
+        base = {"merged_per_week": exclusive_at_3 if exclusive and slots == 3 else 13.0,
+                "time_to_merge_median_days": 20.0,
+                "abandoned_fraction": 0.6 if exclusive and slots == 3 else 0.1}
         for metric, value in base.items():
-            rows += [(slots, metric, r, value + d) for r, d in enumerate((-0.2, 0.0, 0.2))]
-    return pd.DataFrame(rows, columns=["slots", "metric", "replication", "value"])
+            rows += [(reading, slots, metric, r, value + d) for r, d in enumerate((-0.2, 0.0, 0.2))]
+    return pd.DataFrame(rows, columns=["reading", "slots", "metric", "replication", "value"])
 
 
 def test_runways_finding_follows_the_data() -> None:
-    _, costly = plots.plot_runways_sweep(runways_sweep(3.0))
+    fig, costly = plots.plot_runways_sweep(runways_sweep(3.0))
     _, free = plots.plot_runways_sweep(runways_sweep(13.0))
-    assert costly.startswith("With 1 runway slot, blueprint throughput falls 77%") and "from 5 slots on" in costly
-    assert free.startswith("Runways do not change blueprint throughput beyond noise at any slot count from 1 to 10")
-    assert "40 d for a runway with 1 runway slot" in free
+    assert costly.startswith("With 3 runway slots (Nova's choice): as practised, blueprint throughput stays within "
+                             "noise of no runways (13.0 vs 13.0 merged/week)")
+    assert "exclusive hold, blueprint throughput falls 77% (13.0 → 3.0 merged/week)" in costly
+    assert "abandonment rises from 10.0% to 60.0%" in costly
+    assert "falls" not in free and free.count("stays within noise") == 2
+    assert title_of(fig) == costly
 
 
 # ------------------------------------------------------------------------------ the theory curve
@@ -255,6 +265,7 @@ def test_failed_make_figures_leaves_no_output(small: Comparison, tmp_path: Path,
         return small  # skip the simulations: any comparison serves until the sweep frames need their names
 
     monkeypatch.setattr(figures, "_compare", fake_compare)
+    monkeypatch.setattr(Comparison, "subset", lambda self, names: self)
     monkeypatch.setattr(figures, "gate_sweep_frame", lambda points, cmp: pd.DataFrame())
     monkeypatch.setattr(figures, "runways_sweep_frame", lambda points, cmp: pd.DataFrame())
     monkeypatch.setattr(plots, "plot_gate_sweep", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("plot failed")))

@@ -50,6 +50,10 @@ SMALL: dict[str, Any] = {
     "cycle": {"feature_freeze": False},
 }
 CORE, DRV, DRV2 = 0, 1, 2
+# The reviewers a mechanism adds (lieutenants, split-driver teams) as new people, on top of every
+# core's full time (policy.staffing.from_cores = 0): for the tests of a mechanism's own behaviour,
+# written before the default became equal capacity (from_cores = 1, tested in test_staffing.py).
+ADDED = "policy.staffing.from_cores=0.0"
 
 
 def small(*overrides: str, name: str = "small") -> Scenario:
@@ -369,7 +373,7 @@ def test_lieutenants_do_not_slow_driver_changes() -> None:
     shortens the mean time to merge of driver changes (so it does not lengthen it)."""
     reps = 12
     mono = run_replications(small("review.cores=6"), reps, 2, workers=2)
-    lieutenants = run_replications(small("review.cores=6", "policy.mechanisms=['lieutenants']"), reps, 2, workers=2)
+    lieutenants = run_replications(small("review.cores=6", "policy.mechanisms=['lieutenants']", ADDED), reps, 2, workers=2)
     metric = "time_to_merge_mean_days"
     diff = per_replication(mono, metric, "group:drivers") - per_replication(lieutenants, metric, "group:drivers")
     assert_positive(diff, "driver mean time to merge, monolith minus lieutenants")
@@ -380,7 +384,7 @@ def test_lieutenants_as_fast_as_cores_never_slow_driver_changes() -> None:
     driver changes slower beyond noise (one-sided, simtest's false-alarm rate)."""
     reps = 6
     mono = run_replications(small(), reps, 4, workers=2)
-    lieutenants = run_replications(small("policy.mechanisms=['lieutenants']", "policy.lieutenants.reviews_per_day=2.5"),
+    lieutenants = run_replications(small("policy.mechanisms=['lieutenants']", "policy.lieutenants.reviews_per_day=2.5", ADDED),
                                    reps, 4, workers=2)
     for metric in ("time_to_merge_mean_days", "time_to_merge_median_days"):
         slower = per_replication(lieutenants, metric, "group:drivers") - per_replication(mono, metric, "group:drivers")
@@ -403,7 +407,8 @@ def test_split_micro_interface_change_needs_one_followup_per_driver() -> None:
         "drv2": {"driver": True, "rate_per_day": 1e-9, "defects_mean": 0.0},
     }
     m = Micro(micro_scenario(
-        ["split"], {"split": {"team": {"size": 2, "reviews_per_day": 1.0}, "interface_extra_defects": 0.0}},
+        ["split"], {"split": {"team": {"size": 2, "reviews_per_day": 1.0}, "interface_extra_defects": 0.0},
+                    "staffing": {"from_cores": 0.0}},
         cores=2, votes=2, areas=areas, review={"non_expert_weight": 1.0},
     ))
     m.at(0.0, "i", area=CORE, kind="bug", touches=True)
@@ -466,7 +471,7 @@ def test_split_driver_gate_false_failures_follow_its_own_jobs(third_party_gating
     binomial SE (Z = 3). Nova's pipelines no longer carry the split driver's own jobs."""
     sc = small(
         "areas.drv.rate_per_day=10.0", "areas.drv.defects_mean=0.0", "areas.core.rate_per_day=2.0",
-        "policy.mechanisms=['split']", "policy.split.drivers=['drv']", "policy.split.team={size=8, reviews_per_day=6.0}",
+        "policy.mechanisms=['split']", "policy.split.drivers=['drv']", "policy.split.team={size=8, reviews_per_day=6.0}", ADDED,
         "policy.split.driver_jobs=[{name='unit', count=2, false_failure_prob=0.02}, {name='dsvm', count=3, false_failure_prob=0.05}]",
         "gate.config_jobs_per_driver=2", "gate.config_job_false_failure_prob=0.03",
         "gate.third_party={drv={jobs=1, false_failure_prob=0.1}, drv2={jobs=2, false_failure_prob=0.2}}",
@@ -610,7 +615,7 @@ def test_sponsorship_reviews_only_sponsored_blueprints_and_releases_sponsors() -
 def test_sponsors_are_nova_cores_whatever_the_order_of_mechanisms(order: list[str]) -> None:
     """Regression: listed before split (with experts_move), sponsorship took its cores before the
     driver experts left nova, so features were sponsored by cores who no longer review nova."""
-    world = started_world(small(f"policy.mechanisms={order}", "policy.split.experts_move=true", "policy.sponsorship.sponsors=4",
+    world = started_world(small(f"policy.mechanisms={order}", "policy.split.experts_move=true", ADDED, "policy.sponsorship.sponsors=4",
                         "policy.sponsorship.max_per_core=1"), 0, 2)
     sponsorship = mechanism(world, Sponsorship)
     nova = world.policy.board

@@ -193,7 +193,7 @@ class ReviewBoard:
         queue = self.queue
         selection = self.selection
         for share, candidates in self.lanes:
-            if queue.size and selection.uniform() < share:
+            if share > 0.0 and queue.size and selection.uniform() < share:  # share 0: no draw, as without the lane
                 change = self._pick_among(reviewer, candidates(reviewer))
                 if change is not None:
                     return change

@@ -2,14 +2,17 @@
 
 **As Nova ran them** (``policy.runways.exclusive = false``, :class:`Runways`; nova process.rst,
 Rocky to Wallaby): a blueprint series queues (FIFO) for one of ``slots`` runways once it is ready
-for review, i.e. once all its changes are uploaded (``ChangeFactory.series_complete``). While it
+for review: all its changes are uploaded (``ChangeFactory.series_complete``) and one of them has
+passed check and awaits a reviewer. While it
 holds a runway, for at most ``timebox_days``, cores focus on it: with probability
 ``priority_share`` a core who picks the next change picks among the waiting changes of slotted
 series (by the usual expertise x attractiveness rule), a share ``focus`` of the context-switch
 effort (``review.context_switch_share``) is saved on them, and their authors answer reviews faster
 (their response time times ``author_response_factor``). Changes of series without a runway, and
 series still arriving, are reviewed as in the monolith. A series gives its runway back when none
-of its changes awaits approval; one still open when its timebox ends queues again at the tail.
+of its changes awaits approval (and queues again if one does later, sent back by the gate); one
+still open when its timebox ends queues again at the tail. The author's factor applies to every
+delay before the next patch set, stalls included.
 
 **As an exclusive hold** (``exclusive = true``, :class:`ExclusiveRunways`; the 2014 proposal read
 strictly): blueprint changes of a feature without a runway are not reviewed at all; they wait in
@@ -45,26 +48,23 @@ class Runways(Mechanism):
         self.response = config.author_response_factor
         self.waiting: dict[int, dict[int, Change]] = {}  # feature -> its changes awaiting approval
         self.queue: deque[int] = deque()  # complete features waiting for a runway, FIFO
+        self.queued: set[int] = set()  # the features in ``queue``
         self.runway: dict[int, int] = {}  # feature -> grant token (a stale timebox timer is ignored)
         self.tokens = 0
         self.in_use_max = 0
         self.granted = 0
         self.policy.board.add_lane(config.priority_share, self._runway_changes)
 
-    def _tracked(self, change: Change) -> bool:
-        return change.feature >= 0 and change.board is self.policy.board
-
-    def route(self, change: Change) -> None:
-        if not self._tracked(change):
-            return
-        self.waiting.setdefault(change.feature, {})[change.id] = change
-        if self.world.factory.series_complete(change):
-            self._enqueue(change.feature)
-
-    def on_new_patch_set(self, change: Change) -> None:
-        # An approved change the gate sent back awaits approval again.
-        if self._tracked(change) and change.feature in self.waiting:
-            self.waiting[change.feature][change.id] = change
+    def admit(self, change: Change) -> bool:
+        """Never holds: notes that the change awaits approval, and queues its series for a runway once
+        complete. Asked when the change is ready for review, so after every mechanism routed it."""
+        if change.feature < 0 or change.board is not self.policy.board:
+            return True
+        feature = change.feature
+        self.waiting.setdefault(feature, {})[change.id] = change
+        if feature not in self.runway and feature not in self.queued and self.world.factory.series_complete(change):
+            self._enqueue(feature)
+        return True
 
     def on_approved(self, change: Change) -> None:
         self._done(change)
@@ -93,11 +93,13 @@ class Runways(Mechanism):
     def _enqueue(self, feature: int) -> None:
         if self.waiting[feature]:
             self.queue.append(feature)
+            self.queued.add(feature)
             self._grant_waiting()
 
     def _grant_waiting(self) -> None:
         while self.queue and len(self.runway) < self.slots:
             feature = self.queue.popleft()
+            self.queued.discard(feature)
             if not self.waiting[feature]:
                 continue  # finished while it queued
             self.tokens += 1

@@ -762,7 +762,8 @@ class Scenario(_Section):
             raise ValueError(
                 f"policy.staffing.from_cores ({self.policy.staffing.from_cores:g}) takes {taken:.1f} reviews/day from "
                 f"nova's cores for the new roles ({roles}), more than {keep:.0%} of the cores' {own:.1f} reviews/day: "
-                f"shrink the teams or lower from_cores (allowed: <= {keep * own / sum(r.reviews_per_day for r in added):.3g})"
+                f"shrink the teams or lower from_cores (allowed: <= "
+                f"{math.floor(1000 * keep * own / sum(r.reviews_per_day for r in added)) / 1000:g})"
             )
 
     def _check_sponsors(self) -> None:
