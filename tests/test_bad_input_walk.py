@@ -69,11 +69,14 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("calibrate", "data"): IN_CSV, ("calibrate", "template"): IN_SCENARIO, ("calibrate", "out"): OUT_FILE,
     ("calibrate", "results"): OUT_DIR, ("calibrate", "figures"): OUT_CALIBRATION_FIGURE,
     ("calibrate", "predict_from"): IN_SCENARIO, ("calibrate", "changes"): IN_TOML,
+    ("validate", "cases"): IN_DIR, ("validate", "out"): OUT_FILE,
 }
-NOT_PATHS = {"set", "cycle", "branch", "default_area"}  # string options that name no file
+NOT_PATHS = {"set", "cycle", "branch", "default_area", "what"}  # string options that name no file
 # Commands whose arguments depend on a mode, and the path options that apply only in one mode.
-MODES: dict[str, tuple[str, ...]] = {"check-baseline": ("check", "update"), "calibrate": ("fit", "predict")}
+MODES: dict[str, tuple[str, ...]] = {"check-baseline": ("check", "update"), "calibrate": ("fit", "predict"),
+                                     "validate": ("theory", "cases")}
 ONLY_IN_MODE: dict[tuple[str, str], str] = {("check-baseline", "scenario"): "update", ("calibrate", "changes"): "predict",
+                                             ("validate", "cases"): "cases", ("validate", "out"): "cases",
                                              ("calibrate", "template"): "fit", ("calibrate", "predict_from"): "predict"}
 BAD_STRINGS: dict[str, tuple[str, ...]] = {"set": ("review.cores", "reviewz.cores=3", "review.cores=-1"),
                                            "cycle": ("nosuchcycle",)}
@@ -163,7 +166,9 @@ def base_arguments(command: str, s: Scratch, mode: str | None = None) -> dict[st
                     "--workers": ["1"]},
         "check-baseline": ({"--update": [], "--baseline": [str(s.out("baseline"))], "--replications": ["1"],
                             "--workers": ["1"]} if mode == "update" else {"--baseline": [str(BASELINE)], "--workers": ["1"]}),
-        "validate": {"--replications": ["2"], "--workers": ["1"]},
+        "validate": ({"what": ["cases"], "--cases": [str(ROOT / "data" / "validation")],
+                      "--out": [str(s.out("cases.csv"))], "--replications": ["2"], "--workers": ["1"]}
+                     if mode == "cases" else {"--replications": ["2"], "--workers": ["1"]}),
         "bench": {"scenario": [short], "--repeat": ["1"]},
         "params": {},
         # The repository's own clone, only read (its --areas and --out are checked before its history).

@@ -350,6 +350,12 @@ def literal_tuple_values(choices: tuple[str, ...]) -> Values:
                             _wrong_strings())
 
 
+def literal_values(choices: tuple[str, ...]) -> Values:
+    """One allowed literal; invalid: a misspelled one, or a value of another type."""
+    misspelled = st.sampled_from(choices).flatmap(lambda c: st.sampled_from(misspellings(c, choices)))
+    return st.sampled_from(choices), st.one_of(misspelled, st.sampled_from([3, 1.5, True, list(choices)]))
+
+
 def mix_values(keys: tuple[str, ...]) -> Values:
     """Shares over ``keys`` (the kinds of change) summing to 1; invalid: not summing to 1, negative,
     an unknown key."""
@@ -402,6 +408,8 @@ def leaf_values(leaf: Leaf) -> Values | None:
         return number_values(annotation, leaf.info, leaf.path)
     if annotation is str:
         return str_values()
+    if origin is Literal:
+        return literal_values(args)
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         inner = args[0]
         if inner is float:

@@ -262,7 +262,9 @@ def test_an_area_no_core_may_pick_is_rejected(tmp_path: Path) -> None:
 
 
 def test_lieutenants_votes_are_counted_with_the_cores(tmp_path: Path) -> None:
-    path = small(tmp_path, '[policy]\nmechanisms = ["lieutenants"]\nlieutenants = { drivers = ["drv"] }\n')
+    # New people (staffing.from_cores = 0): these set-ups have too few cores to give the lieutenants their time.
+    path = small(tmp_path, '[policy]\nmechanisms = ["lieutenants"]\nlieutenants = { drivers = ["drv"] }\n'
+                           'staffing = { from_cores = 0.0 }\n')
     msg = error_of(path, ["review.cores=1", "review.votes_required=2", "policy.lieutenants.core_votes_required=2"])
     assert "policy.lieutenants.core_votes_required (2) exceeds review.votes_required" not in msg
     assert "exceeds the 1 nova cores who can vote on its changes of area 'core'" in msg
@@ -284,7 +286,7 @@ def test_lieutenants_votes_are_counted_with_the_cores(tmp_path: Path) -> None:
 
 
 def test_split_drivers_need_no_nova_core_but_nova_areas_do(tmp_path: Path) -> None:
-    path = small(tmp_path, '[policy]\nmechanisms = ["split"]\n')
+    path = small(tmp_path, '[policy]\nmechanisms = ["split"]\nstaffing = { from_cores = 0.0 }\n')  # teams: new people
     assert load_scenario(path, ["areas.core.rate_per_day=0", "review.cores=0"]).review.cores == 0
     assert "no reviewers for area 'core'" in error_of(path, ["review.cores=0"])
     # experts_move: every core knows drv, so every core leaves nova for its team
@@ -296,7 +298,8 @@ def test_split_drivers_need_no_nova_core_but_nova_areas_do(tmp_path: Path) -> No
 
 
 def test_sponsors_must_be_cores_left_in_nova(tmp_path: Path) -> None:
-    path = small(tmp_path, '[policy]\nmechanisms = ["split", "sponsorship"]\nsplit = { experts_move = true }\n')
+    path = small(tmp_path, '[policy]\nmechanisms = ["split", "sponsorship"]\nsplit = { experts_move = true }\n'
+                           'staffing = { from_cores = 0.0 }\n')
     msg = error_of(path, ["policy.sponsorship.sponsors=3"])
     assert "policy.sponsorship.sponsors (3) exceeds the 2 cores left in nova" in msg and "experts_move" in msg
     assert load_scenario(path, ["policy.sponsorship.sponsors=2"]).policy.sponsorship.sponsors == 2
@@ -372,7 +375,7 @@ def test_bad_declarations_are_rejected(tmp_path: Path, text: str, fragments: lis
 def test_third_party_and_split_teams_know_the_driver_areas(tmp_path: Path) -> None:
     """Keyed by driver areas: any driver area of the scenario is a known name there (split.toml's
     per-driver teams need no declaration)."""
-    assert set(load_scenario(SCENARIOS / "split.toml").policy.split.teams) == {"libvirt", "vmwareapi"}
+    assert set(load_scenario(SCENARIOS / "split.toml").policy.split.teams) == {"libvirt", "vmwareapi", "xenapi"}
     sc = load_scenario(child(tmp_path, "[gate.third_party.ironic]\njobs = 3\n[policy.split.teams.ironic]\nsize = 2\n"))
     assert sc.gate.third_party["ironic"].jobs == 3 and sc.policy.split.teams["ironic"].size == 2
     msg = error_of(child(tmp_path, "[gate.third_party.vmwareap]\njobs = 1\n"))

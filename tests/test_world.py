@@ -323,8 +323,11 @@ def test_blueprints_wait_out_the_freeze_and_are_reviewed_again(monolith_run: Run
     c = monolith_run.changes
     bp = c[(c["kind"] == "blueprint") & c["merged"].notna()]
     merged_in_cycle = (bp["merged"] - warmup) % cycle
-    # approvals stop at the freeze; what was already in the gate lands within a day or two
-    assert not ((merged_in_cycle >= freeze + 2.0) & (merged_in_cycle < reopen)).any()
+    # Approvals stop at the freeze: a blueprint merged between the freeze and the reopening was
+    # approved before the freeze (it was already on its way through CI and the gate).
+    during = bp[(merged_in_cycle >= freeze) & (merged_in_cycle < reopen)]
+    approved_in_cycle = (during["approved"] - warmup) % cycle
+    assert (approved_in_cycle < freeze).all() and (during["merged"] - during["approved"] < reopen - freeze).all()
     held = bp[bp["freeze_days"] > 0]
     assert len(held) > 5
     assert (held["freeze_days"] <= reopen - freeze + 1e-9).all()

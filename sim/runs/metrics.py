@@ -95,6 +95,14 @@ METRICS: tuple[str, ...] = (
 )
 
 
+# Metrics of the replication as a whole (reviewers, roster, engine): reported for area ``all`` only.
+WHOLE_RUN_METRICS: frozenset[str] = frozenset({
+    "core_utilization", "reviews_per_core_per_week", "review_capacity_per_day", "sim_events",
+    *(f"{role_metric(role)}_capacity_per_day" for role in ROLES),
+    *(f"{role_metric(role)}_headcount" for role in ROLES),
+})
+
+
 def changes_frame(records: Records) -> pd.DataFrame:
     """The change records of one replication as a DataFrame (one row per change)."""
     df = pd.DataFrame.from_records(records.changes, columns=list(RECORD_FIELDS))

@@ -710,6 +710,7 @@ class Scenario(_Section):
         self._check_policy()
         self._check_third_party()
         self._check_reviewers()
+        self._check_staffing()  # after the structure: who may vote on what is the clearer message
         return self
 
     def _check_policy(self) -> None:
@@ -743,7 +744,6 @@ class Scenario(_Section):
             )
         if "sponsorship" in policy.mechanisms:
             self._check_sponsors()
-        self._check_staffing()
         if "split" in policy.mechanisms:
             for driver in self.mechanism_drivers("split"):
                 if policy.split.team_of(driver).size < required:
