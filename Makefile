@@ -37,9 +37,9 @@ test: $(STAMP)
 
 # Fit Juno (data/calibrated/juno.toml + juno.md, figures/calibration_juno.*), then predict Kilo.
 calibrate: $(STAMP)
-	$(BIN)/python -m sim calibrate --cycle juno --budget 250 --replications 8 --check-replications 12 \
+	$(BIN)/python -m sim calibrate --write --cycle juno --budget 250 --replications 8 --check-replications 12 \
 	    --workers $(WORKERS)
-	$(BIN)/python -m sim calibrate --cycle kilo --predict-from data/calibrated/juno.toml \
+	$(BIN)/python -m sim calibrate --write --cycle kilo --predict-from data/calibrated/juno.toml \
 	    --changes data/calibration/kilo_changes.toml --check-replications 10 --workers $(WORKERS)
 
 # Accept the current results of the calibrated scenarios as the CI baseline.

@@ -24,7 +24,8 @@
 # say changed (`data/calibration/kilo_changes.toml`).
 #
 # **Where the numbers come from.** With `FIT = "auto"` the notebook reads the tables that
-# `python -m sim calibrate --cycle juno` wrote into `results/calibration_juno/`; when they are absent (a
+# `make calibrate` (`python -m sim calibrate --write --cycle juno`) wrote into `results/calibration_juno/`; when
+# they are absent (a
 # fresh clone, CI) it runs a *tiny* fit here, into a temporary directory: a smoke test of the pipeline,
 # not a calibration (expect failed criteria). The real fit is `make calibrate` (`python -m sim calibrate`
 # with its default budget of 240 evaluations of 4 replications: tens of minutes on two cores). Set
@@ -75,7 +76,7 @@ read = FIT == "read" or (FIT == "auto" and (shipped_results / "fitted.csv").is_f
 if read:
     results, figure = shipped_results, ROOT / "figures" / f"calibration_{CYCLE}.png"
     fitted_scenario = DATA / "calibrated" / f"{CYCLE}.toml"
-    print(f"reading the fit report of `python -m sim calibrate --cycle {CYCLE}` from {results}")
+    print(f"reading the fit report of `python -m sim calibrate --write --cycle {CYCLE}` from {results}")
 else:
     results, figure = work / "results", work / "figures" / f"calibration_{CYCLE}.png"
     fitted_scenario = work / f"{CYCLE}.toml"

@@ -14,6 +14,7 @@ import functools
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sim import argtypes
 from sim.calibrate import DataError
@@ -22,6 +23,7 @@ from sim.paths import DATA
 NOVA_CHANGES = DATA / "nova" / "nova_changes.csv.gz"
 MAX_BOOTSTRAP = 100_000  # resamples: beyond, the quantile intervals no longer move
 MAX_BUDGET = 100_000  # simulation evaluations: days of computing, beyond any fit here
+FIT_FAILED = 3  # exit code of a fit that misses one of its criteria
 DEFAULT_TEMPLATE = str(DATA / "calibration" / "nova_template.toml")
 DEFAULT_BUDGET, DEFAULT_REPLICATIONS = 250, 8
 
@@ -167,8 +169,7 @@ def load_changes_file(path: str) -> list[tuple[str, object, str]]:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    """Fit (or predict) a cycle; exit 0 when every criterion of a fit is met, 3 when one is not."""
     from sim.calibrate.pipeline import calibrate_cycle, predict_cycle
 
     fit_only = {"--template": args.template, "--budget": args.budget, "--replications": args.replications}
@@ -177,17 +178,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if misplaced:
         what = "apply only to a fit (without --predict-from)" if args.predict_from else "applies only with --predict-from"
         raise DataError(f"{', '.join(misplaced)}: {what}")
-    results = Path(args.results or f"results/calibration_{args.cycle}")
-    out = Path(args.out or CALIBRATED / f"{args.cycle}.toml")
+    out, results, figures = calibration_paths(args)
     try:
         if args.predict_from:
             changes = load_changes_file(args.changes) if args.changes else []
             check = predict_cycle(args.data, args.cycle, args.predict_from, changes, out, results=results,
-                                  figures=Path(args.figures), replications=args.check_replications, seed=args.seed,
+                                  figures=figures, replications=args.check_replications, seed=args.seed,
                                   workers=args.workers, force=args.force)
         else:
             check = calibrate_cycle(args.data, args.cycle, args.template or DEFAULT_TEMPLATE, out, results=results,
-                                    figures=Path(args.figures), budget=DEFAULT_BUDGET if args.budget is None else args.budget,
+                                    figures=figures, budget=DEFAULT_BUDGET if args.budget is None else args.budget,
                                     replications=args.replications or DEFAULT_REPLICATIONS,
                                     check_replications=args.check_replications, seed=args.seed, workers=args.workers,
                                     force=args.force)
@@ -195,8 +195,28 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _print_check(check)
-    print(f"wrote {out}, {results}/, {args.figures}/calibration_{args.cycle}.png/.svg")
-    return 0
+    print(f"wrote {out}, {results}/, {figures}/calibration_{args.cycle}.png/.svg")
+    met, total = int(check.criteria["passed"].sum()), len(check.criteria)
+    if args.predict_from:
+        print(f"{met} of {total} criteria met (an out-of-sample prediction: its misses are reported, not failed)")
+        return 0
+    print(f"{met} of {total} criteria met" + ("" if met == total else
+                                              "; the fit is not good enough to use (exit 3): see the table above"))
+    return 0 if met == total else FIT_FAILED
+
+
+def calibration_paths(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """Where a calibration writes: the committed calibration only with ``--write``; by default a
+    scratch directory ``results/calibrate/<cycle>/``. Explicit ``--out``, ``--results`` and
+    ``--figures`` win either way."""
+    cycle = args.cycle
+    if args.write:
+        out, results, figures = CALIBRATED / f"{cycle}.toml", Path(f"results/calibration_{cycle}"), Path("figures")
+    else:
+        scratch = Path("results") / "calibrate" / cycle
+        out, results, figures = scratch / f"{cycle}.toml", scratch / "report", scratch / "figures"
+    return (Path(args.out) if args.out else out, Path(args.results) if args.results else results,
+            Path(args.figures) if args.figures else figures)
 
 
 def _print_check(check) -> None:
@@ -217,9 +237,16 @@ def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
     cal.add_argument("--cycle", required=True, help="release cycle to fit (or to predict with --predict-from)")
     cal.add_argument("--template", help="scenario whose structure, facts and assumptions the fit starts from "
                                         "(default data/calibration/nova_template.toml)")
-    cal.add_argument("--out", help="calibrated scenario TOML (default data/calibrated/<cycle>.toml)")
-    cal.add_argument("--results", help="fit report directory (default results/calibration_<cycle>/)")
-    cal.add_argument("--figures", default="figures", help="directory of calibration_<cycle>.png/.svg")
+    cal.add_argument("--write", action="store_true",
+                     help="write the committed calibration: data/calibrated/<cycle>.toml and .md, "
+                          "results/calibration_<cycle>/, figures/calibration_<cycle>.png/.svg (default: all under "
+                          "results/calibrate/<cycle>/, so a trial fit never replaces the committed one)")
+    cal.add_argument("--out", help="calibrated scenario TOML, its .md report beside it (default "
+                                   "results/calibrate/<cycle>/<cycle>.toml; with --write data/calibrated/<cycle>.toml)")
+    cal.add_argument("--results", help="fit report directory (default results/calibrate/<cycle>/report/; with "
+                                       "--write results/calibration_<cycle>/)")
+    cal.add_argument("--figures", help="directory of calibration_<cycle>.png/.svg (default "
+                                       "results/calibrate/<cycle>/figures/; with --write figures/)")
     replications = argtypes.replications
     cal.add_argument("--budget", type=argtypes.whole(0, MAX_BUDGET),
                      help=f"simulation evaluations of the least-squares stages, 0 to {MAX_BUDGET:,} (default "
