@@ -21,6 +21,7 @@ from pathlib import Path
 from sim import argtypes
 from sim.errors import InputError
 from sim.paths import CASES_DIR
+from sim.progress import Progress, duration
 from sim.scenario import load_scenario
 
 THEORY_REPLICATIONS = 20  # sim validate (theory): replications per check
@@ -28,8 +29,6 @@ CASES_REPLICATIONS = 10  # sim validate cases: replications per scenario of a ca
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from sim.outputs.report import headline_table, result_directory, write_run
     from sim.runs.runner import run_replications
 
@@ -39,7 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / scenario.scenario.name
     target = result_directory(out, args.force)
     target.check()
-    with tqdm(total=n, desc=scenario.scenario.name, unit="rep", disable=not sys.stderr.isatty()) as bar:
+    with Progress(n, scenario.scenario.name) as bar:
         result = run_replications(scenario, n, seed, workers=args.workers, progress=bar.update)
     write_run(result, target)
     print(f"{scenario.scenario.name} (policy {scenario.policy.name}): {n} replications, seed {seed}")
@@ -49,8 +48,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from sim.outputs.figures import comparison_figures
     from sim.outputs.report import comparison_headline, result_directory, write_comparison
     from sim.runs.compare import compare
@@ -61,7 +58,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / "compare"
     target = result_directory(out, args.force)
     target.check()
-    with tqdm(total=n * len(scenarios), desc="compare", unit="rep", disable=not sys.stderr.isatty()) as bar:
+    with Progress(n * len(scenarios), "compare") as bar:
         result = compare(scenarios, n, seed, workers=args.workers, progress=bar.update)
     write_comparison(result, target, extra=lambda tmp: comparison_figures(result, tmp / "figures"))
     print(f"{len(scenarios)} scenarios x {n} replications, seed {seed}, common random numbers; "
@@ -85,10 +82,6 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 
 def cmd_check_baseline(args: argparse.Namespace) -> int:
-    import time
-
-    from tqdm import tqdm
-
     from sim.baseline import (
         BASELINE_DIR,
         BaselineError,
@@ -117,29 +110,19 @@ def cmd_check_baseline(args: argparse.Namespace) -> int:
     else:
         settings = update_settings(directory, args.scenario, args.set, args.replications, args.seed)
         total = settings.replications * len(settings.scenario_files)
-    tty = sys.stderr.isatty()
-    start = time.perf_counter()
-    done = [0]
-
-    def plain(k: int) -> None:  # progress without a terminal: a line per ~10 %
-        done[0] += k
-        if total and (done[0] == total or done[0] % max(1, total // 10) == 0):
-            print(f"  {done[0]}/{total} replications, {time.perf_counter() - start:.0f} s", flush=True)
-
-    with tqdm(total=total, desc="check-baseline", unit="rep", disable=not tty) as bar:
-        progress = bar.update if tty else plain
+    with Progress(total, "check-baseline") as bar:
+        progress = bar.update
         if args.update:
             written = update_baseline(directory, settings.scenario_files, overrides=settings.overrides,
                                       replications=settings.replications, seed=settings.seed,
                                       workers=args.workers, progress=progress, force=args.force)
             names = ", ".join(e.name for e in written.scenarios)
             print(f"recorded {len(written.scenarios)} scenarios ({names}) x {written.replications} replications, "
-                  f"seed {written.seed}, in {time.perf_counter() - start:.0f} s")
+                  f"seed {written.seed}, in {duration(bar.elapsed())}")
             print(f"wrote {directory}/summary.csv ({len(written.summary)} rows), baseline.json, README.md")
             return 0
-        if not tty:
-            print(f"check-baseline: {len(baseline.scenarios)} scenarios x {baseline.replications} replications, "
-                  f"{args.workers} worker(s)", flush=True)
+        print(f"check-baseline: {len(baseline.scenarios)} scenarios x {baseline.replications} replications, "
+              f"{args.workers} worker(s)", flush=True)
         result = check_baseline(baseline, workers=args.workers, progress=progress, fwer=args.alpha)
     for warning in result.warnings:
         print(f"warning: {warning}")

@@ -12,7 +12,6 @@ that any :class:`~sim.runs.compare.Comparison` supports (1, 2, 3, 7); ``sim comp
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from contextlib import nullcontext
@@ -27,6 +26,7 @@ from sim import paths
 from sim.outputs import plots
 from sim.outputs.report import package_versions
 from sim.outputs.style import SVG_HASH_SALT
+from sim.progress import Progress as ProgressLog
 from sim.runs.compare import Comparison, compare
 from sim.runs.pool import worker_pool
 from sim.runs.sweeps import (
@@ -246,15 +246,14 @@ def make_figures(
     ``replications`` per scenario of the comparison (figures 1, 2, 3, 6, 7, 8); ``sweep_replications``
     (default: half of it, at least 2) per sweep point (figures 4, 5). Every scenario runs under
     ``seed`` (default: the monolith's ``run.seed``), so all comparisons are paired. ``overrides``
-    (``section.key=value``) apply to every scenario. ``progress``: True for a tqdm bar on stderr
-    (shown only on a terminal), False for none, or a callable receiving 1 per replication.
+    (``section.key=value``) apply to every scenario. ``progress``: True for progress on stderr (a bar
+    on a terminal, else a log line every half minute: :class:`sim.progress.Progress`), False for
+    none, or a callable receiving 1 per replication.
     Returns the figures written, in order. ``out_dir`` is checked before anything runs and its
     figure files are replaced only when everything succeeded; other files there are kept (an
     existing figure file is overwritten only where ``figures.json`` marks a previous output, or
     with ``force``).
     """
-    from tqdm import tqdm
-
     if replications < 1:
         raise ValueError(f"replications must be >= 1, got {replications}")
     target = figures_output(out_dir, HEADINGS, force)
@@ -271,7 +270,7 @@ def make_figures(
     n_sweep = sweep_replications or default_sweep_replications(replications)
     total = replications * (len(scenarios) + len(staffed)) + n_sweep * (len(gate_points) + len(runway_points))
 
-    bar = tqdm(total=total, desc="figures", unit="rep", disable=not sys.stderr.isatty()) if progress is True else None
+    bar = ProgressLog(total, "figures") if progress is True else None
     tick: Progress | None = bar.update if bar is not None else (progress if callable(progress) else None)
     with bar if bar is not None else nullcontext(), worker_pool(workers, total) as executor:
         everything = _compare(scenarios + staffed, replications, seed, executor, tick)
