@@ -33,8 +33,8 @@ class Progress:
                  stream: IO[str] | None = None, clock: Callable[[], float] | None = None) -> None:
         self.total, self.desc, self.unit, self.every = total, desc, unit, every
         self.stream = stream if stream is not None else sys.stderr
-        self._now = clock or time.perf_counter
-        self.start = self._now()
+        self._clock = clock or time.perf_counter
+        self.start = self._clock()
         self.last_line = self.start
         self.done = 0
         self.bar = None
@@ -48,7 +48,7 @@ class Progress:
         if self.bar is not None:
             self.bar.update(n)
             return
-        now = self._now()
+        now = self._clock()
         if self.done >= self.total or now - self.last_line >= self.every:
             self.last_line = now
             self.stream.write(self.line(now) + "\n")
@@ -56,7 +56,7 @@ class Progress:
 
     def elapsed(self) -> float:
         """Seconds since the start."""
-        return self._now() - self.start
+        return self._clock() - self.start
 
     def line(self, now: float) -> str:
         """``desc: done/total unit (pct), elapsed; about T left`` (no estimate before the first unit)."""
