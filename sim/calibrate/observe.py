@@ -15,7 +15,7 @@ of time to merge, each with the bootstrap standard deviation of log(1 + value) a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -62,6 +62,7 @@ class CycleData:
     merged: pd.DataFrame
     areas: tuple[str, ...]  # model areas, in mapping order
     drivers: tuple[str, ...]  # model areas that are virt drivers
+    mapping: Mapping[str, Sequence[str]] = field(default_factory=dict)  # model area -> data areas
 
     @property
     def days(self) -> float:
@@ -88,12 +89,14 @@ def cycle_data(
     merged = frame[(frame["merged_at"] > start) & (frame["merged_at"] <= end)]
     if merged.empty:
         raise DataError(f"{table.source}: no changes merged in cycle {cycle!r}")
-    return CycleData(cycle, start, end, authored, merged, tuple(mapping), tuple(d for d in mapping if d in drivers))
+    return CycleData(cycle, start, end, authored, merged, tuple(mapping), tuple(d for d in mapping if d in drivers),
+                     mapping)
 
 
 def observables(cd: CycleData) -> dict[str, object]:
     """Scenario tables measured from the data: ``run.cycle_weeks``, ``arrivals`` profiles, per-area inputs."""
     authored = cd.authored
+    breakage = split_costs(cd).breakage_shares
     areas: dict[str, dict[str, object]] = {}
     for area in cd.areas:
         rows = authored[authored["model_area"] == area]
@@ -112,6 +115,7 @@ def observables(cd: CycleData) -> dict[str, object]:
             "size_log_sd": round(float(logs.std(ddof=1)) if n > 1 else 0.0, 3),
             "interface_share": round(float(rows["touches_virt_api"].mean()), 4),
             "driver_only_share": round(float(rows["driver_only"].mean()), 4) if area in cd.drivers else 1.0,
+            "breakage_share": breakage.get(area, 0.0),
         }
     blueprint = authored["kind"] == "blueprint"
     return {
@@ -206,3 +210,39 @@ def activity_profile(cd: CycleData, smoothing_weeks: int = ACTIVITY_SMOOTHING_WE
         raise DataError(f"cycle {cd.cycle}: a week without merges leaves review activity undefined")
     return [round(float(v), 3) for v in smooth / smooth.mean()]
 
+
+
+@dataclass(frozen=True)
+class SplitCosts:
+    """What a split would have cost in a cycle, read off changes that crossed the driver boundary.
+
+    ``breakage_shares``: per driver model area, the share of non-driver changes not touching the
+    virt interface that also edited the driver (in one repository the author fixed the driver in
+    the same change; out of tree, the driver breaks and needs a fix change).
+    ``cross_repo_areas``: the model areas of nova code that driver changes also edited (counts),
+    each of which would have become a nova change the driver change depends on.
+    """
+
+    breakage_shares: dict[str, float]
+    cross_repo_areas: dict[str, int]
+
+
+def split_costs(cd: CycleData) -> SplitCosts:
+    """Breakage shares and cross-repository areas of ``cd``'s authored changes."""
+    authored, mapping = cd.authored, cd.mapping
+    touched = authored["areas"].str.split(";")
+    nova = ~authored["model_area"].isin(cd.drivers) & (authored["touches_virt_api"] == 0)
+    breakage = {}
+    for driver in cd.drivers:
+        sources = set(mapping[driver])
+        edits = touched[nova].map(lambda areas, s=sources: not s.isdisjoint(areas))
+        breakage[driver] = round(float(edits.mean()), 4) if len(edits) else 0.0
+    driver_data_areas = {a for d in cd.drivers for a in mapping[d]}
+    lookup = {a: model for model, sources in mapping.items() for a in sources}
+    default = next((a for a, sources in mapping.items() if "other" in sources), list(mapping)[-1])
+    crossing = authored["model_area"].isin(cd.drivers) & ~authored["driver_only"]
+    counts: dict[str, int] = {}
+    for areas in touched[crossing]:
+        for model in {lookup.get(a, default) for a in areas if a not in driver_data_areas}:
+            counts[model] = counts.get(model, 0) + 1
+    return SplitCosts(breakage, dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))))

@@ -109,9 +109,10 @@ class ChangeFactory:
                       self._attractiveness(self.attract), now)
 
     def make_followup(self, parent: Change, area_index: int, now: float, stream: Stream, *,
-                      median_size: float, defects_mean: float) -> Change:
+                      median_size: float, defects_mean: float, kind: str | None = None) -> Change:
         """The change that adopts ``parent``'s interface change in a split driver repository: small
-        (``median_size`` lines, the area's log-sd), with Poisson(``defects_mean``) latent defects.
+        (``median_size`` lines, the area's log-sd), with Poisson(``defects_mean``) latent defects; of
+        ``kind`` (default: the parent's).
 
         Every attribute comes from ``stream`` (the policy's), so that follow-ups, which exist only
         in some policies, leave the common random numbers of all other changes untouched.
@@ -120,7 +121,7 @@ class ChangeFactory:
         size = float(max(1, round(median_size * math.exp(area.size_log_sd * stream.normal()))))
         defects = stream.poisson(defects_mean)
         patience = self._patience(stream)
-        return Change(self.new_id(), area_index, parent.kind, size, False, True, -1, defects, patience,
+        return Change(self.new_id(), area_index, kind or parent.kind, size, False, True, -1, defects, patience,
                       self._attractiveness(stream), now, parent.id)
 
     def _patience(self, stream: Stream) -> float:

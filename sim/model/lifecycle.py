@@ -195,7 +195,7 @@ class Lifecycle:
         defect_pass = (1.0 - self.gate_catch) ** change.defects if change.defects else 1.0
         now = self.clock.now()
         change.gate_time -= now  # added back when the change leaves the gate
-        gate.enqueue(GateItem(change, change.area, jobs_pass, defect_pass, jobs))
+        self.policy.enter_gate(GateItem(change, change.area, jobs_pass, defect_pass, jobs))
 
     def merged(self, change: Change) -> None:
         now = self.clock.now()

@@ -13,6 +13,9 @@ order (``["lieutenants", "runways"]`` is lieutenants and runways together). A
 - ``approved(change) -> bool | None``: a verdict on the votes, or ``None`` for no opinion;
 - ``effort_factor(reviewer, change) -> float``: multiplies a review's effort;
 - ``author_factor(change) -> float``: multiplies the author's time to answer a review;
+- ``gate_entry(item) -> bool``: may the approved change enter its gate now? ``False`` means the
+  mechanism keeps the :class:`~sim.model.gate.GateItem` (a red driver gate, a dependency not merged
+  yet) and hands it back later with :meth:`Policy.enter_gate`;
 - ``on_new_patch_set``, ``on_approved``, ``on_closed``: notifications; ``close(end)`` at the end
   of the run; ``extra_records()``: policy-specific data for the metrics.
 
@@ -33,6 +36,7 @@ from sim.scenario.staffing import CORE
 
 if TYPE_CHECKING:
     from sim.model.change import Change
+    from sim.model.gate import GateItem
     from sim.model.review import ReviewBoard
     from sim.model.reviewers import Reviewer
     from sim.model.world import World
@@ -63,6 +67,9 @@ class Mechanism:
 
     def author_factor(self, change: Change) -> float:
         return 1.0
+
+    def gate_entry(self, item: GateItem) -> bool:
+        return True
 
     def on_new_patch_set(self, change: Change) -> None:
         pass
@@ -107,6 +114,7 @@ class Policy:
         self._approval = self._overriding("approved")
         self._author = self._overriding("author_factor")
         self._admission = self._overriding("admit")
+        self._gate_entry = self._overriding("gate_entry")
         # Notifications go only to the mechanisms that listen (most hooks of most policies are no-ops).
         self._new_patch_set = self._overriding("on_new_patch_set")
         self._approved = self._overriding("on_approved")
@@ -155,6 +163,13 @@ class Policy:
         for mechanism in self._author:
             factor *= mechanism.author_factor(change)
         return factor
+
+    def enter_gate(self, item: GateItem) -> None:
+        """The approved change of ``item`` enters its gate, unless a mechanism keeps it for now."""
+        for mechanism in self._gate_entry:
+            if not mechanism.gate_entry(item):
+                return
+        item.change.gate.enqueue(item)  # type: ignore[union-attr]  # a change with a gate
 
     def check_pass_prob(self, change: Change) -> float:
         return self.check_pass[change.area]

@@ -153,11 +153,12 @@ class World:
         self._close(change, now)  # the policy may ask for follow-ups (split repos)
         if change.followups_open == 0:
             change.usable = now
-        if change.parent >= 0:
+        if change.parent >= 0:  # a follow-up the parent waits for (not a nova change a driver change depends on)
             parent = self.changes[change.parent]
-            parent.followups_open -= 1
-            if parent.followups_open == 0:
-                parent.usable = now
+            if parent.followups_open > 0:
+                parent.followups_open -= 1
+                if parent.followups_open == 0:
+                    parent.usable = now
 
     def abandon(self, change: Change, at: float) -> None:
         """The author abandons ``change`` at time ``at`` (may be past or future: see _close)."""

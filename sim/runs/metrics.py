@@ -183,7 +183,8 @@ def _mean(values: np.ndarray) -> float:
 def change_metrics(df: pd.DataFrame, window: tuple[float, float]) -> dict[str, float]:
     """Metrics computed from the change rows of one replication (any subset, e.g. one area).
 
-    Follow-ups (a split driver adopting a nova interface change: ``parent`` >= 0) are work the
+    Follow-ups (``parent`` >= 0: a split driver adopting a nova interface change, fixing a driver a
+    nova change broke, or the nova part of a cross-repository driver change) are work the
     policy creates, not changes users asked for: they are counted apart (``followups_*``) and left
     out of every other metric (time to merge, throughput, abandonment, reviews per change).
     """

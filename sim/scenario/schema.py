@@ -214,6 +214,13 @@ class Area(_Section):
         1.0, ge=0, le=1, unit="probability", source="data: areas column (driver changes touching only their driver)",
         description="Probability a change of a driver area touches no code outside its driver (ignored elsewhere)",
     )
+    breakage_share: float = param(
+        0.0, ge=0, le=1, unit="probability",
+        source="data: areas column (nova changes outside the drivers, not touching the virt interface, that also "
+               "edit this driver; sim.calibrate.observe.split_costs)",
+        description="Probability a merged nova change breaks this driver once it is out of tree (split repos; "
+                    "ignored elsewhere and in non-driver areas)",
+    )
     defects_mean: float = param(
         1.0, ge=0, le=50, unit="defects", source="fitted by `sim calibrate` (per area)",
         description="Mean latent defects of a median-size change (Poisson); drives review rounds",
@@ -608,6 +615,41 @@ class SplitConfig(_Section):
         source="assumption: a small mechanical change, well below any area's fitted defects_mean",
         description="Mean latent defects (Poisson) of a follow-up change",
     )
+    breakage_scale: float = param(
+        1.0, ge=0, le=10, unit="-",
+        source="assumption: 1 = every nova change that also edited the driver in one repository breaks it out of "
+               "tree (areas.<driver>.breakage_share); 0 = a stable interface that nothing outside it breaks",
+        description="Multiplies each split driver's breakage_share",
+    )
+    breakage_blocks_gate: bool = param(
+        True, unit="-",
+        source="assumption: a driver repository tests against nova master (Berrange 2014); false = it pins a "
+               "working nova and only the fix is owed",
+        description="A broken driver's gate merges nothing but the fix until the fix merges",
+    )
+    fix_delay_days: float = param(
+        1.0, gt=0, le=60, unit="days",
+        source="assumption: the driver's own CI fails on the next change, within a day",
+        description="Mean delay (exponential) before a broken driver's team uploads the fix change",
+    )
+    fix_response_factor: float = param(
+        0.25, gt=0, le=1, unit="-",
+        source="assumption: a red gate is the driver team's emergency (as runways' author_response_factor for a "
+               "slotted series)",
+        description="Multiplies the author's time to answer a review of a fix change (stalls included)",
+    )
+    cross_repo: bool = param(
+        True, unit="-",
+        source="data: areas column (driver changes that also edit nova code: 1 - areas.<driver>.driver_only_share)",
+        description="A driver change touching code outside its driver becomes a nova change plus the driver change, "
+                    "which enters its gate only once the nova change merged (Depends-On)",
+    )
+    cross_repo_area: str | None = param(
+        None, unit="area",
+        source="data: the nova area driver changes most often also edit (sim.calibrate.observe.split_costs)",
+        description="Area of the nova change a cross-repository driver change depends on (none = the non-driver "
+                    "area with the highest rate_per_day)",
+    )
 
     def team_of(self, driver: str) -> DriverTeam:
         return self.teams.get(driver, self.team)
@@ -744,6 +786,12 @@ class Scenario(_Section):
             )
         if "sponsorship" in policy.mechanisms:
             self._check_sponsors()
+        nova_areas = [name for name, area in self.areas.items() if not area.driver]
+        if policy.split.cross_repo_area is not None and policy.split.cross_repo_area not in nova_areas:
+            raise ValueError(
+                f"policy.split.cross_repo_area: {policy.split.cross_repo_area!r} is not a non-driver area of this "
+                f"scenario (allowed: {nova_areas}){_suggest([policy.split.cross_repo_area], nova_areas)}"
+            )
         if "split" in policy.mechanisms:
             for driver in self.mechanism_drivers("split"):
                 if policy.split.team_of(driver).size < required:
