@@ -255,9 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     params.set_defaults(func=cmd_params)
 
     from sim.calibrate.cli import add_calibrate_command, add_data_commands
+    from sim.robustness import add_ensemble_command
 
     add_data_commands(sub)
     add_calibrate_command(sub)
+    add_ensemble_command(sub)
     return parser
 
 

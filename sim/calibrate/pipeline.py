@@ -204,6 +204,7 @@ def calibrate_cycle(
               f"{fit.evaluations} evaluations).\nEach value's comment says where it comes from: data, fitted "
               f"(with its 95 % interval), fact or assumption.\nFit report: {_shown(results)}/")
     outputs.scenario.write_text(annotated_toml(scenario, _sources(cycle, cd, fit.intervals, observed), header))
+    outputs.fitted.write_text(fitted_csv(fit.intervals, cycle, seed))
     with outputs.results.commit() as tmp:
         fit.intervals.to_csv(tmp / "fitted.csv", index=False)
         pd.DataFrame(fit.stages).to_csv(tmp / "stages.csv", index=False)
@@ -376,16 +377,23 @@ class CalibrationOutputs:
 
     scenario: ResultFile
     report: ResultFile
+    fitted: ResultFile  # the fitted values and their 95 % intervals, for the ensemble (sim.runs.ensemble)
     results: ResultDirectory
     figure: FilesInto
 
     def check(self) -> None:
         """Refuse bad or foreign destinations before any simulation runs."""
-        for output in (self.scenario, self.report, self.results, self.figure):
+        for output in (self.scenario, self.report, self.fitted, self.results, self.figure):
             output.check()
 
 
 SIGNATURE = "python -m sim calibrate"  # in the first lines of every scenario and report a calibration writes
+
+
+def fitted_csv(intervals: pd.DataFrame, cycle: str, seed: int) -> str:
+    """The fitted values and 95 % intervals as CSV, under a comment line naming this command."""
+    return (f"# {SIGNATURE} --cycle {cycle} (seed {seed}): fitted values, 95 % intervals (Gauss-Newton)\n"
+            + intervals.to_csv(index=False, lineterminator="\n"))
 
 
 def written_by_calibrate(path: Path) -> bool:
@@ -405,6 +413,8 @@ def calibration_outputs(out: str | Path, results: str | Path, figures: str | Pat
     return CalibrationOutputs(
         scenario=ResultFile(out, written_by_calibrate, force, option="--out"),
         report=ResultFile(out.with_suffix(".md"), written_by_calibrate, force, option="--out (its .md report)"),
+        fitted=ResultFile(out.with_name(f"{out.stem}_fitted.csv"), written_by_calibrate, force,
+                          option="--out (its _fitted.csv intervals)"),
         results=ResultDirectory(Path(results), "targets.csv", force, option="--results"),
         figure=figure_output(Path(figures), f"calibration_{cycle}", force),
     )

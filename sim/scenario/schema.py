@@ -57,6 +57,19 @@ def upper_bound(field_info: Any) -> float | None:
     return None
 
 
+def allowed_bounds(field_info: Any) -> tuple[float, float]:
+    """The field's bounds as numbers (open ends as the bound itself; -inf/inf where unbounded)."""
+    lower, upper = -math.inf, math.inf
+    for constraint in field_info.metadata:
+        for attr in ("ge", "gt"):
+            if getattr(constraint, attr, None) is not None:
+                lower = float(getattr(constraint, attr))
+        for attr in ("le", "lt"):
+            if getattr(constraint, attr, None) is not None:
+                upper = float(getattr(constraint, attr))
+    return lower, upper
+
+
 def allowed_range(field_info: Any) -> str:
     """Human-readable allowed range of a pydantic field, e.g. ``0 <= x <= 1``; '' if unbounded."""
     lower = upper = ""

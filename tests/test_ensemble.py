@@ -1,0 +1,142 @@
+"""The parameter ensemble (sim.runs.ensemble) and `python -m sim ensemble`: draws, verdicts, the
+robustness table, bad specs, and a small end-to-end run that must be reproducible."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tomli_w
+from test_policies import SMALL
+
+from sim.paths import DATA, SCENARIOS
+from sim.runs.ensemble import (
+    CAPACITY,
+    draw_parameters,
+    draw_seed,
+    load_spec,
+    overrides,
+    robustness,
+    run_ensemble,
+    verdict,
+)
+from sim.scenario import ScenarioError, load_scenario
+
+FITTED = "key,value,low,high,identified\nreview.reviews_per_core_per_day,2.5,2.0,3.0,True\n" \
+         "areas.core.defects_mean,1.5,1.2,1.9,True\n"
+
+
+@pytest.fixture()
+def small_files(tmp_path: Path) -> list[Path]:
+    """The small Nova of test_policies and the same with split-out drivers, as scenario files."""
+    reference = {**SMALL, "scenario": {"name": "small"}}
+    split = {**SMALL, "scenario": {"name": "small-split"},
+             "policy": {"name": "split", "mechanisms": ["split"], "split": {"team": {"size": 2, "reviews_per_day": 2.0}},
+                        "staffing": {"from_cores": 0.0}}}
+    files = []
+    for name, raw in (("small", reference), ("split", split)):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(tomli_w.dumps(raw))
+        files.append(path)
+    return files
+
+
+def write_spec(tmp_path: Path, assumptions: str) -> Path:
+    (tmp_path / "fitted.csv").write_text("# test\n" + FITTED)
+    spec = tmp_path / "ensemble.toml"
+    spec.write_text(f'fitted = "fitted.csv"\n[assumptions]\n{assumptions}\n')
+    return spec
+
+
+GOOD = '"policy.split.interface_extra_defects" = { low = 0.0, high = 2.0, source = "test" }'
+
+
+def test_draws_are_reproducible_within_their_ranges_and_end_with_the_capacity_steps(small_files, tmp_path) -> None:
+    spec = load_spec(write_spec(tmp_path, GOOD), load_scenario(small_files[0]))
+    first, again = draw_parameters(spec, 40, 7), draw_parameters(spec, 40, 7)
+    pd.testing.assert_frame_equal(first, again)
+    assert not first.equals(draw_parameters(spec, 40, 8))
+    random = first[first["label"] == "draw"]
+    assert len(random) == 40 and random["draw"].tolist() == list(range(40))
+    assert random["policy.split.interface_extra_defects"].between(0.0, 2.0).all()
+    # Latin hypercube: each tenth of the range holds exactly 4 of the 40 draws.
+    tenths = np.floor(random["policy.split.interface_extra_defects"] / 0.2).astype(int)
+    assert (np.bincount(tenths, minlength=10) == 4).all()
+    capacity = random[CAPACITY]
+    assert capacity.min() > 0 and abs(np.log(capacity).mean() - math.log(2.5)) < 0.05
+    steps = first[first["label"] != "draw"]
+    assert steps["label"].tolist() == ["capacity -10%", "capacity +10%"]
+    assert steps[CAPACITY].tolist() == pytest.approx([2.25, 2.75])
+    assert steps.drop(columns=["draw", "label", CAPACITY]).isna().all().all(), "a capacity step sets capacity only"
+    assert overrides(steps.iloc[0].to_dict(), [CAPACITY, "areas.core.defects_mean"]) == [f"{CAPACITY}=2.25"]
+
+
+@pytest.mark.parametrize("share_negative, share_positive, expected", [
+    (0.95, 0.05, "falls"), (0.9, 0.1, "falls"), (0.05, 0.95, "rises"), (0.85, 0.15, "depends"), (0.5, 0.5, "depends"),
+])
+def test_verdict_needs_ninety_percent_of_draws(share_negative, share_positive, expected) -> None:
+    assert verdict(share_negative, share_positive) == expected
+
+
+def test_robustness_names_what_a_sign_depends_on() -> None:
+    rng = np.random.default_rng(1)
+    n = 40
+    parameters = pd.DataFrame({"draw": range(n + 2), "label": ["draw"] * n + ["capacity -10%", "capacity +10%"],
+                               "a": [*rng.uniform(-1, 1, n), np.nan, np.nan], "b": [*rng.uniform(0, 1, n), np.nan, np.nan]})
+    effect = 3.0 * parameters["a"].fillna(0.0) + rng.normal(0, 0.1, n + 2)
+    robust = 5.0 + rng.normal(0, 0.1, n + 2)
+    effects = pd.concat([
+        pd.DataFrame({"draw": parameters["draw"], "scenario": "p", "area": "all", "metric": "m1", "diff": effect}),
+        pd.DataFrame({"draw": parameters["draw"], "scenario": "p", "area": "all", "metric": "m2", "diff": robust}),
+    ])
+    table = robustness(effects, parameters).set_index("metric")
+    assert table.loc["m1", "verdict"] == "depends" and table.loc["m1", "depends_most_on"] == "a"
+    assert table.loc["m1", "spearman_rho"] > 0.9
+    assert table.loc["m2", "verdict"] == "rises" and table.loc["m2", "share_positive"] == 1.0
+    assert table.loc["m2", "draws"] == n, "the capacity steps are reported apart, not counted as draws"
+    assert table.loc["m2", "at capacity -10%"] == pytest.approx(robust[n])
+    assert table.loc["m2", "p05"] <= table.loc["m2", "median"] <= table.loc["m2", "p95"]
+
+
+@pytest.mark.parametrize("assumptions, message", [
+    ('"policy.split.interface_extra_defects" = { low = 2.0, high = 1.0, source = "x" }', r"low < high"),
+    ('"policy.split.interface_extra_defects" = { low = 0.0, high = 40.0, source = "x" }', r"leaves the parameter's range"),
+    ('"policy.split.no_such_thing" = { low = 0.0, high = 1.0, source = "x" }', r"not a scenario parameter"),
+    ('"policy.split.interface_extra_defects" = { low = 0.0, high = 1.0 }', r"expected \{ low"),
+])
+def test_a_bad_spec_is_refused_naming_file_and_field(small_files, tmp_path, assumptions, message) -> None:
+    path = write_spec(tmp_path, assumptions)
+    with pytest.raises(ScenarioError, match=rf"ensemble\.toml: assumptions\.policy\.split\.\w+: .*{message}"):
+        load_spec(path, load_scenario(small_files[0]))
+
+
+def test_bad_fitted_intervals_are_refused(small_files, tmp_path) -> None:
+    path = write_spec(tmp_path, GOOD)
+    (tmp_path / "fitted.csv").write_text("key,value,low,high\nreview.reviews_per_core_per_day,2.5,2.6,3.0\n")
+    with pytest.raises(ScenarioError, match=r"fitted\.csv: review\.reviews_per_core_per_day: expected 0 < low <= value"):
+        load_spec(path, load_scenario(small_files[0]))
+
+
+def test_the_shipped_spec_draws_real_parameters_of_the_policy_scenarios() -> None:
+    spec = load_spec(DATA / "ensemble.toml", load_scenario(SCENARIOS / "monolith.toml"))
+    keys = {r.key for r in spec.ranges}
+    assert CAPACITY in keys and "policy.split.breakage_scale" in keys
+    assert len(spec.fitted) >= 10
+    row = draw_parameters(spec, 2, 1).iloc[0].to_dict()
+    for name in ("monolith", "split", "runways"):
+        load_scenario(SCENARIOS / f"{name}.toml", overrides(row, sorted(keys)))  # every drawn value is valid
+
+
+def test_an_ensemble_run_is_reproducible_and_shares_random_numbers_within_a_draw(small_files, tmp_path) -> None:
+    spec = load_spec(write_spec(tmp_path, GOOD), load_scenario(small_files[0]))
+    parameters = draw_parameters(spec, 2, 3)
+    metrics = [("all", "merged_per_week"), ("group:drivers", "time_to_merge_median_days")]
+    first = run_ensemble(small_files, spec, parameters, 1, 3, metrics)
+    again = run_ensemble(small_files, spec, parameters, 1, 3, metrics)
+    pd.testing.assert_frame_equal(first, again)
+    assert set(first["scenario"]) == {"small-split"} and len(first) == len(parameters) * len(metrics)
+    assert first["draw"].nunique() == len(parameters)
+    assert draw_seed(3, 0) != draw_seed(3, 1)
