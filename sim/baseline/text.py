@@ -1,4 +1,5 @@
-"""Check rows (``sim.baseline.check.CHECK_COLUMNS``) as a fixed-width text table."""
+"""Check rows (``sim.baseline.check.CHECK_COLUMNS``) as fixed-width text tables: the rows that moved
+or went missing, and every checked metric's minimum detectable change."""
 
 from __future__ import annotations
 
@@ -38,3 +39,32 @@ def format_table(rows: pd.DataFrame) -> str:
                          for j, (x, w) in enumerate(zip(row, widths, strict=True))).rstrip()
 
     return "\n".join([fmt(HEADER), *(fmt(r) for r in body)])
+
+
+def mdc_cell(mdc: float, percent: float) -> str:
+    """A minimum detectable change and its percentage of the stored mean: ``0.41 (3.3%)``;
+    ``0 (constant)`` for a metric constant over replications, ``-`` when undefined."""
+    if not np.isfinite(mdc):
+        return "-"
+    if mdc == 0:
+        return "0 (constant)"
+    return f"{mdc:.3g} ({percent:.2g}%)" if np.isfinite(percent) else f"{mdc:.3g}"
+
+
+def format_mdc_table(rows: pd.DataFrame) -> str:
+    """Each checked metric's minimum detectable change as a text table: one line per (area, metric),
+    one column per scenario (in the rows' order), cells from :func:`mdc_cell`."""
+    if rows.empty:
+        return "(no checked metric)"
+    scenarios = list(dict.fromkeys(rows["scenario"]))
+    keys = list(dict.fromkeys(zip(rows["area"], rows["metric"], strict=True)))
+    cells = {(r["scenario"], r["area"], r["metric"]): mdc_cell(r["mdc"], r["mdc_percent"]) for _, r in rows.iterrows()}
+    header = ("area", "metric", *scenarios)
+    body = [(area, metric, *(cells.get((s, area, metric), "") for s in scenarios)) for area, metric in keys]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=True)]
+
+    def fmt(row: Sequence[str]) -> str:
+        return "  ".join(str(x).ljust(w) if j < 2 else str(x).rjust(w)
+                         for j, (x, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+
+    return "\n".join([fmt(header), *(fmt(r) for r in body)])
