@@ -320,3 +320,15 @@ def test_cli_refuses_a_foreign_report_file_before_the_rerun(tmp_path: Path) -> N
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and str(foreign) in lines[0] and "--junit" in lines[0]
     assert foreign.read_text() == "<testsuites name='pytest'/>"
+
+
+def test_readme_quotes_the_committed_baselines_mdc() -> None:
+    """The README's example MDCs are the committed baseline's (computed from summary.csv, no run)."""
+    committed = bl.load_baseline()
+    table = bl.compare_summaries(committed.summary, committed.summary, committed.metrics, committed.areas,
+                                 committed.fwer, committed.confidence).set_index(["scenario", "area", "metric"])
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for key in (("monolith", "all", "time_to_merge_median_days"), ("split", "group:drivers", "time_to_merge_p90_days")):
+        r = table.loc[key]
+        quoted = f"about {r['mdc_percent']:.0f} % in"
+        assert quoted in readme and f"({r['mdc']:.2g} d of {r['old_mean']:.3g} d)" in readme, (key, quoted)
