@@ -17,7 +17,15 @@ metric moved beyond noise (the test: :mod:`sim.baseline.check`).
 """
 
 from sim.baseline.causes import Diagnosis, InputChange, diagnose
-from sim.baseline.check import CHECK_COLUMNS, FAILING, MISSING, MOVED, PASSING, CheckResult, compare_summaries
+from sim.baseline.check import (
+    CHECK_COLUMNS,
+    FAILING,
+    MISSING,
+    MOVED,
+    PASSING,
+    CheckResult,
+    compare_summaries,
+)
 from sim.baseline.inputs import MODEL_SOURCES, extends_chain, model_source_hashes
 from sim.baseline.manifest import (
     FORMAT,
@@ -69,10 +77,10 @@ __all__ = [
     "DEFAULT_WORKERS",
     "FAILING",
     "FORMAT",
+    "MANIFEST_FILE",
     "MISSING",
     "MODEL_SOURCES",
     "MOVED",
-    "MANIFEST_FILE",
     "PASSING",
     "POWER",
     "README_FILE",
