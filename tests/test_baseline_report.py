@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -332,3 +334,23 @@ def test_readme_quotes_the_committed_baselines_mdc() -> None:
         r = table.loc[key]
         quoted = f"about {r['mdc_percent']:.0f} % in"
         assert quoted in readme and f"({r['mdc']:.2g} d of {r['old_mean']:.3g} d)" in readme, (key, quoted)
+
+
+def test_old_manifest_in_a_git_checkout_names_the_changed_file(files: dict[str, Path], tmp_path: Path) -> None:
+    """Without recorded file hashes, git tells which file differs from the baseline's commit."""
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    bl.write_baseline(recorded_baseline(files, with_hashes=False), tmp_path / "base")
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "baseline")
+    write(files["common"], f'extends = "{MMC.as_posix()}"\n\n[review]\ncores = 6\n')
+    d = diagnose_now(bl.load_baseline(tmp_path / "base"))
+    assert len(d.warnings) == 1, d.warnings
+    assert d.warnings[0].startswith(f"{bl.record_path(files['common'])} changed since the baseline was recorded "
+                                    "(git: differs from commit ")
+    assert "scenarios it feeds: a, b" in d.warnings[0]
+    assert d.cause("a").startswith(f"{bl.record_path(files['common'])} changed")

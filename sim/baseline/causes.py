@@ -11,22 +11,29 @@ file (:mod:`sim.baseline.inputs`). :func:`diagnose` compares them with the files
 - changed model source files are a note (a code change is what the check is for), and the cause
   of a failure when no input file of the scenario changed.
 
-A baseline recorded before file hashes were kept has only the resolved-scenario hashes: the
-changed scenarios are then named in one line, with the files every one of them extends and no
+A baseline recorded before file hashes were kept has only the resolved-scenario hashes. When the
+baseline directory is in a git checkout (and its ``baseline.json`` is committed, unmodified), the
+files of the changed scenarios are compared with their versions at the commit that last changed
+``baseline.json`` (``git diff --name-only``), and those that differ are named as above. Without
+git, the changed scenarios are named in one line, with the files every one of them extends and no
 unchanged scenario does (the likely cause; the change itself cannot be seen).
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from sim.baseline.inputs import chain_hashes, model_source_hashes
+from sim.baseline.inputs import chain_hashes, extends_chain, model_source_hashes
 from sim.baseline.manifest import UPDATE_COMMAND, record_path, scenario_hash
-from sim.baseline.store import Baseline
+from sim.baseline.store import MANIFEST_FILE, Baseline
 from sim.scenario import Scenario
 
 MAX_LISTED = 5  # model source files named in a note before "and N more"
+GIT_TIMEOUT = 20.0  # s, per git command of the fallback
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class InputChange:
     old: str | None  # recorded sha256; None: not an input when the baseline was recorded
     new: str | None  # sha256 now; None: no longer an input (or gone)
     scenarios: tuple[str, ...] = ()  # recorded names of the scenarios that use it (none: model source)
+    evidence: str = ""  # how the change was seen when not from recorded hashes (git)
 
     @property
     def how(self) -> str:
@@ -49,8 +57,8 @@ class InputChange:
 
     def describe(self) -> str:
         """E.g. ``data/calibrated/juno.toml changed since the baseline was recorded (sha256 a -> b)``."""
-        hashes = f" (sha256 {(self.old or '-')[:12]} -> {(self.new or '-')[:12]})"
-        return f"{self.file} {self.how} since the baseline was recorded{hashes}"
+        seen = self.evidence or f"sha256 {(self.old or '-')[:12]} -> {(self.new or '-')[:12]}"
+        return f"{self.file} {self.how} since the baseline was recorded ({seen})"
 
 
 @dataclass
@@ -110,12 +118,43 @@ def diagnose(baseline: Baseline, scenarios: Sequence[Scenario]) -> Diagnosis:
             for f, old, new in compare_hashes(entry.inputs or {}, chain_hashes(entry.path, record_path)):
                 by_file.setdefault(f, (old, new, []))[2].append(entry.name)
     inputs = [InputChange(f, old, new, tuple(names)) for f, (old, new, names) in by_file.items()]
+    if not recorded and resolved and baseline.directory is not None:
+        inputs = git_changes(baseline, baseline.directory / MANIFEST_FILE)
     model = ([InputChange(f, old, new) for f, old, new in compare_hashes(baseline.model_sources, model_source_hashes())]
              if baseline.model_sources is not None else [])
     d = Diagnosis(recorded, inputs, model, resolved, renamed)
     d.warnings = warning_lines(d, baseline)
     d.notes = [model_phrase(model)] if model else []
     return d
+
+
+def git_changes(baseline: Baseline, manifest: Path) -> list[InputChange]:
+    """The scenario files (and files they extend) that differ from their version at the commit that
+    last changed ``manifest``; empty when git, the history or a clean committed manifest is missing."""
+    chains = {e.name: extends_chain(e.path) for e in baseline.scenarios}
+    files = list(dict.fromkeys(p for chain in chains.values() for p in chain))
+    git = shutil.which("git")
+    if git is None:
+        return []
+
+    def run(*args: str) -> str:
+        return subprocess.run([git, "-C", str(manifest.parent), *args], capture_output=True, text=True,
+                              check=True, timeout=GIT_TIMEOUT).stdout.strip()
+
+    try:
+        if run("status", "--porcelain", "--", manifest.name):
+            return []  # re-recorded and not committed: its commit is not the recording's
+        commit = run("log", "-1", "--format=%H", "--", manifest.name)
+        if not commit:
+            return []
+        top = Path(run("rev-parse", "--show-toplevel")).resolve()
+        inside = [str(f) for f in files if f.is_relative_to(top)]  # git refuses paths outside its checkout
+        changed = {(top / line).resolve() for line in run("diff", "--name-only", commit, "--", *inside).splitlines()}
+    except (OSError, subprocess.SubprocessError):
+        return []
+    evidence = f"git: differs from commit {commit[:12]}, where {manifest.name} was last changed"
+    return [InputChange(record_path(f), "", "", tuple(s for s, chain in chains.items() if f in chain), evidence)
+            for f in files if f in changed]
 
 
 def warning_lines(d: Diagnosis, baseline: Baseline) -> list[str]:
