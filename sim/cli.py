@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     figs.set_defaults(func=cmd_figures)
 
     base = sub.add_parser("check-baseline",
-                          help="re-run the recorded policy comparison; exit 1 when a headline metric moved beyond noise")
+                          help="re-run the recorded policy comparison; exit 1 when a headline metric moved beyond noise or went missing")
     base.add_argument("--baseline", metavar="DIR", help="baseline directory (default data/baseline/)")
     base.add_argument("--workers", type=argtypes.positive, default=2, help="parallel worker processes (default 2)")
     base.add_argument("--alpha", type=argtypes.probability, help="family-wise error rate (default: the recorded one, 0.01)")

@@ -23,6 +23,7 @@ from simtest import MMC, run_cli
 
 from sim import baseline as bl
 from sim.baseline.manifest import scenario_entry
+from sim.baseline.text import mdc_cell
 from sim.errors import OutputError
 from sim.runs.stats import mean_ci
 from sim.scenario import load_scenario
@@ -138,7 +139,7 @@ def test_shift_just_beyond_the_mdc_is_flagged_and_well_within_is_not() -> None:
     report = bl.CheckResult(fake_baseline(old), table.reset_index()[bl.CHECK_COLUMNS], FAMILY_WISE, [], [], 0.0)
     text = report.report()
     assert "minimum detectable change" in text
-    assert f"{mdc[METRICS[0]]:.3g} ({pct[METRICS[0]]:.2g}%)" in text
+    assert mdc_cell(mdc[METRICS[0]], pct[METRICS[0]]) in text and "%)" in text
 
 
 def test_a_shift_of_exactly_the_mdc_is_flagged_with_80_percent_power() -> None:

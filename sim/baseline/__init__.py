@@ -1,8 +1,9 @@
-"""Regression check for CI: re-run the recorded policy comparison and flag metrics that moved.
+"""Regression check for CI: re-run the recorded policy comparison and flag metrics that moved or went missing.
 
 ``data/baseline/`` holds the committed results of the five policy scenarios run as one comparison
 with common random numbers; ``python -m sim check-baseline`` re-runs them and fails when a checked
-metric moved beyond noise (the test: :mod:`sim.baseline.check`).
+metric moved beyond noise or went missing (the test: :mod:`sim.baseline.check`), naming each
+metric's minimum detectable change and the input that changed.
 
 - :mod:`~sim.baseline.manifest`: ``baseline.json`` (pydantic), scenario entries and their hashes;
 - :mod:`~sim.baseline.store`: the :class:`Baseline` record, its directory read and written, its README;

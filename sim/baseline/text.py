@@ -48,7 +48,9 @@ def mdc_cell(mdc: float, percent: float) -> str:
         return "-"
     if mdc == 0:
         return "0 (constant)"
-    return f"{mdc:.3g} ({percent:.2g}%)" if np.isfinite(percent) else f"{mdc:.3g}"
+    if not np.isfinite(percent):
+        return f"{mdc:.3g}"
+    return f"{mdc:.3g} ({percent:.0f}%)" if abs(percent) >= 10 else f"{mdc:.3g} ({percent:.2g}%)"
 
 
 def format_mdc_table(rows: pd.DataFrame) -> str:
