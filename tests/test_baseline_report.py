@@ -355,3 +355,18 @@ def test_old_manifest_in_a_git_checkout_names_the_changed_file(files: dict[str, 
                                     "(git: differs from commit ")
     assert "scenarios it feeds: a, b" in d.warnings[0]
     assert d.cause("a").startswith(f"{bl.record_path(files['common'])} changed")
+
+
+def test_old_manifest_in_git_without_a_changed_file_says_so(files: dict[str, Path], tmp_path: Path) -> None:
+    """Scenarios resolve differently though git sees no file change: no file is blamed."""
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    baseline = recorded_baseline(files, with_hashes=False)
+    entries = [e.model_copy(update={"sha256": "f" * 64}) if e.name in "ab" else e for e in baseline.scenarios]
+    bl.write_baseline(baseline.model_copy(update={"scenarios": entries}), tmp_path / "base")
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "b"]):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+    d = diagnose_now(bl.load_baseline(tmp_path / "base"))
+    assert d.inputs == [] and len(d.warnings) == 1 and d.git_commit
+    assert d.warnings[0].startswith("2 of 3 scenarios changed") and "none of their files differs from commit" in d.warnings[0]
+    assert "likely" not in d.warnings[0]

@@ -70,6 +70,7 @@ class Diagnosis:
     model: list[InputChange]  # changed model source files (empty when not recorded)
     resolved: dict[str, tuple[str, str]]  # scenario -> (recorded, current) resolved sha256, changed ones
     renamed: dict[str, str] = field(default_factory=dict)  # recorded name -> current name
+    git_commit: str = ""  # without recorded file hashes: the commit git compared the files with (if any)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -118,24 +119,26 @@ def diagnose(baseline: Baseline, scenarios: Sequence[Scenario]) -> Diagnosis:
             for f, old, new in compare_hashes(entry.inputs or {}, chain_hashes(entry.path, record_path)):
                 by_file.setdefault(f, (old, new, []))[2].append(entry.name)
     inputs = [InputChange(f, old, new, tuple(names)) for f, (old, new, names) in by_file.items()]
+    git_commit = ""  # only consulted for a baseline without file hashes whose scenarios changed
     if not recorded and resolved and baseline.directory is not None:
-        inputs = git_changes(baseline, baseline.directory / MANIFEST_FILE)
+        inputs, git_commit = git_changes(baseline, baseline.directory / MANIFEST_FILE)
     model = ([InputChange(f, old, new) for f, old, new in compare_hashes(baseline.model_sources, model_source_hashes())]
              if baseline.model_sources is not None else [])
-    d = Diagnosis(recorded, inputs, model, resolved, renamed)
+    d = Diagnosis(recorded, inputs, model, resolved, renamed, git_commit=git_commit)
     d.warnings = warning_lines(d, baseline)
     d.notes = [model_phrase(model)] if model else []
     return d
 
 
-def git_changes(baseline: Baseline, manifest: Path) -> list[InputChange]:
+def git_changes(baseline: Baseline, manifest: Path) -> tuple[list[InputChange], str]:
     """The scenario files (and files they extend) that differ from their version at the commit that
-    last changed ``manifest``; empty when git, the history or a clean committed manifest is missing."""
+    last changed ``manifest``, and that commit; ``([], "")`` when git, the history or a clean
+    committed manifest is missing."""
     chains = {e.name: extends_chain(e.path) for e in baseline.scenarios}
     files = list(dict.fromkeys(p for chain in chains.values() for p in chain))
     git = shutil.which("git")
     if git is None:
-        return []
+        return [], ""
 
     def run(*args: str) -> str:
         return subprocess.run([git, "-C", str(manifest.parent), *args], capture_output=True, text=True,
@@ -143,18 +146,18 @@ def git_changes(baseline: Baseline, manifest: Path) -> list[InputChange]:
 
     try:
         if run("status", "--porcelain", "--", manifest.name):
-            return []  # re-recorded and not committed: its commit is not the recording's
+            return [], ""  # re-recorded and not committed: its commit is not the recording's
         commit = run("log", "-1", "--format=%H", "--", manifest.name)
         if not commit:
-            return []
+            return [], ""
         top = Path(run("rev-parse", "--show-toplevel")).resolve()
         inside = [str(f) for f in files if f.is_relative_to(top)]  # git refuses paths outside its checkout
         changed = {(top / line).resolve() for line in run("diff", "--name-only", commit, "--", *inside).splitlines()}
     except (OSError, subprocess.SubprocessError):
-        return []
+        return [], ""
     evidence = f"git: differs from commit {commit[:12]}, where {manifest.name} was last changed"
     return [InputChange(record_path(f), "", "", tuple(s for s, chain in chains.items() if f in chain), evidence)
-            for f in files if f in changed]
+            for f in files if f in changed], commit
 
 
 def warning_lines(d: Diagnosis, baseline: Baseline) -> list[str]:
@@ -177,9 +180,13 @@ def warning_lines(d: Diagnosis, baseline: Baseline) -> list[str]:
             lines.append(f"{files[s]}: scenario changed since the baseline was recorded (sha256 {old[:12]} -> "
                          f"{new[:12]}{rename(d, s)}){why}; {hint}")
     elif unexplained:
+        named = ", ".join(files[s] + rename(d, s) for s in unexplained)
+        why = (f"none of their files differs from commit {d.git_commit[:12]} (git), where the baseline was last "
+               f"recorded: the scenario schema's defaults changed?" if d.git_commit else
+               f"the baseline records no file hashes, so the changed file cannot be named"
+               f"{shared_files(baseline, unexplained)}")
         lines.append(f"{len(unexplained)} of {len(files)} scenarios changed since the baseline was recorded "
-                     f"({', '.join(files[s] + rename(d, s) for s in unexplained)}); the baseline records no file "
-                     f"hashes, so the changed file cannot be named{shared_files(baseline, unexplained)}; {hint}")
+                     f"({named}); {why}; {hint}")
     return lines
 
 
