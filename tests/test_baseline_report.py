@@ -79,7 +79,8 @@ def test_missing_is_counted_and_listed_apart_from_moved(failing: bl.CheckResult)
     assert list(failing.missing["metric"]) == METRICS[1:3] + [METRICS[4]]
     assert len(failing.checked) == 4  # the unrecorded row is not in the Bonferroni family
     report = failing.report()
-    assert "FAIL: 1 moved, 3 missing" in report
+    assert "checked 4: 1 identical, 1 moved, 1 missing, 1 undefined; 1 unrecorded (produced now" in report
+    assert "FAIL: 1 moved, 3 missing" in report and "detectable (80%)" in report
     moved_at, missing_at = report.index("moved beyond noise (1):"), report.index("missing (3: 2 recorded but no "
                                                                                  "longer produced, 1 produced but "
                                                                                  "not recorded):")

@@ -231,9 +231,10 @@ class CheckResult:
             (f"test: family-wise error rate {self.fwer:g}, Bonferroni over {m} checked metrics (two-sided level "
              f"{self.level:.2g} each): moved when |now - stored| > t x SE of the difference{limit_text}"),
         ]
-        tally = ", ".join(f"{counts[s]} {s}" for s in ("identical", "ok", *FAILING) if counts[s])
-        skipped = counts["skipped"]
-        lines.append(f"checked {m}: {tally}" + (f" ({skipped} undefined in the baseline, not checked)" if skipped else ""))
+        tally = ", ".join(f"{counts[s]} {s}" for s in ("identical", "ok", *FAILING) if counts[s] and s != "unrecorded")
+        skipped, unrecorded = counts["skipped"], counts["unrecorded"]
+        lines.append(f"checked {m}: {tally}" + (f" ({skipped} undefined in the baseline, not checked)" if skipped else "")
+                     + (f"; {unrecorded} unrecorded (produced now, not in the baseline)" if unrecorded else ""))
         lines.append(f"minimum detectable change (shift in mean flagged with {POWER:.0%} power at this level and "
                      f"{self.baseline.replications} replications, from the recorded spread; % of the stored mean):")
         lines.append(format_mdc_table(self.checked))

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-HEADER = ("scenario", "area", "metric", "stored [95% CI]", "now [95% CI]", "diff", "change", "t", "limit", "status")
-RIGHT_ALIGNED = frozenset({5, 6, 7, 8})  # the numeric columns diff, change, t, limit
+HEADER = ("scenario", "area", "metric", "stored [95% CI]", "now [95% CI]", "diff", "change", "t", "limit",
+          "detectable (80%)", "status")
+RIGHT_ALIGNED = frozenset({5, 6, 7, 8, 9})  # the numeric columns diff, change, t, limit, minimum detectable change
 
 
 def number(x: float | None) -> str:
@@ -21,7 +22,7 @@ def number(x: float | None) -> str:
 
 def format_table(rows: pd.DataFrame) -> str:
     """Fixed-width text table of check rows: stored and new mean with 95 % CI, difference
-    (absolute and relative to the stored mean, in %), t, limit and status."""
+    (absolute and relative to the stored mean, in %), t, limit, minimum detectable change and status."""
     body = []
     for _, r in rows.iterrows():
         stored = f"{number(r['old_mean'])} [{number(r['old_ci_low'])}, {number(r['old_ci_high'])}]"
@@ -31,7 +32,7 @@ def format_table(rows: pd.DataFrame) -> str:
         rel = (f"{100 * r['diff'] / abs(r['old_mean']):+.0f}%"
                if np.isfinite(r["diff"]) and np.isfinite(r["old_mean"]) and r["old_mean"] != 0 else "-")
         body.append((r["scenario"], r["area"], r["metric"], stored, now, diff, rel, number(r["t"]),
-                     number(r["limit"]), r["status"]))
+                     number(r["limit"]), mdc_cell(r["mdc"], r["mdc_percent"]), r["status"]))
     widths = [max(len(str(x)) for x in col) for col in zip(HEADER, *body, strict=True)]
 
     def fmt(row: Sequence[str]) -> str:
