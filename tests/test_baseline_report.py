@@ -23,6 +23,7 @@ from simtest import MMC, run_cli
 
 from sim import baseline as bl
 from sim.baseline.manifest import scenario_entry
+from sim.baseline.power import noncentrality
 from sim.baseline.text import mdc_cell
 from sim.errors import OutputError
 from sim.runs.stats import mean_ci
@@ -336,6 +337,9 @@ def test_readme_quotes_the_committed_baselines_mdc() -> None:
         r = table.loc[key]
         quoted = f"about {r['mdc_percent']:.0f} % in"
         assert quoted in readme and f"({r['mdc']:.2g} d of {r['old_mean']:.3g} d)" in readme, (key, quoted)
+    n, level = committed.replications, committed.fwer / len(table[table["status"] != "skipped"])
+    excess = noncentrality(level, 2.0 * (n - 1)) - stats.t.isf(level / 2, 2 * (n - 1))
+    assert f"(lambda* ~ t_c + {excess:.2f} at n = {n})" in readme
 
 
 def test_old_manifest_in_a_git_checkout_names_the_changed_file(files: dict[str, Path], tmp_path: Path) -> None:
