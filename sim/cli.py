@@ -86,9 +86,13 @@ def cmd_check_baseline(args: argparse.Namespace) -> int:
         BASELINE_DIR,
         BaselineError,
         check_baseline,
+        json_target,
+        junit_target,
         load_baseline,
         update_baseline,
         update_settings,
+        write_json,
+        write_junit,
     )
 
     directory = Path(args.baseline) if args.baseline else BASELINE_DIR
@@ -100,6 +104,14 @@ def cmd_check_baseline(args: argparse.Namespace) -> int:
         print(f"error: {', '.join(update_only)} only apply with --update (the check re-runs what "
               f"{directory}/baseline.json records)", file=sys.stderr)
         return 2
+    check_only = [flag for flag, value in (("--json", args.json), ("--junit", args.junit)) if value is not None]
+    if check_only and args.update:
+        print(f"error: {', '.join(check_only)} only apply to a check, not with --update", file=sys.stderr)
+        return 2
+    reports = [(write, target(path)) for write, target, path in ((write_json, json_target, args.json),
+                                                                 (write_junit, junit_target, args.junit)) if path]
+    for _, target in reports:
+        target.check()  # a path that cannot be written fails now, not after the rerun
     try:
         baseline = None if args.update else load_baseline(directory)
     except BaselineError as exc:
@@ -129,6 +141,8 @@ def cmd_check_baseline(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}")
     print(result.report())
+    for write, target in reports:
+        print(f"wrote {write(result, target)}")
     return 0 if result.passed else 1
 
 
@@ -216,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     figs.set_defaults(func=cmd_figures)
 
     base = sub.add_parser("check-baseline",
-                          help="re-run the recorded policy comparison; exit 1 when a headline metric moved beyond noise")
+                          help="re-run the recorded policy comparison; exit 1 when a headline metric moved beyond noise or went missing")
     base.add_argument("--baseline", metavar="DIR", help="baseline directory (default data/baseline/)")
     base.add_argument("--workers", type=argtypes.positive, default=2, help="parallel worker processes (default 2)")
     base.add_argument("--alpha", type=argtypes.probability, help="family-wise error rate (default: the recorded one, 0.01)")
@@ -229,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--replications", type=argtypes.replications, help="with --update: replications (default: the recorded)")
     base.add_argument("--seed", type=argtypes.count, help="with --update: root seed (default: the recorded)")
     base.add_argument("--force", action="store_true", help="with --update: write into an existing directory that holds other files (only this command's outputs are replaced)")
+    base.add_argument("--json", metavar="FILE",
+                      help="also write the check as JSON (verdict, counts, causes, every row with its minimum "
+                           "detectable change), atomically, whatever the verdict")
+    base.add_argument("--junit", metavar="FILE",
+                      help="also write the check as JUnit XML (one testcase per scenario x metric, a failure "
+                           "for each moved or missing one), atomically, whatever the verdict")
     base.set_defaults(func=cmd_check_baseline)
 
     val = sub.add_parser("validate", help="check the simulation against queueing theory and the gate formula "

@@ -62,6 +62,7 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("compare", "scenarios"): IN_SCENARIO, ("compare", "out"): OUT_DIR,
     ("figures", "out"): OUT_FIGURES, ("figures", "scenario_dir"): IN_DIR,
     ("check-baseline", "baseline"): BASELINE_DIR, ("check-baseline", "scenario"): IN_SCENARIO,
+    ("check-baseline", "json"): OUT_FILE, ("check-baseline", "junit"): OUT_FILE,
     ("bench", "scenario"): IN_SCENARIO,
     ("params", "update"): IN_OUT_MD,
     ("data extract", "repo"): IN_DIR, ("data extract", "out"): OUT_FILE, ("data extract", "areas"): IN_TOML,
@@ -76,6 +77,7 @@ NOT_PATHS = {"set", "cycle", "branch", "default_area", "what"}  # string options
 MODES: dict[str, tuple[str, ...]] = {"check-baseline": ("check", "update"), "calibrate": ("fit", "predict"),
                                      "validate": ("theory", "cases")}
 ONLY_IN_MODE: dict[tuple[str, str], str] = {("check-baseline", "scenario"): "update", ("calibrate", "changes"): "predict",
+                                             ("check-baseline", "json"): "check", ("check-baseline", "junit"): "check",
                                              ("validate", "cases"): "cases", ("validate", "out"): "cases",
                                              ("calibrate", "template"): "fit", ("calibrate", "predict_from"): "predict"}
 BAD_STRINGS: dict[str, tuple[str, ...]] = {"set": ("review.cores", "reviewz.cores=3", "review.cores=-1"),
@@ -395,6 +397,10 @@ def _structure_cases() -> list[Case]:
         cases.append(Case(f"check-baseline {option} without --update", fixed(
             lambda s, o=option, v=value: argv_of("check-baseline",
                                                  {**base_arguments("check-baseline", s), o: [] if v is None else [v]}))))
+    for option in ("--json", "--junit"):
+        cases.append(Case(f"check-baseline --update {option}, which only a check writes", fixed(
+            lambda s, o=option: argv_of("check-baseline", {**base_arguments("check-baseline", s, "update"),
+                                                           o: [str(s.root / "report.out")]}))))
     cases.append(Case("calibrate (fit) --changes, which only a prediction reads", fixed(lambda s: argv_of("calibrate", {
         **base_arguments("calibrate", s, "fit"), "--changes": [str(MISSING(s.root / "bad"))]}))))
     for option, value in (("--template", str(SCENARIOS / "monolith.toml")), ("--budget", "3"), ("--replications", "2")):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bl.write_baseline(made, root / "base")
 
 
+def root_dir(baseline_dir: Path) -> Path:
+    """The directory holding the recorded fixture's scenario files."""
+    return baseline_dir.parent
+
+
 def mmc_baseline(tmp_path: Path, extra: str = "") -> tuple[Path, Path]:
     """A baseline of a copy of the M/M/5 scenario; returns (scenario file, baseline dir)."""
     scenario = write_scenario(tmp_path / "queue.toml", MMC, "queue", extra)
@@ -60,6 +66,11 @@ def test_recorded_files_and_round_trip(recorded: Path) -> None:
     assert manifest["seed"] == 5 and manifest["replications"] == REPLICATIONS and manifest["overrides"] == SMALL
     assert [e["name"] for e in manifest["scenarios"]] == ["mono", "mmc"]
     assert all(len(e["sha256"]) == 64 for e in manifest["scenarios"])
+    # Content hashes of each scenario file and of every file it extends, and of the model source.
+    assert [list(e["inputs"])[-2:] for e in manifest["scenarios"]] == [
+        ["data/scenarios/monolith.toml", "data/calibrated/juno.toml"], [bl.record_path(root_dir(recorded) / "mmc.toml"),
+                                                                        "data/scenarios/mmc.toml"]]
+    assert "sim/simulate.py" in manifest["model_sources"]
     assert manifest["metrics"] == list(bl.CHECKED_METRICS) and manifest["areas"] == list(bl.CHECKED_AREAS)
     assert manifest["family_wise_error_rate"] == bl.DEFAULT_FWER and "driversplit" in manifest["versions"]
     loaded = bl.load_baseline(recorded)
@@ -118,6 +129,7 @@ def test_model_change_fails_and_names_the_metric(recorded: Path, monkeypatch: py
     monkeypatch.setattr(simulate, "build_world", slower_cores)
     result = bl.check_baseline(recorded, workers=1)  # in-process: the patch applies
     assert not result.passed and not result.warnings  # the scenarios did not change
+    assert result.cause("mono").startswith("no recorded input changed")  # patched in memory, not in a file
     moved = result.moved
     assert set(moved["status"]) == {"moved"}
     keys = set(zip(moved["scenario"], moved["area"], moved["metric"], strict=True))
@@ -140,6 +152,8 @@ def test_scenario_edit_fails_and_warns(tmp_path: Path) -> None:
     assert not result.passed
     assert len(result.warnings) == 1 and str(scenario) in result.warnings[0] and "changed" in result.warnings[0]
     assert "time_to_first_review_median_days" in set(result.moved["metric"])
+    assert result.cause("queue").startswith(f"{scenario} changed since the baseline was recorded")
+    assert f"cause (queue): {scenario} changed" in result.report()
 
 
 def test_cosmetic_scenario_edit_only_warns(tmp_path: Path) -> None:
@@ -302,11 +316,22 @@ def test_cli_update_check_and_move(tmp_path: Path) -> None:
     assert all(line.startswith("check-baseline: ") for line in proc.stderr.splitlines())  # progress lines only
 
     write_scenario(scenario, MMC, "queue", "\n[review]\nreviews_per_core_per_day = 0.7\n")
-    proc = run_cli(*args, "--workers", "1")
+    report, junit = tmp_path / "check.json", tmp_path / "check.xml"
+    proc = run_cli(*args, "--workers", "1", "--json", str(report), "--junit", str(junit))
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert f"warning: {scenario}: scenario changed" in proc.stdout
-    assert "FAIL" in proc.stdout and "stored [95% CI]" in proc.stdout
+    assert f"warning: {scenario} changed since the baseline was recorded" in proc.stdout
+    assert "FAIL" in proc.stdout and "stored [95% CI]" in proc.stdout and "minimum detectable change" in proc.stdout
     assert "core_utilization" in proc.stdout and "moved" in proc.stdout and "Traceback" not in proc.stderr
+    assert f"cause (queue): {scenario} changed since the baseline was recorded" in proc.stdout
+    # The reports are written when the check fails, and say what the text says.
+    data = json.loads(report.read_text())
+    assert data["verdict"] == "fail" and data["counts"]["moved_total"] >= 1
+    moved = {r["metric"] for r in data["rows"] if r["status"] == "moved"}
+    assert "core_utilization" in moved
+    cases = ET.parse(junit).getroot().findall("./testsuite/testcase")
+    assert len(cases) == len(data["rows"])
+    assert {c.get("name").split("/")[1] for c in cases if c.find("failure") is not None} == moved
+    assert f"wrote {report}" in proc.stdout and f"wrote {junit}" in proc.stdout
 
 
 def test_cli_update_only_options_need_update(recorded: Path) -> None:

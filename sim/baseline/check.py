@@ -25,42 +25,55 @@ Bonferroni over the m checked metrics, so a change that moves nothing fails the 
 probability at most alpha (the family-wise error rate, 1 % by default, recorded in
 baseline.json).
 
-Statuses of a row: ``identical`` (same mean), ``ok`` (within the limit), ``moved`` (beyond it),
-``undefined`` (defined in the baseline, not in the rerun), ``missing`` (no row in the rerun),
-``skipped`` (n < 2 in the baseline, e.g. interface timings of a group without interface changes:
-not checked and not counted in the family). A metric constant over replications (SE 0 on both
-sides) moves on any difference beyond rounding (1e-9 relative).
+Each checked row also carries its **minimum detectable change** (``mdc``, the metric's unit, and
+``mdc_percent`` of the stored mean): the smallest shift in mean this same test, at the same level
+alpha / m and the baseline's n replications, flags with 80 % power, from the recorded spread:
+MDC = lambda* x sqrt(2) x SE_stored, lambda* the non-centrality at which a non-central t with
+2 (n - 1) degrees of freedom exceeds the limit in absolute value with probability 0.8 (about
+t + 0.85 for these n); the derivation is in :mod:`sim.baseline.power`.
 
-Scenario files are read at run time; a file whose resolved scenario no longer hashes to the
-recorded sha256 is a warning (the scenario changed: re-record the baseline deliberately), not a
-failure by itself.
+Statuses of a row: ``identical`` (same mean), ``ok`` (within the limit), ``moved`` (beyond it),
+``undefined`` (defined in the baseline, not in the rerun), ``missing`` (recorded, no row in the
+rerun), ``unrecorded`` (defined in the rerun, no row in the baseline: a metric or area the model
+now produces that was never recorded), ``skipped`` (n < 2 in the baseline, e.g. interface timings
+of a group without interface changes: not checked and not counted in the family). A metric
+constant over replications (SE 0 on both sides) moves on any difference beyond rounding (1e-9
+relative). ``moved`` fails; so do the three *missing* statuses (``missing``, ``undefined``,
+``unrecorded``), counted and listed apart from the moved ones.
+
+Scenario files are read at run time; a changed input (a scenario file or a file it extends, or the
+model source) is named once as a warning or note (:mod:`sim.baseline.causes`), not a failure by
+itself; a failing check names it as the likely cause of what failed.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from sim.baseline.manifest import UPDATE_COMMAND
+from sim.baseline.power import POWER, minimum_detectable_change, percent_of
 from sim.baseline.settings import CHECKED_AREAS, CHECKED_METRICS, CONFIDENCE, DEFAULT_FWER
 from sim.baseline.store import Baseline
-from sim.baseline.text import format_table
+from sim.baseline.text import format_mdc_table, format_table
 from sim.runs.stats import se_from_ci, welch
 
 CHECK_COLUMNS = [
     "scenario", "area", "metric",
     "old_mean", "old_ci_low", "old_ci_high", "old_n",
     "new_mean", "new_ci_low", "new_ci_high", "new_n",
-    "diff", "se_diff", "df", "t", "limit", "status",
+    "diff", "se_diff", "df", "t", "limit", "status", "mdc", "mdc_percent",
 ]
 # Statuses of a check row; the first three pass.
 PASSING = ("identical", "ok", "skipped")
-FAILING = ("moved", "undefined", "missing")
+MOVED = ("moved",)
+MISSING = ("missing", "undefined", "unrecorded")  # recorded but no longer produced, or produced but not recorded
+FAILING = (*MOVED, *MISSING)
 CONSTANT_TOLERANCE = 1e-9  # relative difference below which a constant metric has not moved
 
 
@@ -97,8 +110,9 @@ def compare_summaries(
     for i, r in merged.iterrows():
         diff = r["mean_new"] - r["mean_old"]
         se, df = welch(old_se[i], int(old_n[i]), new_se[i], int(new_n[i]))
-        t_stat, limit, status = np.nan, np.nan, "skipped"
+        t_stat, limit, status, mdc = np.nan, np.nan, "skipped", np.nan
         if testable[i]:
+            mdc = minimum_detectable_change(old_se[i], int(old_n[i]), level)
             if r["_merge"] != "both":
                 status = "missing"
             elif new_n[i] < 1 or not np.isfinite(r["mean_new"]):
@@ -116,8 +130,26 @@ def compare_summaries(
         rows.append((r["scenario"], r["area"], r["metric"],
                      r["mean_old"], r["ci_low_old"], r["ci_high_old"], int(old_n[i]),
                      r["mean_new"], r["ci_low_new"], r["ci_high_new"], int(new_n[i]),
-                     diff, se, df, t_stat, limit, status))
+                     diff, se, df, t_stat, limit, status, mdc, percent_of(mdc, r["mean_old"])))
+    rows.extend(unrecorded_rows(old, new, keys, metric_names, areas))
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
+
+
+def unrecorded_rows(old: pd.DataFrame, new: pd.DataFrame, keys: list[str], metric_names: Sequence[str],
+                    areas: Sequence[str]) -> list[tuple]:
+    """Rows (status ``unrecorded``) for checked metrics of recorded scenarios that the rerun defines
+    and the baseline has no row for, ordered by scenario (as recorded), area and metric."""
+    scenarios = list(dict.fromkeys(old["scenario"]))
+    cand = new[new["scenario"].isin(scenarios) & new["metric"].isin(list(metric_names))
+               & new["area"].isin(list(areas)) & (new["n"] >= 1) & np.isfinite(new["mean"].astype(float))]
+    cand = cand.merge(old[keys].drop_duplicates(), on=keys, how="left", indicator=True)
+    cand = cand[cand["_merge"] == "left_only"]
+    order = (cand["scenario"].map(scenarios.index), cand["area"].map(list(areas).index),
+             cand["metric"].map(list(metric_names).index))
+    cand = cand.assign(_s=order[0], _a=order[1], _m=order[2]).sort_values(["_s", "_a", "_m"])
+    nan = np.nan
+    return [(r["scenario"], r["area"], r["metric"], nan, nan, nan, 0, r["mean"], r["ci_low"], r["ci_high"],
+             int(r["n"]), nan, nan, nan, nan, nan, "unrecorded", nan, nan) for _, r in cand.iterrows()]
 
 
 def t_limit(level: float, df: float) -> float:
@@ -127,29 +159,46 @@ def t_limit(level: float, df: float) -> float:
 
 @dataclass
 class CheckResult:
-    """The outcome of a check: one row per checked metric, the verdict, and warnings."""
+    """The outcome of a check: one row per checked metric, the verdict, warnings and causes."""
 
     baseline: Baseline
-    table: pd.DataFrame  # CHECK_COLUMNS, one row per (scenario, area, metric) of the baseline
+    table: pd.DataFrame  # CHECK_COLUMNS, one row per (scenario, area, metric) of the baseline, then unrecorded ones
     fwer: float  # the family-wise error rate the check used
-    warnings: list[str]  # changed scenario files
-    notes: list[str]  # changed package versions
+    warnings: list[str]  # changed input files (each once), scenarios changed for no file's reason
+    notes: list[str]  # changed package versions, changed model source
     seconds: float  # wall time of the rerun, s
+    causes: dict[str, str] = field(default_factory=dict)  # scenario -> likely cause of its failing rows
 
     @property
     def checked(self) -> pd.DataFrame:
         """The rows in the Bonferroni family (defined in the baseline)."""
-        return self.table[self.table["status"] != "skipped"]
+        return self.table[~self.table["status"].isin(("skipped", "unrecorded"))]
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        """The failing rows: moved beyond noise, or missing (see :data:`MISSING`)."""
+        return self.table[self.table["status"].isin(FAILING)]
 
     @property
     def moved(self) -> pd.DataFrame:
-        """The failing rows: moved beyond noise, newly undefined, or missing."""
-        return self.table[self.table["status"].isin(FAILING)]
+        """The rows that moved beyond noise."""
+        return self.table[self.table["status"].isin(MOVED)]
+
+    @property
+    def missing(self) -> pd.DataFrame:
+        """The rows recorded but no longer produced (``missing``, ``undefined``) or produced but not
+        recorded (``unrecorded``)."""
+        return self.table[self.table["status"].isin(MISSING)]
 
     @property
     def passed(self) -> bool:
         """True when no checked metric fails."""
-        return self.moved.empty
+        return self.failed.empty
+
+    @property
+    def level(self) -> float:
+        """The two-sided level of each row's test (Bonferroni: fwer / m)."""
+        return self.fwer / max(len(self.checked), 1)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -163,8 +212,13 @@ class CheckResult:
         limit = self.checked["limit"].replace(np.inf, np.nan).dropna()
         return (limit.min(), limit.max()) if len(limit) else (np.nan, np.nan)
 
+    def cause(self, scenario: str) -> str:
+        """The likely root cause of a failing row of ``scenario`` (empty when not diagnosed)."""
+        return self.causes.get(scenario, "")
+
     def report(self) -> str:
-        """The verdict as text, and the table of what moved (or of the three rows closest to the limit)."""
+        """The verdict as text: the test, the tally, each metric's minimum detectable change, then
+        the moved and the missing rows apart (or the three rows closest to the limit) and the causes."""
         m = len(self.checked)
         counts = self.counts
         lo, hi = self.limits
@@ -175,20 +229,37 @@ class CheckResult:
             (f"{len(self.baseline.scenarios)} scenarios x {self.baseline.replications} replications, "
              f"seed {self.baseline.seed}, in {self.seconds:.0f} s"),
             (f"test: family-wise error rate {self.fwer:g}, Bonferroni over {m} checked metrics (two-sided level "
-             f"{self.fwer / max(m, 1):.2g} each): moved when |now - stored| > t x SE of the difference{limit_text}"),
+             f"{self.level:.2g} each): moved when |now - stored| > t x SE of the difference{limit_text}"),
         ]
-        tally = ", ".join(f"{counts[s]} {s}" for s in ("identical", "ok", *FAILING) if counts[s])
-        skipped = counts["skipped"]
-        lines.append(f"checked {m}: {tally}" + (f" ({skipped} undefined in the baseline, not checked)" if skipped else ""))
+        tally = ", ".join(f"{counts[s]} {s}" for s in ("identical", "ok", *FAILING) if counts[s] and s != "unrecorded")
+        skipped, unrecorded = counts["skipped"], counts["unrecorded"]
+        lines.append(f"checked {m}: {tally}" + (f" ({skipped} undefined in the baseline, not checked)" if skipped else "")
+                     + (f"; {unrecorded} unrecorded (produced now, not in the baseline)" if unrecorded else ""))
+        lines.append(f"minimum detectable change (shift in mean flagged with {POWER:.0%} power at this level and "
+                     f"{self.baseline.replications} replications, from the recorded spread; % of the stored mean):")
+        lines.append(format_mdc_table(self.checked))
         if self.passed:
-            lines.append("PASS: no checked metric moved beyond noise")
+            lines.append("PASS: no checked metric moved beyond noise or went missing")
             near = self.checked[self.checked["status"] == "ok"]
             if not near.empty:
                 ratio = (near["t"].abs() / near["limit"]).sort_values(ascending=False)
                 lines.append("closest to the limit:")
                 lines.append(format_table(near.loc[ratio.index[:3]]))
-        else:
-            lines.append(f"FAIL: {len(self.moved)} metric(s) moved (if the change is intended, re-record the "
-                         f"baseline with `{UPDATE_COMMAND}` and commit data/baseline/)")
+            return "\n".join(lines)
+        n_missing = len(self.missing)
+        lines.append(f"FAIL: {len(self.moved)} moved, {n_missing} missing (if the change is intended, re-record "
+                     f"the baseline with `{UPDATE_COMMAND}` and commit data/baseline/)")
+        if not self.moved.empty:
+            lines.append(f"moved beyond noise ({len(self.moved)}):")
             lines.append(format_table(self.moved))
+        if n_missing:
+            gone = int(self.missing["status"].isin(("missing", "undefined")).sum())
+            lines.append(f"missing ({n_missing}: {gone} recorded but no longer produced, {n_missing - gone} "
+                         f"produced but not recorded):")
+            lines.append(format_table(self.missing))
+        causes: dict[str, list[str]] = {}
+        for scenario in dict.fromkeys(self.failed["scenario"]):
+            causes.setdefault(self.cause(scenario) or "not diagnosed", []).append(scenario)
+        for cause, scenarios in causes.items():
+            lines.append(f"cause ({', '.join(scenarios)}): {cause}")
         return "\n".join(lines)

@@ -5,6 +5,12 @@ the sha256 of each resolved scenario, the overrides, root seed and replication c
 checked metrics and areas, the confidence level of the stored intervals, the family-wise error
 rate of the check (:mod:`sim.baseline.check`) and the package versions. It holds no timestamp and
 no run time, so re-recording the same baseline writes the same bytes.
+
+Since the check names changed inputs (:mod:`sim.baseline.causes`), each scenario entry also records
+``inputs`` (the sha256 of the bytes of the scenario file and of every file it extends) and the
+manifest ``model_sources`` (the sha256 of each model source file, :mod:`sim.baseline.inputs`).
+Both are optional: a baseline recorded before has neither, is read as before (same format 1) and
+checked with a coarser diagnosis; a manifest without them is written without them.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import paths
+from sim.baseline.inputs import chain_hashes
 from sim.errors import InputError
 from sim.scenario import Scenario
 
@@ -41,6 +48,8 @@ class ScenarioEntry(BaseModel):
     name: str
     policy: str
     sha256: str
+    # sha256 of the bytes of this file and of each file it extends (recorded names); None: not recorded
+    inputs: dict[str, str] | None = None
 
     @property
     def path(self) -> Path:
@@ -63,6 +72,7 @@ class Manifest(BaseModel):
     family_wise_error_rate: float = Field(gt=0, lt=1)
     test: str = TEST_RULE
     versions: dict[str, str] = Field(default_factory=dict)
+    model_sources: dict[str, str] | None = None  # sha256 of each model source file; None: not recorded
 
     @property
     def fwer(self) -> float:
@@ -71,7 +81,7 @@ class Manifest(BaseModel):
 
     def to_json(self) -> str:
         """The file's text: two-space indented JSON and a final newline (ASCII, stable order)."""
-        return json.dumps(self.model_dump(), indent=2) + "\n"
+        return json.dumps(self.model_dump(exclude_none=True), indent=2) + "\n"  # no null: old readers
 
 
 def read_manifest(path: Path) -> Manifest:
@@ -106,7 +116,7 @@ def scenario_hash(scenario: Scenario) -> str:
 def scenario_entry(file: str | Path, scenario: Scenario) -> ScenarioEntry:
     """How ``scenario``, loaded from ``file``, is recorded."""
     return ScenarioEntry(file=record_path(file), name=scenario.scenario.name, policy=scenario.policy.name,
-                         sha256=scenario_hash(scenario))
+                         sha256=scenario_hash(scenario), inputs=chain_hashes(file, record_path))
 
 
 def record_path(path: str | Path) -> str:

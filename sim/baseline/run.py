@@ -11,8 +11,10 @@ from typing import Any
 
 import pandas as pd
 
+from sim.baseline.causes import diagnose
 from sim.baseline.check import CheckResult, compare_summaries
-from sim.baseline.manifest import UPDATE_COMMAND, scenario_entry, scenario_hash
+from sim.baseline.inputs import model_source_hashes
+from sim.baseline.manifest import scenario_entry
 from sim.baseline.settings import (
     CHECKED_AREAS,
     CHECKED_METRICS,
@@ -102,7 +104,8 @@ def build_baseline(
         seed=root, replications=replications, overrides=list(overrides),
         scenarios=[scenario_entry(f, sc) for f, sc in zip(scenario_files, scenarios, strict=True)],
         metrics=list(metric_names), areas=list(areas), confidence=CONFIDENCE, family_wise_error_rate=fwer,
-        versions=package_versions(), summary=summary, seconds=time.perf_counter() - start,
+        versions=package_versions(), model_sources=model_source_hashes(), summary=summary,
+        seconds=time.perf_counter() - start,
     )
 
 
@@ -148,15 +151,16 @@ def check_baseline(
     """Re-run the recorded scenarios (recorded seed, replications, overrides) and compare
     (:func:`sim.baseline.check.compare_summaries`).
 
-    Scenario files are read now; a changed hash is a warning. ``fwer`` overrides the recorded
-    family-wise error rate.
+    Scenario files are read now; a changed input is a warning or note naming the file once, and
+    the likely cause of each failing scenario (:func:`sim.baseline.causes.diagnose`). ``fwer``
+    overrides the recorded family-wise error rate.
     """
     if not isinstance(baseline, Baseline):
         baseline = load_baseline(baseline)
     alpha = baseline.fwer if fwer is None else fwer
     check_fwer(alpha)
     scenarios = baseline.load_scenarios()
-    warnings, notes = scenario_warnings(baseline, scenarios), version_notes(baseline)
+    diagnosis = diagnose(baseline, scenarios)
     # Compare under the recorded names (a renamed scenario is a changed scenario: warned above).
     renamed = [sc.model_copy(update={"scenario": sc.scenario.model_copy(update={"name": e.name})})
                if sc.scenario.name != e.name else sc for e, sc in zip(baseline.scenarios, scenarios, strict=True)]
@@ -165,20 +169,9 @@ def check_baseline(
                       progress=progress, areas=baseline.areas)
     seconds = time.perf_counter() - start
     table = compare_summaries(baseline.summary, new, baseline.metrics, baseline.areas, alpha, baseline.confidence)
-    return CheckResult(baseline, table, alpha, warnings, notes, seconds)
-
-
-def scenario_warnings(baseline: Baseline, scenarios: Sequence[Scenario]) -> list[str]:
-    """One line per recorded scenario file whose resolved scenario no longer has the recorded hash."""
-    out = []
-    for entry, sc in zip(baseline.scenarios, scenarios, strict=True):
-        digest = scenario_hash(sc)
-        if digest != entry.sha256:
-            renamed = f"; renamed {entry.name!r} -> {sc.scenario.name!r}" if sc.scenario.name != entry.name else ""
-            out.append(f"{entry.file}: scenario changed since the baseline was recorded (sha256 "
-                       f"{entry.sha256[:12]} -> {digest[:12]}{renamed}); if intended, re-record it with "
-                       f"`{UPDATE_COMMAND}`")
-    return out
+    causes = {e.name: diagnosis.cause(e.name) for e in baseline.scenarios}
+    return CheckResult(baseline, table, alpha, diagnosis.warnings, [*version_notes(baseline), *diagnosis.notes],
+                       seconds, causes)
 
 
 def version_notes(baseline: Baseline) -> list[str]:

@@ -32,6 +32,7 @@ class Baseline(Manifest):
 
     summary: pd.DataFrame = Field(exclude=True)  # SUMMARY_COLUMNS
     seconds: float | None = Field(default=None, exclude=True)  # wall time of the run that made it, s (not stored)
+    directory: Path | None = Field(default=None, exclude=True)  # where it was read from (not stored)
 
     def load_scenarios(self) -> list[Scenario]:
         """The recorded scenario files as they are now, with the recorded overrides."""
@@ -71,7 +72,7 @@ def load_baseline(directory: str | Path = BASELINE_DIR) -> Baseline:
     unknown = sorted(set(summary["scenario"]) - {e.name for e in manifest.scenarios})
     if unknown:
         raise BaselineError(f"{summary_path}: scenarios {unknown} are not in {MANIFEST_FILE}")
-    return Baseline(**dict(manifest), summary=summary)
+    return Baseline(**dict(manifest), summary=summary, directory=directory)
 
 
 def try_load_baseline(directory: str | Path) -> Baseline | None:
