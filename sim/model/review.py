@@ -3,9 +3,12 @@
 A change offered to the board goes straight to an idle reviewer who may review it (chosen in
 proportion to their weight for its area times their capacity), or waits. A reviewer who finishes a review picks the
 next change by the board's selection rule (:class:`~sim.model.queue.WeightedQueue`: expertise x
-attractiveness), never one they already reviewed at this patch set. A policy may add priority
-lanes (runway items, sponsored blueprints): with the lane's share of picks, the reviewer first
-picks by the same rule among the lane's waiting changes. A waiting change whose
+attractiveness, times the area's ``attention`` until the change's first core review), never one
+they already reviewed at this patch set. With ``review.engaged_priority``, that share of a
+reviewer's picks goes first to the waiting changes they reviewed before (engagement: cores come
+back to the changes they took up). A policy may add priority lanes (runway items, sponsored
+blueprints): with the lane's share of picks, the reviewer first picks by the same rule among the
+lane's waiting changes. A waiting change whose
 author's patience runs out is abandoned at that moment; the board notices lazily, when a
 reviewer draws it or at the end of the run, which costs no events and changes no outcome.
 A review lasts its effort divided by the reviewer's rate, times the cycle's activity multiplier
@@ -54,7 +57,12 @@ class ReviewBoard:
         activity: Callable[[float], float] | None = None,
         attention_decay: float = 0.0,
         workweek: WorkWeek | None = None,
+        first_attention: tuple[float, ...] = (),
+        engaged_priority: float = 0.0,
     ) -> None:
+        """``first_attention``: per area, the selection weight of a change before its first core
+        review (empty: 1 everywhere). ``engaged_priority``: share of picks going first to changes the
+        reviewer reviewed before (0: no such lane)."""
         self.clock = clock
         self.name = name
         self.reviewers = reviewers
@@ -76,6 +84,11 @@ class ReviewBoard:
         self.workweek = workweek
         self.attention_origin = 0.0
         self.lanes: list[tuple[float, Callable[[Reviewer], Iterable[Change]]]] = []
+        self.first_attention = first_attention
+        self.engaged: dict[int, list[Change]] = {}  # reviewer id -> open changes they reviewed
+        self.track_engagement = engaged_priority > 0.0
+        if self.track_engagement:
+            self.lanes.append((engaged_priority, self._engaged_changes))
         self.watchers: list[Callable[[ReviewBoard, Reviewer, Change], None]] = []  # see watch()
         self._review_end = self._finish  # bound once, not per scheduled review end
 
@@ -119,15 +132,18 @@ class ReviewBoard:
         the selection probabilities, so weights stored at the start of a wait stay exact. The
         origin moves forward before the exponent could overflow.
         """
+        weight = change.attractiveness
+        if self.first_attention and math.isnan(change.first_review):
+            weight *= self.first_attention[change.area]
         if not self.attention_decay:
-            return change.attractiveness
+            return weight
         exponent = self.attention_decay * (change.last_upload - self.attention_origin)
         if exponent > MAX_ATTENTION_EXPONENT:
             shift = self.clock.now() - self.attention_origin
             self.queue.rescale(math.exp(-self.attention_decay * shift))
             self.attention_origin += shift
             exponent = self.attention_decay * (change.last_upload - self.attention_origin)
-        return change.attractiveness * math.exp(exponent)
+        return weight * math.exp(exponent)
 
     def withdraw(self, change: Change) -> bool:
         """Take a waiting change out of the queue (a policy holds it back; it keeps waiting).
@@ -241,6 +257,10 @@ class ReviewBoard:
         change.review_time += now - reviewer.review_start
         change.core_reviews += 1
         change.reviewed_by.add(reviewer.id)
+        if self.track_engagement:
+            engaged = self.engaged.setdefault(reviewer.id, [])
+            if change not in engaged:
+                engaged.append(change)
         self.on_reviewed(change, reviewer)
         self._take_next(reviewer)
 
@@ -257,6 +277,14 @@ class ReviewBoard:
         if work >= 0.0 and lo == begin and hi == end:
             return work
         return self.workweek.work_between(lo, hi)
+
+    def _engaged_changes(self, reviewer: Reviewer) -> list[Change]:
+        """The open changes ``reviewer`` reviewed before (closed ones are dropped as they are met)."""
+        engaged = self.engaged.get(reviewer.id)
+        if not engaged:
+            return []
+        engaged[:] = [c for c in engaged if not c.closed]
+        return engaged
 
     def _take_next(self, reviewer: Reviewer) -> None:
         change = self._next_for(reviewer)

@@ -42,6 +42,9 @@ class World:
         self.freeze_from = 7.0 * cycle.feature_freeze_week if cycle.feature_freeze else math.inf
         self.reopen_at = 7.0 * cycle.reopen_week if cycle.reopen_week is not None else self.cycle_days
         self._activity: tuple[float, ...] = scenario.review.weekly_activity or ()  # () = flat
+        # Cores' attention to each area's new changes (all 1: none, and the boards skip the factor).
+        attention = tuple(a.attention for a in scenario.areas.values())
+        self.first_attention: tuple[float, ...] = attention if any(x != 1.0 for x in attention) else ()
         self.workweek = (WorkWeek(cycle.weekend_activity, cycle.start_weekday, self.warmup)
                          if cycle.weekend_activity != 1.0 else None)
         self.changes: list[Change] = []
@@ -98,6 +101,7 @@ class World:
             on_reviewed=self.lifecycle.reviewed, on_expired=self.lifecycle.expired,
             activity=self.review_activity if self._activity else None, workweek=self.workweek,
             attention_decay=math.log(2.0) / halflife if (halflife := sc.review.attention_halflife_days) else 0.0,
+            first_attention=self.first_attention, engaged_priority=sc.review.engaged_priority,
             **hooks,
         )
         self.boards[name] = board

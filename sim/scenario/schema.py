@@ -234,6 +234,12 @@ class Area(_Section):
         description="Probability a merged nova change breaks this driver once it is out of tree (split repos; "
                     "ignored elsewhere and in non-driver areas)",
     )
+    attention: float = param(
+        1.0, gt=0, le=100, unit="multiplier",
+        source="assumption until fitted (issue 14: an area's slowness is change quality or reviewer attention)",
+        description="Selection weight of the area's changes until their first core review (cores' attention to a "
+                    "new change of this area, relative to other areas)",
+    )
     defects_mean: float = param(
         1.0, ge=0, le=50, unit="defects", source="fitted by `sim calibrate` (per area)",
         description="Mean latent defects of a median-size change (Poisson); drives review rounds",
@@ -324,6 +330,12 @@ class Review(_Section):
         source="fitted (assumption: Gerrit dashboards list changes by last update, so a patch set that waits "
                "falls out of reviewers' view; study §1: attention heterogeneity shapes the tail)",
         description="Half-life of a waiting patch set's attention as it ages since upload (none = no decay)",
+    )
+    engaged_priority: float = param(
+        0.0, ge=0, le=1, unit="share of picks",
+        source="assumption (Thongtanunam et al. 2017: a reviewer's past participation on a patch is the strongest "
+               "predictor of further review); 0 = no priority",
+        description="Share of a core's picks that go first to waiting changes the core reviewed before (engagement)",
     )
     context_switch_share: float = param(
         0.2, ge=0, lt=1, unit="share of effort",
