@@ -17,7 +17,6 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +103,7 @@ def scorecard_rows(card: Scorecard, outcomes: Sequence[Outcome]) -> list[dict[st
     """The scorecard table's rows for the template: reference values, then one row per policy."""
     rows = [{"name": f"{sentence_name(card.reference)} (reference)", "reference": True, "cells": [
         {"cls": "reference", "verdict": "", "size": value_text(
-            next((c.reference_value for c in card.cells if c.outcome == o.key), math.nan), o), "ci": ""}
+            next((c.reference_value for c in card.cells if c.outcome == o.key), math.nan), o, short=True), "ci": ""}
         for o in outcomes]}]
     for policy in card.policies:
         cells = []
@@ -116,27 +115,44 @@ def scorecard_rows(card: Scorecard, outcomes: Sequence[Outcome]) -> list[dict[st
             c = hit[0]
             cells.append({"cls": c.verdict.replace(" ", "-").replace("/", ""),
                           "verdict": f"{ARROWS[direction(c)]} {c.verdict}",
-                          "size": size_text(c, o), "ci": ci_text(c, o)})
+                          "size": size_text(c, o, short=True), "ci": ci_text(c, o)})
         rows.append({"name": sentence_name(policy), "reference": False, "cells": cells})
     return rows
 
 
+def criteria_met(text: str) -> tuple[int, int]:
+    """(met, total) of the "## Fit criteria" table of a calibration report (its last column: yes/no)."""
+    section = re.search(r"^## Fit criteria\s*$(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    if section is None:
+        return 0, 0
+    verdicts = [row.rstrip().rstrip("|").rsplit("|", 1)[-1].strip()
+                for row in section.group(1).splitlines() if row.startswith("|")]
+    verdicts = [v for v in verdicts if v in ("yes", "no")]
+    return verdicts.count("yes"), len(verdicts)
+
+
 def calibration_sections(calibration_dir: Path, figures_dir: Path,
-                         cycles: Sequence[str] = CALIBRATION_CYCLES) -> list[dict[str, str]]:
-    """Per cycle with a report ``<cycle>.md`` in ``calibration_dir``: its title, its opening paragraph
-    and its full text as HTML, and its figure ``calibration_<cycle>.png`` from ``figures_dir`` if there."""
+                         cycles: Sequence[str] = CALIBRATION_CYCLES) -> list[dict[str, Any]]:
+    """Per cycle with a report ``<cycle>.md`` in ``calibration_dir``: its title, how many fit criteria
+    it meets, its opening paragraph, its full text as HTML (headings demoted below the page's), and
+    its figure ``calibration_<cycle>.png`` from ``figures_dir`` if there (as ``sim calibrate`` writes it)."""
     sections = []
     for cycle in cycles:
         md = Path(calibration_dir) / f"{cycle}.md"
         if not md.is_file():
             continue
         text = md.read_text(encoding="utf-8")
+        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+        title = paragraphs[0].lstrip("# ").strip() if paragraphs else cycle
+        opening = next((p for p in paragraphs[1:] if not p.startswith(("#", "|", "-"))), "")
         html = markdown_html(text)
         html = re.sub(r"<img [^>]*>", "", html)  # a report's relative images would not resolve here
+        html = re.sub(r"<(/?)h([1-4])>", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 2}>", html)  # below our h2
+        met, total = criteria_met(text)
         figure = Path(figures_dir) / f"calibration_{cycle}.png"
-        sections.append({"cycle": cycle, "html": html,
-                         "image": data_uri(figure) if figure.is_file() else "",
-                         "image_name": figure.name})
+        sections.append({"cycle": cycle, "title": title, "met": met, "total": total,
+                         "opening": Markup(markdown_html(opening)), "html": Markup(html),
+                         "image": data_uri(figure) if figure.is_file() else "", "image_name": figure.name})
     return sections
 
 
@@ -186,7 +202,7 @@ details { margin: 1em 0; } summary { cursor: pointer; font-weight: bold; }
 </head>
 <body>
 <h1>{{ title }}</h1>
-<p class="small">Generated {{ generated }} by <code>python -m sim report</code> from <code>{{ source }}</code>
+<p class="small">Written by <code>python -m sim report</code> from <code>{{ source }}</code>
 (the outputs of <code>python -m sim figures</code>); driversplit {{ version }}. Self-contained: every image is embedded.</p>
 <nav><a href="#scorecard">Scorecard</a><a href="#findings">Findings</a><a href="#calibration">Calibration</a><a href="#settings">Run settings</a></nav>
 
@@ -214,7 +230,9 @@ details { margin: 1em 0; } summary { cursor: pointer; font-weight: bold; }
 <h2 id="calibration">Calibration</h2>
 {% if calibration %}{% for c in calibration %}
 <section>
-{% if c.image %}<figure><img src="{{ c.image }}" alt="Calibration on {{ c.cycle }}"></figure>{% endif %}
+<h3>{{ c.title }}{% if c.total %}: {{ c.met }} of {{ c.total }} fit criteria met{% endif %}</h3>
+{{ c.opening }}
+{% if c.image %}<figure><img src="{{ c.image }}" alt="Calibration on {{ c.cycle }}"></figure>{% else %}<p class="small">(No {{ c.image_name }} in the figures directory.)</p>{% endif %}
 <details><summary>The {{ c.cycle }} calibration report in full</summary>{{ c.html }}</details>
 </section>
 {% endfor %}{% else %}<p>No calibration report found in <code>{{ calibration_dir }}</code>.</p>{% endif %}
@@ -241,7 +259,6 @@ def render_report(figures_dir: Path, calibration_dir: Path) -> str:
            + (f" {card.staffing}." if card.staffing else ""))
     return TEMPLATE.render(
         title="Governance options for Nova's virt drivers: what the simulation finds",
-        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         source=str(figures_dir),
         version=manifest.get("versions", {}).get("driversplit", "?"),
         reference=sentence_name(card.reference),
@@ -251,8 +268,7 @@ def render_report(figures_dir: Path, calibration_dir: Path) -> str:
         paragraphs=[Markup(markdown_html(policy_paragraph(card, p))) for p in card.policies],
         scorecard_image=image(figures_dir, scorecard_png),
         figures=figures,
-        calibration=[{**c, "html": Markup(c["html"])}
-                     for c in calibration_sections(calibration_dir, figures_dir)],
+        calibration=calibration_sections(calibration_dir, figures_dir),
         calibration_dir=str(calibration_dir),
         settings=run_settings(manifest),
     )

@@ -252,12 +252,13 @@ def value_text(value: float, outcome: Outcome, short: bool = False) -> str:
 
 
 def markdown_table(card: Scorecard) -> str:
-    """The scorecard as a Markdown table: one row per policy, one column per outcome."""
+    """The scorecard as a Markdown table: one row per policy, one column per outcome (unit in its heading)."""
+    heads = {o.key: f"{o.label} ({o.unit})" for o in OUTCOMES}
     rows = []
     ref_row = {"policy": f"{sentence_name(card.reference)} (reference)"}
     for o in OUTCOMES:
         ref_values = [c.reference_value for c in card.cells if c.outcome == o.key]
-        ref_row[o.label] = value_text(ref_values[0], o) if ref_values else "n/a"
+        ref_row[heads[o.key]] = value_text(ref_values[0], o, short=True) if ref_values else "n/a"
     rows.append(ref_row)
     for policy in card.policies:
         row = {"policy": sentence_name(policy)}
@@ -265,9 +266,9 @@ def markdown_table(card: Scorecard) -> str:
             try:
                 c = card.cell(policy, o.key)
             except KeyError:
-                row[o.label] = "n/a"
+                row[heads[o.key]] = "n/a"
                 continue
-            row[o.label] = f"{ARROWS[direction(c)]} **{c.verdict}** {size_text(c, o)}<br>{ci_text(c, o)}"
+            row[heads[o.key]] = f"{ARROWS[direction(c)]} **{c.verdict}** {size_text(c, o, short=True)}<br>{ci_text(c, o)}"
         rows.append(row)
     return pd.DataFrame(rows).to_markdown(index=False)
 
