@@ -9,13 +9,19 @@ import shutil
 from pathlib import Path
 
 import pytest
+from markupsafe import escape as html_escape
 from simtest import MONOLITH, SCENARIOS, run_cli
 
 from sim.errors import InputError
-from markupsafe import escape as html_escape
 from sim.outputs import figures
 from sim.outputs.browser import find_chromium, headless_args, is_our_screenshot, screenshot
-from sim.outputs.html_report import INDEX, REPORT_MARKER, calibration_sections, render_report, write_report
+from sim.outputs.html_report import (
+    INDEX,
+    REPORT_MARKER,
+    calibration_sections,
+    render_report,
+    write_report,
+)
 from sim.outputs.scorecard import build_scorecard
 from sim.outputs.scorecard_plot import plot_scorecard
 from sim.runs.compare import compare
@@ -123,6 +129,21 @@ def test_screenshot_is_a_png_of_ours_and_never_replaces_a_foreign_file(figures_d
     assert foreign.read_bytes() == b"not ours"
 
 
+def test_figures_of_an_older_version_without_a_scorecard_still_make_a_report(figures_dir: Path,
+                                                                            tmp_path: Path) -> None:
+    old = tmp_path / "old"
+    shutil.copytree(figures_dir, old)
+    manifest = json.loads((old / figures.MANIFEST).read_text())
+    del manifest["scorecard"]
+    (old / figures.MANIFEST).write_text(json.dumps(manifest))
+    html = render_report(old, CALIBRATION)
+    assert "holds no scorecard" in html and 'class="scorecard"' not in html
+    manifest["figures"][0]["files"] = ["fig.svg"]  # no PNG listed: one clear error
+    (old / figures.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match="figures.json: a figure or the scorecard lacks"):
+        render_report(old, CALIBRATION)
+
+
 def test_missing_figures_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="figures.json: not found"):
         render_report(tmp_path, CALIBRATION)
@@ -133,6 +154,9 @@ def test_missing_figures_is_one_clear_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "figures.json" in proc.stderr
     assert not (tmp_path / "r").exists()
+    (tmp_path / "figures.json").write_text('{"figures": []}')
+    with pytest.raises(InputError, match="--calibration .*: holds none of juno.md, kilo.md"):
+        render_report(tmp_path, tmp_path)
 
 
 def test_report_never_replaces_a_foreign_directory(figures_dir: Path, tmp_path: Path) -> None:

@@ -15,7 +15,14 @@ from simtest import MONOLITH, SCENARIOS
 from sim.outputs import scorecard
 from sim.outputs.findings import Effect
 from sim.outputs.prepare import backlog_per_replication, backlog_series
-from sim.outputs.scorecard import OUTCOMES, build_scorecard, markdown_table, policy_paragraph, readme_lines, verdict
+from sim.outputs.scorecard import (
+    OUTCOMES,
+    build_scorecard,
+    markdown_table,
+    policy_paragraph,
+    readme_lines,
+    verdict,
+)
 from sim.outputs.scorecard_plot import plot_scorecard
 from sim.runs.compare import Comparison, compare
 from sim.scenario import load_scenario

@@ -59,10 +59,8 @@ def read_manifest(figures_dir: Path) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid JSON ({exc})") from None
-    for key in ("figures", "scorecard"):
-        if key not in manifest:
-            raise InputError(f"{path}: field '{key}' missing; it was not written by `sim figures` of this "
-                             "version (rerun it)")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("figures"), list):
+        raise InputError(f"{path}: field 'figures' missing or not a list; not written by `sim figures` (rerun it)")
     return manifest
 
 
@@ -122,7 +120,7 @@ def scorecard_rows(card: Scorecard, outcomes: Sequence[Outcome]) -> list[dict[st
 
 def criteria_met(text: str) -> tuple[int, int]:
     """(met, total) of the "## Fit criteria" table of a calibration report (its last column: yes/no)."""
-    section = re.search(r"^## Fit criteria\s*$(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    section = re.search(r"^## Fit criteria\s*$(.*?)(?=^## |\Z)", text, flags=re.MULTILINE | re.DOTALL)
     if section is None:
         return 0, 0
     verdicts = [row.rstrip().rstrip("|").rsplit("|", 1)[-1].strip()
@@ -136,6 +134,13 @@ def calibration_sections(calibration_dir: Path, figures_dir: Path,
     """Per cycle with a report ``<cycle>.md`` in ``calibration_dir``: its title, how many fit criteria
     it meets, its opening paragraph, its full text as HTML (headings demoted below the page's), and
     its figure ``calibration_<cycle>.png`` from ``figures_dir`` if there (as ``sim calibrate`` writes it)."""
+    calibration_dir = Path(calibration_dir)
+    if not calibration_dir.is_dir():
+        raise InputError(f"--calibration {calibration_dir}: not a directory (the calibration reports' directory, "
+                         "default data/calibrated)")
+    if not any((calibration_dir / f"{cycle}.md").is_file() for cycle in cycles):
+        raise InputError(f"--calibration {calibration_dir}: holds none of "
+                         f"{', '.join(f'{c}.md' for c in cycles)} (written by `sim calibrate --write`)")
     sections = []
     for cycle in cycles:
         md = Path(calibration_dir) / f"{cycle}.md"
@@ -206,7 +211,7 @@ details { margin: 1em 0; } summary { cursor: pointer; font-weight: bold; }
 (the outputs of <code>python -m sim figures</code>); driversplit {{ version }}. Self-contained: every image is embedded.</p>
 <nav><a href="#scorecard">Scorecard</a><a href="#findings">Findings</a><a href="#calibration">Calibration</a><a href="#settings">Run settings</a></nav>
 
-<h2 id="scorecard">Scorecard: each policy against {{ reference }}</h2>
+{% if scorecard %}<h2 id="scorecard">Scorecard: each policy against {{ reference }}</h2>
 <p>{{ how_to_read }}</p>
 <table class="scorecard">
 <tr><th>policy</th>{% for o in outcomes %}<th title="{{ o.why }}">{{ o.label }}<br><span class="small">({{ o.unit }})</span></th>{% endfor %}</tr>
@@ -216,6 +221,8 @@ details { margin: 1em 0; } summary { cursor: pointer; font-weight: bold; }
 <ul>{% for o in outcomes %}<li>{{ o.label }}: {{ o.why }}.</li>{% endfor %}</ul>
 {% for p in paragraphs %}{{ p }}{% endfor %}
 <figure><img src="{{ scorecard_image }}" alt="The policy scorecard as a figure"></figure>
+{% else %}<h2 id="scorecard">Scorecard</h2>
+<p>{{ source }} holds no scorecard: it was written by an older <code>sim figures</code>; rerun it to add one.</p>{% endif %}
 
 <h2 id="findings">Findings</h2>
 {% for f in figures %}
@@ -228,14 +235,14 @@ details { margin: 1em 0; } summary { cursor: pointer; font-weight: bold; }
 {% endfor %}
 
 <h2 id="calibration">Calibration</h2>
-{% if calibration %}{% for c in calibration %}
+{% for c in calibration %}
 <section>
 <h3>{{ c.title }}{% if c.total %}: {{ c.met }} of {{ c.total }} fit criteria met{% endif %}</h3>
 {{ c.opening }}
 {% if c.image %}<figure><img src="{{ c.image }}" alt="Calibration on {{ c.cycle }}"></figure>{% else %}<p class="small">(No {{ c.image_name }} in the figures directory.)</p>{% endif %}
 <details><summary>The {{ c.cycle }} calibration report in full</summary>{{ c.html }}</details>
 </section>
-{% endfor %}{% else %}<p>No calibration report found in <code>{{ calibration_dir }}</code>.</p>{% endif %}
+{% endfor %}
 
 <h2 id="settings">Run settings</h2>
 <table>{% for k, v in settings %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}</table>
@@ -248,28 +255,35 @@ def render_report(figures_dir: Path, calibration_dir: Path) -> str:
     """The report page (HTML text) from the outputs of ``sim figures`` in ``figures_dir``."""
     figures_dir = Path(figures_dir)
     manifest = read_manifest(figures_dir)
-    card, outcomes = scorecard_from_json(manifest["scorecard"])
-    figures = [{**f, "src": image(figures_dir, next(n for n in f["files"] if n.endswith(".png")))}
-               for f in manifest["figures"]]
-    scorecard_png = next(n for n in manifest["scorecard"]["files"] if n.endswith(".png"))
-    how = (f"Each cell is the policy's difference from {sentence_name(card.reference)} (mean over "
-           f"{card.replications} replications that share their random draws), with its 95% confidence interval. "
-           "▲/▼: the outcome rises/falls beyond noise (the interval excludes 0); ●: within noise. "
-           "better/worse say whether that move is good for the project (hover a heading for its definition)."
-           + (f" {card.staffing}." if card.staffing else ""))
+    calibration = calibration_sections(calibration_dir, figures_dir)
+    scorecard = manifest.get("scorecard")  # absent from the figures of an older `sim figures`
+    try:
+        card, outcomes = scorecard_from_json(scorecard) if scorecard else (None, [])
+        figures = [{**f, "src": image(figures_dir, next(n for n in f["files"] if n.endswith(".png")))}
+                   for f in manifest["figures"]]
+        scorecard_png = next(n for n in scorecard["files"] if n.endswith(".png")) if scorecard else ""
+    except (KeyError, TypeError, ValueError, StopIteration) as exc:
+        raise InputError(f"{figures_dir / MANIFEST}: a figure or the scorecard lacks a field or a PNG file "
+                         f"({type(exc).__name__}: {exc}); rerun `sim figures`") from None
+    how = "" if card is None else (
+        f"Each cell is the policy's difference from {sentence_name(card.reference)} (mean over "
+        f"{card.replications} replications that share their random draws), with its 95% confidence interval. "
+        "▲/▼: the outcome rises/falls beyond noise (the interval excludes 0); ●: within noise. "
+        "better/worse say whether that move is good for the project (hover a heading for its definition)."
+        + (f" {card.staffing}." if card.staffing else ""))
     return TEMPLATE.render(
         title="Governance options for Nova's virt drivers: what the simulation finds",
         source=str(figures_dir),
         version=manifest.get("versions", {}).get("driversplit", "?"),
-        reference=sentence_name(card.reference),
+        scorecard=card is not None,
+        reference=sentence_name(card.reference) if card else "",
         how_to_read=how,
         outcomes=outcomes,
-        rows=scorecard_rows(card, outcomes),
-        paragraphs=[Markup(markdown_html(policy_paragraph(card, p))) for p in card.policies],
-        scorecard_image=image(figures_dir, scorecard_png),
+        rows=scorecard_rows(card, outcomes) if card else [],
+        paragraphs=[Markup(markdown_html(policy_paragraph(card, p))) for p in card.policies] if card else [],
+        scorecard_image=image(figures_dir, scorecard_png) if card else "",
         figures=figures,
-        calibration=calibration_sections(calibration_dir, figures_dir),
-        calibration_dir=str(calibration_dir),
+        calibration=calibration,
         settings=run_settings(manifest),
     )
 

@@ -19,7 +19,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from sim.outputs.findings import Effect, paired_effects, sentence_name, staffing_clause, table_effects
+from sim.outputs.findings import (
+    Effect,
+    paired_effects,
+    sentence_name,
+    staffing_clause,
+    table_effects,
+)
 from sim.outputs.prepare import backlog_per_replication, backlog_series, interface_usable_days
 from sim.runs.compare import Comparison
 from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS
