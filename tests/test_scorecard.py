@@ -119,3 +119,33 @@ def test_scorecard_figure_shows_every_policy_and_verdict(small: Comparison, tmp_
     assert shown == len(card.cells)
     fig.savefig(tmp_path / "s.png")
     assert (tmp_path / "s.png").stat().st_size > 10_000
+
+
+def test_make_figures_writes_the_scorecard_first(small: Comparison, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """sim figures' hook: scorecard.png/svg, the table and paragraphs at the top of README.md, the
+    cells in figures.json: all from the comparison it ran (the sweeps and their figures stubbed out)."""
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from sim.outputs import figures, plots
+
+    monkeypatch.setattr(figures, "_compare", lambda scenarios, replications, seed, executor, progress: small)
+    monkeypatch.setattr(Comparison, "subset", lambda self, names: self)
+    monkeypatch.setattr(figures, "gate_sweep_frame", lambda points, cmp: pd.DataFrame())
+    monkeypatch.setattr(figures, "runways_sweep_frame", lambda points, cmp: pd.DataFrame())
+    monkeypatch.setattr(figures, "gate_theory", lambda *a, **k: pd.DataFrame())
+    for name in ("plot_gate_sweep", "plot_runways_sweep", "plot_interface_usable", "plot_staffing"):
+        monkeypatch.setattr(plots, name, lambda *a, **k: (Figure(), "a stubbed finding"))
+    out = tmp_path / "figs"
+    figures.make_figures(out, replications=1, workers=1, progress=False)
+    card = build_scorecard(small)
+    assert (out / "scorecard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (out / "scorecard.svg").is_file()
+    readme = (out / "README.md").read_text()
+    headings = [line for line in readme.splitlines() if line.startswith("## ")]
+    assert headings[0].startswith("## Scorecard") and headings[1] == "## Run settings"
+    assert markdown_table(card) in readme
+    for policy in card.policies:
+        assert policy_paragraph(card, policy) in readme
+    manifest = json.loads((out / "figures.json").read_text())
+    assert manifest["scorecard"] == {"files": ["scorecard.png", "scorecard.svg"], **json.loads(json.dumps(card.to_json()))}
