@@ -180,4 +180,4 @@ def test_calibration_summary_counts_the_fit_criteria(tmp_path: Path) -> None:
     (section,) = calibration_sections(tmp_path, tmp_path, ["juno", "kilo"])  # kilo.md absent: left out
     assert (section["met"], section["total"]) == (2, 3)
     assert section["title"] == "Calibration on juno" and "Opening words." in section["opening"]
-    assert section["image"] == ""
+    assert section["image"].startswith("data:image/png") == (ROOT / "figures" / "calibration_juno.png").is_file()

@@ -24,6 +24,7 @@ import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from sim import paths
 from sim.errors import InputError
 from sim.outputs.findings import sentence_name
 from sim.outputs.report import package_versions
@@ -44,6 +45,7 @@ MANIFEST = "figures.json"  # what `sim figures` writes beside its figures
 REPORT_MARKER = "report.json"  # marks a directory holding a report this package wrote
 INDEX = "index.html"
 CALIBRATION_CYCLES: tuple[str, ...] = ("juno", "kilo")
+COMMITTED_FIGURES = paths.ROOT / "figures"  # where `sim calibrate --write` puts calibration_<cycle>.png
 
 
 # ------------------------------------------------------------------------------ reading the inputs
@@ -133,7 +135,8 @@ def calibration_sections(calibration_dir: Path, figures_dir: Path,
                          cycles: Sequence[str] = CALIBRATION_CYCLES) -> list[dict[str, Any]]:
     """Per cycle with a report ``<cycle>.md`` in ``calibration_dir``: its title, how many fit criteria
     it meets, its opening paragraph, its full text as HTML (headings demoted below the page's), and
-    its figure ``calibration_<cycle>.png`` from ``figures_dir`` if there (as ``sim calibrate`` writes it)."""
+    its figure ``calibration_<cycle>.png`` from ``figures_dir``, else from the committed figures/ (where
+    ``sim calibrate --write`` puts it beside the committed report), if there."""
     calibration_dir = Path(calibration_dir)
     if not calibration_dir.is_dir():
         raise InputError(f"--calibration {calibration_dir}: not a directory (the calibration reports' directory, "
@@ -154,7 +157,9 @@ def calibration_sections(calibration_dir: Path, figures_dir: Path,
         html = re.sub(r"<img [^>]*>", "", html)  # a report's relative images would not resolve here
         html = re.sub(r"<(/?)h([1-4])>", lambda m: f"<{m.group(1)}h{int(m.group(2)) + 2}>", html)  # below our h2
         met, total = criteria_met(text)
-        figure = Path(figures_dir) / f"calibration_{cycle}.png"
+        name = f"calibration_{cycle}.png"
+        figure = next((d / name for d in (Path(figures_dir), COMMITTED_FIGURES) if (d / name).is_file()),
+                      Path(figures_dir) / name)
         sections.append({"cycle": cycle, "title": title, "met": met, "total": total,
                          "opening": Markup(markdown_html(opening)), "html": Markup(html),
                          "image": data_uri(figure) if figure.is_file() else "", "image_name": figure.name})
@@ -239,7 +244,7 @@ details { margin: 1em 0; } summary { cursor: pointer; font-weight: bold; }
 <section>
 <h3>{{ c.title }}{% if c.total %}: {{ c.met }} of {{ c.total }} fit criteria met{% endif %}</h3>
 {{ c.opening }}
-{% if c.image %}<figure><img src="{{ c.image }}" alt="Calibration on {{ c.cycle }}"></figure>{% else %}<p class="small">(No {{ c.image_name }} in the figures directory.)</p>{% endif %}
+{% if c.image %}<figure><img src="{{ c.image }}" alt="Calibration on {{ c.cycle }}"></figure>{% else %}<p class="small">(No {{ c.image_name }} found.)</p>{% endif %}
 <details><summary>The {{ c.cycle }} calibration report in full</summary>{{ c.html }}</details>
 </section>
 {% endfor %}
