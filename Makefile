@@ -8,7 +8,7 @@ STAMP   := $(VENV)/.installed-stamp
 EXTRAS  ?= test,notebooks
 WORKERS ?= 2
 
-.PHONY: figures run test calibrate baseline validate bench params notebooks clean-results fast clean-fast
+.PHONY: figures report run test calibrate baseline validate bench params notebooks clean-results fast clean-fast
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ figures: $(STAMP)
 	$(BIN)/python -m sim figures --workers $(WORKERS)
 
 run: figures
+
+# The self-contained HTML report of figures/ (no simulation) and its screenshot (headless Chromium).
+report: $(STAMP)
+	$(BIN)/python -m sim report --figures figures --out report --screenshot figures/report.png
 
 # The model's own tests, run a second time on the Python sources when a compiled build is present.
 MODEL_TESTS := tests/test_world.py tests/test_review.py tests/test_gate.py tests/test_policies.py tests/test_split_costs.py tests/test_engagement.py \

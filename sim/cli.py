@@ -1,6 +1,6 @@
 """Command line: ``python -m sim COMMAND``. A thin layer over the Python API.
 
-Commands: run, compare, figures, check-baseline, validate, bench, params, data, calibrate.
+Commands: run, compare, figures, check-baseline, validate, bench, params, data, calibrate, report.
 Bad input (any :class:`~sim.errors.InputError`) exits with code 2 and one line on stderr, before
 any simulation when it can be known then. Ctrl-C (SIGINT), SIGTERM and SIGHUP stop the command at
 once: workers end, temporary outputs are removed, the previous result stays; the exit code is
@@ -275,10 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     params.set_defaults(func=cmd_params)
 
     from sim.calibrate.cli import add_calibrate_command, add_data_commands
+    from sim.outputs.report_command import add_report_command
     from sim.robustness import add_ensemble_command
 
     add_data_commands(sub)
     add_calibrate_command(sub)
+    add_report_command(sub)
     add_ensemble_command(sub)
     return parser
 

@@ -71,6 +71,8 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("calibrate", "results"): OUT_DIR, ("calibrate", "figures"): OUT_CALIBRATION_FIGURE,
     ("calibrate", "predict_from"): IN_SCENARIO, ("calibrate", "changes"): IN_TOML,
     ("validate", "cases"): IN_DIR, ("validate", "out"): OUT_FILE,
+    ("report", "figures"): IN_DIR, ("report", "out"): OUT_DIR, ("report", "calibration"): IN_DIR,
+    ("report", "screenshot"): OUT_FILE,
 }
 NOT_PATHS = {"set", "cycle", "branch", "default_area", "what"}  # string options that name no file
 # Commands whose arguments depend on a mode, and the path options that apply only in one mode.
@@ -173,6 +175,7 @@ def base_arguments(command: str, s: Scratch, mode: str | None = None) -> dict[st
                      if mode == "cases" else {"--replications": ["2"], "--workers": ["1"]}),
         "bench": {"scenario": [short], "--repeat": ["1"]},
         "params": {},
+        "report": {"--figures": [str(ROOT / "figures")], "--out": [str(s.out("report"))]},  # reads, no simulation
         # The repository's own clone, only read (its --areas and --out are checked before its history).
         "data extract": {"--repo": [str(ROOT)], "--branch": ["HEAD"], "--out": [str(s.out("changes.csv"))]},
         "data summary": {"--cycle": ["juno"], "--bootstrap": ["0"]},

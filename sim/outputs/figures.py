@@ -25,6 +25,8 @@ from matplotlib.figure import Figure
 from sim import paths
 from sim.outputs import plots
 from sim.outputs.report import package_versions
+from sim.outputs.scorecard import build_scorecard, readme_lines
+from sim.outputs.scorecard_plot import plot_scorecard
 from sim.outputs.style import SVG_HASH_SALT
 from sim.progress import Progress as ProgressLog
 from sim.runs.compare import Comparison, compare
@@ -60,6 +62,7 @@ DPI = 150
 FORMATS: tuple[str, ...] = ("png", "svg")
 MANIFEST = "figures.json"  # marks a directory holding figures this package wrote
 COMPARISON_FIGURES: tuple[int, ...] = (1, 2, 3, 7)  # what any comparison supports
+SCORECARD = "scorecard"  # file stem of the scorecard figure (sim.outputs.scorecard_plot)
 
 Progress = Callable[[int], Any]
 
@@ -206,10 +209,11 @@ def _comparison_header(comparison: Comparison) -> list[str]:
     ]
 
 
-def figures_output(out_dir: Path | str, numbers: Iterable[int], force: bool = False) -> FilesInto:
-    """``out_dir`` as the destination of figures ``numbers`` (PNG and SVG), README.md and figures.json:
-    other files there are never touched; ``check()`` it before running anything."""
-    names = [f"{HEADINGS[n][0]}.{fmt}" for n in numbers for fmt in FORMATS]
+def figures_output(out_dir: Path | str, numbers: Iterable[int], force: bool = False,
+                   stems: Sequence[str] = ()) -> FilesInto:
+    """``out_dir`` as the destination of figures ``numbers`` and other figures ``stems`` (PNG and SVG),
+    README.md and figures.json: other files there are never touched; ``check()`` it before running anything."""
+    names = [f"{stem}.{fmt}" for stem in [HEADINGS[n][0] for n in numbers] + list(stems) for fmt in FORMATS]
     return FilesInto(Path(out_dir), (*names, "README.md", MANIFEST), MANIFEST, force)
 
 
@@ -256,7 +260,7 @@ def make_figures(
     """
     if replications < 1:
         raise ValueError(f"replications must be >= 1, got {replications}")
-    target = figures_output(out_dir, HEADINGS, force)
+    target = figures_output(out_dir, HEADINGS, force, stems=[SCORECARD])
     target.check()
     scenario_dir = Path(scenario_dir) if scenario_dir is not None else paths.SCENARIOS
     overrides = list(overrides)
@@ -292,7 +296,10 @@ def make_figures(
         outputs.append(_emit(6, plots.plot_interface_usable(comparison, names=["monolith", "split"]), tmp))
         outputs.append(_emit(8, plots.plot_staffing(staffing_cmp, groups), tmp))
         outputs.sort(key=lambda o: o.number)
-        header = _make_header(files, seed, replications, n_sweep, overrides)
+        card = build_scorecard(comparison)
+        save_figure(plot_scorecard(card), tmp, SCORECARD)
+        header = [*readme_lines(card, f"{SCORECARD}.png"), "## Run settings", "",
+                  *_make_header(files, seed, replications, n_sweep, overrides)]
         write_readme(tmp, outputs, header)
         manifest = {
             "seed": seed,
@@ -305,6 +312,7 @@ def make_figures(
             "runways_sweep": {"slots": list(RUNWAY_SLOTS), "readings": list(RUNWAY_READINGS),
                               "metrics": list(RUNWAY_METRICS), "area": RUNWAY_AREA},
             "figures": [asdict(o) for o in outputs],
+            "scorecard": {"files": [f"{SCORECARD}.{fmt}" for fmt in FORMATS], **card.to_json()},
             "versions": package_versions(),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
