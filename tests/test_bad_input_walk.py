@@ -73,6 +73,7 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("validate", "cases"): IN_DIR, ("validate", "out"): OUT_FILE,
     ("report", "figures"): IN_DIR, ("report", "out"): OUT_DIR, ("report", "calibration"): IN_DIR,
     ("report", "screenshot"): OUT_FILE,
+    ("ensemble", "spec"): IN_TOML, ("ensemble", "scenario_dir"): IN_DIR, ("ensemble", "out"): OUT_DIR,
 }
 NOT_PATHS = {"set", "cycle", "branch", "default_area", "what"}  # string options that name no file
 # Commands whose arguments depend on a mode, and the path options that apply only in one mode.
@@ -176,6 +177,7 @@ def base_arguments(command: str, s: Scratch, mode: str | None = None) -> dict[st
         "bench": {"scenario": [short], "--repeat": ["1"]},
         "params": {},
         "report": {"--figures": [str(ROOT / "figures")], "--out": [str(s.out("report"))]},  # reads, no simulation
+        "ensemble": {"--draws": ["1"], "--replications": ["1"], "--workers": ["1"], "--out": [str(s.out("ensemble"))]},
         # The repository's own clone, only read (its --areas and --out are checked before its history).
         "data extract": {"--repo": [str(ROOT)], "--branch": ["HEAD"], "--out": [str(s.out("changes.csv"))]},
         "data summary": {"--cycle": ["juno"], "--bootstrap": ["0"]},

@@ -76,7 +76,7 @@ def load_spec(path: str | Path, reference: Scenario) -> EnsembleSpec:
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read the ensemble spec: {exc}") from None
     fitted_file = raw.get("fitted")
     if not isinstance(fitted_file, str):
@@ -104,7 +104,7 @@ def load_spec(path: str | Path, reference: Scenario) -> EnsembleSpec:
 def _fitted_ranges(path: Path) -> list[Range]:
     try:
         table = pd.read_csv(path, comment="#")
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ScenarioError(f"{path}: cannot read the fitted intervals: {exc}") from None
     missing = {"key", "value", "low", "high"} - set(table.columns)
     if missing:
