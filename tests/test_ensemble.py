@@ -140,3 +140,22 @@ def test_an_ensemble_run_is_reproducible_and_shares_random_numbers_within_a_draw
     assert set(first["scenario"]) == {"small-split"} and len(first) == len(parameters) * len(metrics)
     assert first["draw"].nunique() == len(parameters)
     assert draw_seed(3, 0) != draw_seed(3, 1)
+
+
+def test_the_scorecard_carries_the_share_of_draws_agreeing_with_each_cell() -> None:
+    from sim.outputs.scorecard import Cell, Scorecard, markdown_table, with_ensemble
+
+    cells = (Cell("split", "driver_ttm", 29.0, 18.0, 11.0, 9.0, 13.0, 10, 0.6, "worse", True),
+             Cell("split", "core_load", 9.0, 10.0, -1.0, -2.0, 0.5, 10, -0.1, "within noise", False))
+    card = Scorecard("monolith", ("split",), 10, "", cells)
+    table = pd.DataFrame([
+        {"scenario": "split", "area": "group:drivers", "metric": "time_to_merge_median_days",
+         "share_negative": 0.02, "share_positive": 0.98},
+        {"scenario": "split", "area": "all", "metric": "reviews_per_core_per_week",
+         "share_negative": 0.7, "share_positive": 0.3},
+    ])
+    robust = with_ensemble(card, table)
+    assert robust.cell("split", "driver_ttm").ensemble_share == 0.98
+    assert robust.cell("split", "core_load").ensemble_share == 0.7, "the share agreeing with the cell's own sign"
+    assert "98% of draws agree" in markdown_table(robust)
+    assert "of draws agree" not in markdown_table(card)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -95,7 +95,7 @@ class Cell:
     relative: float  # diff / reference_value (NaN when undefined)
     verdict: Verdict
     excludes_zero: bool
-    ensemble_share: float | None = None  # share of ensemble draws agreeing in direction (not yet computed)
+    ensemble_share: float | None = None  # share of ensemble draws with the sign of ``diff`` (None: no ensemble)
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,8 @@ class Scorecard:
             "policies": list(self.policies),
             "replications": self.replications,
             "staffing": self.staffing,
-            "robustness": "paired 95% CI over replications excludes 0; ensemble_share: not computed yet",
+            "robustness": ("paired 95% CI over replications excludes 0; ensemble_share: share of the parameter "
+                           "ensemble's draws whose effect has the same sign (null: no ensemble run)"),
             "outcomes": [asdict(o) for o in OUTCOMES],
             "cells": [{k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                        for k, v in asdict(c).items()} for c in self.cells],
@@ -135,6 +136,11 @@ class Scorecard:
 
 
 OUTCOME_BY_KEY: dict[str, Outcome] = {o.key: o for o in OUTCOMES}
+# What the parameter ensemble measures for each outcome (sim.runs.ensemble): the same summary
+# metric, except the backlog, whose time-average is not a summary metric: its value at the end.
+ENSEMBLE_METRICS: dict[str, tuple[str, str]] = {
+    o.key: ((ALL, "open_at_end") if o.metric == BACKLOG else (o.area, o.metric)) for o in OUTCOMES
+}
 
 
 # ------------------------------------------------------------------------------ computing
@@ -217,6 +223,21 @@ def build_scorecard(comparison: Comparison) -> Scorecard:
     )
 
 
+def with_ensemble(card: Scorecard, robustness: pd.DataFrame) -> Scorecard:
+    """``card`` with each cell's ``ensemble_share``: the share of the ensemble's draws
+    (:func:`sim.runs.ensemble.robustness`) whose effect has the sign of the cell's difference."""
+    table = robustness.set_index(["scenario", "area", "metric"])
+    cells = []
+    for c in card.cells:
+        area, metric = ENSEMBLE_METRICS[c.outcome]
+        share = None
+        if (c.policy, area, metric) in table.index and np.isfinite(c.diff) and c.diff != 0:
+            row = table.loc[(c.policy, area, metric)]
+            share = float(row["share_positive"] if c.diff > 0 else row["share_negative"])
+        cells.append(replace(c, ensemble_share=share))
+    return replace(card, cells=tuple(cells))
+
+
 # ------------------------------------------------------------------------------ words
 
 
@@ -274,7 +295,9 @@ def markdown_table(card: Scorecard) -> str:
             except KeyError:
                 row[heads[o.key]] = "n/a"
                 continue
-            row[heads[o.key]] = f"{ARROWS[direction(c)]} **{c.verdict}** {size_text(c, o, short=True)}<br>{ci_text(c, o)}"
+            robust = f"<br>{c.ensemble_share:.0%} of draws agree" if c.ensemble_share is not None else ""
+            row[heads[o.key]] = (f"{ARROWS[direction(c)]} **{c.verdict}** {size_text(c, o, short=True)}<br>"
+                                 f"{ci_text(c, o)}{robust}")
         rows.append(row)
     return pd.DataFrame(rows).to_markdown(index=False)
 
@@ -317,6 +340,9 @@ def readme_lines(card: Scorecard, image: str | None = "scorecard.png") -> list[s
          "interval. ▲/▼: the outcome rises/falls beyond noise (the interval excludes 0); ●: within noise. "
          "**better**/**worse** say whether that move is good for the project; relative sizes are against "
          f"{sentence_name(card.reference)}'s value."
+         + (" \"N% of draws agree\": the share of the parameter ensemble's draws (fitted parameters and policy "
+            "assumptions varied together, see Robustness below) in which the effect has the same sign."
+            if any(c.ensemble_share is not None for c in card.cells) else "")
          + (f" {card.staffing}." if card.staffing else "")),
         "",
         markdown_table(card),
