@@ -567,8 +567,9 @@ def reviewer_load_finding(table: pd.DataFrame, role_means: Sequence[tuple[str, s
         head = f"Nova cores' average review load {moves}"
     else:
         rows = median_cis(table, "reviews_per_core_per_week", ALL)
-        head = "No policy changes nova cores' average review load beyond noise (" + ", ".join(
-            f"{sentence_name(n)} {v[0]:.1f}" for n, v in rows.items()) + " reviews a week)"
+        ref = str(table["reference"].iloc[0]) if not table.empty else ""
+        level = f" ({rows[ref][0]:.1f} reviews a week under {sentence_name(ref)})" if ref in rows else ""
+        head = f"No policy changes nova cores' average review load beyond noise{level}"
     if role_means:
         shared = {role for _, role, _ in role_means if sum(r == role for _, r, _ in role_means) > 1}
         head += "; " + join_words([f"a {ROLE_LABELS.get(role, role)}"

@@ -146,7 +146,7 @@ def plot_time_to_merge(comparison: Comparison) -> tuple[Figure, Finding]:
         ax.legend(loc="lower right", frameon=True, framealpha=0.9, fontsize=11,
                   title=f"merged changes, {comparison.replications} replications", title_fontsize=11)
         median_panel(med_ax, median_cis(table, metric, area), comparison.names, colours,
-                     "median (days) ± 95% CI" + (f"; Δ: paired difference from {comparison.names[0]}"
+                     "median (days) ± 95% CI" + (f"; Δ: difference from {comparison.names[0]} [95% CI], bold: beyond noise"
                                                  if len(comparison.names) > 1 else ""),
                      table_effects(table, metric, area))
         if col:
@@ -504,7 +504,7 @@ def plot_staffing(comparison: Comparison, groups: Sequence[tuple[str, str, str]]
         ax.margins(x=0.35)
         ax.grid(axis="y", visible=False)
         ax.set_title(title, fontsize=14)
-        ax.set_xlabel(f"change vs {findings.sentence_name(ref)} (days)\npaired 95% CI; bold: beyond noise", fontsize=12)
+        ax.set_xlabel(f"change vs {findings.sentence_name(ref)} (days)\n[95% CI]; bold: beyond noise (CI excludes 0)", fontsize=12)
     finding = findings.numbers_on_axes(findings.staffing_finding(table, groups))
     finding = findings.with_note(finding, findings.PAIRED_NOTE.format(n=comparison.replications))
     set_title(fig, finding)
