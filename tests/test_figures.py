@@ -194,7 +194,7 @@ def test_runways_finding_follows_the_data() -> None:
     fig, costly = plots.plot_runways_sweep(runways_sweep(3.0))
     _, free = plots.plot_runways_sweep(runways_sweep(13.0))
     assert costly == ("Blueprint changes, Nova's 3 runway slots vs none — as practised: throughput within noise, "
-                      "abandonment within noise; exclusive hold: throughput -77%, 60% abandoned (10% without runways)")
+                      "abandonment within noise; exclusive hold: throughput -77%, 60% abandoned (10% without)")
     assert "3.0 vs 13.0 blueprint changes merged a week" in costly.details
     assert "throughput -" not in free and free.count("throughput within noise") == 2
     assert title_of(fig) == costly

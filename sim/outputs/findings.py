@@ -383,26 +383,29 @@ def backlog_finding(per_replication: pd.DataFrame) -> Finding:
 
 
 def time_buckets_finding(table: pd.DataFrame, names: Sequence[str], area: str = ALL) -> Finding:
-    """Figure 3: the largest part of the reference's time to merge (mean days per merged change) and,
-    for the strongest change in the mean time to merge, the part that moved most with it and the
-    largest part that moved the other way (why the parts' changes do not add up to the largest one)."""
+    """Figure 3: every change in the mean time to merge (days per merged change) beyond noise and, for
+    the strongest, the part that moved most with it and the largest part that moved the other way (why
+    the parts' changes do not add up to the total); without any, the largest part of the reference's."""
     ref = names[0]
     parts = {c: table_value(table, ref, m, area) for c, m in TIME_BUCKETS.items()}
     ref_total = sum(v for v in parts.values() if np.isfinite(v))
     top = max(parts, key=lambda c: parts[c] if np.isfinite(parts[c]) else -1.0)
     where = "" if area == ALL else f" ({area})"
-    head = (f"{capitalise(BUCKET_SHORT[top])} is the largest part of the time to merge "
-            f"({pct(parts[top] / ref_total) if ref_total else 'n/a'} under {sentence_name(ref)}{where})")
+    largest = (f"{capitalise(BUCKET_SHORT[top])} is the largest part of the time to merge "
+               f"({pct(parts[top] / ref_total) if ref_total else 'n/a'} under {sentence_name(ref)}{where})")
     effects = table_effects(table, "time_to_merge_mean_days", area)
     ranked = beyond_noise(effects)
+
+    def longer(e: Effect) -> str:
+        return f"{abs(e.diff):.1f} d {'longer' if e.diff > 0 else 'shorter'} under {sentence_name(e.scenario)}"
+
     if ranked:
         e = ranked[0]
         diffs = {c: table_value(table, e.scenario, m, area) - table_value(table, ref, m, area)
                  for c, m in TIME_BUCKETS.items()}
         same = {c: d for c, d in diffs.items() if np.isfinite(d) and np.sign(d) == np.sign(e.diff)}
         against = {c: d for c, d in diffs.items() if np.isfinite(d) and np.sign(d) == -np.sign(e.diff)}
-        head += (f"; under {sentence_name(e.scenario)} it is {abs(e.diff):.1f} d {'longer' if e.diff > 0 else 'shorter'} "
-                 f"({signed_pct(e)})")
+        head = f"The mean time to merge is {longer(e)} ({signed_pct(e)})"
         if same:
             c = max(same, key=lambda c: abs(same[c]))
             head += f", mostly {BUCKET_SHORT[c]} ({same[c]:+.1f} d)"
@@ -411,10 +414,12 @@ def time_buckets_finding(table: pd.DataFrame, names: Sequence[str], area: str = 
                 if abs(against[c2]) >= 0.05:
                     head += f", partly offset by {BUCKET_SHORT[c2]} ({against[c2]:+.1f} d)"
         if len(ranked) > 1:
-            head += "; also " + join_words([f"{sentence_name(o.scenario)} ({o.diff:+.1f} d)" for o in ranked[1:]])
+            head += "; " + join_words([longer(o) for o in ranked[1:]])
     elif effects:
-        head += "; no policy changes the mean time to merge beyond noise"
-    detail = (f"Mean days per merged change under {sentence_name(ref)}: "
+        head = f"{largest}; no policy changes the mean time to merge beyond noise"
+    else:
+        head = largest
+    detail = (f"{largest}. Mean days per merged change under {sentence_name(ref)}: "
               + ", ".join(f"{BUCKET_SHORT[c]} {v:.1f}" for c, v in parts.items() if np.isfinite(v))
               + f" (total {ref_total:.1f} d)")
     more = effects_detail(effects, "mean time to merge", "d")
@@ -517,11 +522,11 @@ def runways_finding(tables: Mapping[str, Mapping[str, pd.DataFrame]], slots: Seq
         ab = paired_effects(aband[[0, s]].rename(columns=str), "0")[0]
         clause = f"{reading}: throughput " + (f"{'-' if e.diff < 0 else '+'}{pct(e.relative)}" if e.significant
                                                 else "within noise")
-        clause += (f", {ab.value:.0%} abandoned ({ab.ref_value:.0%} without runways)" if ab.significant else
+        clause += (f", {ab.value:.0%} abandoned ({ab.ref_value:.0%} without)" if ab.significant else
                    ", abandonment within noise")
         trend = slot_trend(aband, slots, 100.0, 0, "%")
-        if trend:
-            clause += f"; abandonment {trend}"
+        if trend:  # abandonment's direction along the slots, so a change at Nova's count is not read as one
+            clause += ", " + trend.replace("falls as", "falling as").replace("rises as", "rising as")
         clauses.append(clause)
         details.append(f"{capitalise(reading)} at {s} slots: {e.value:.1f} vs {e.ref_value:.1f} blueprint changes merged "
                        f"a week without runways ({e.diff:+.1f}, 95% CI {e.low:+.1f} to {e.high:+.1f}); abandoned "
@@ -583,24 +588,29 @@ def staffing_finding(table: pd.DataFrame, groups: Sequence[tuple[str, str, str]]
                      metric: str = "time_to_merge_median_days") -> Finding:
     """Figure 8: for each policy that adds roles, ``(equal, added, cores_plus)`` scenario names: its
     effect on ``area``'s median time to merge at equal capacity, with added people, and when nova's
-    cores get the same added capacity instead (paired differences from the reference, days)."""
+    cores get the same added capacity instead (paired differences from the reference, days). The
+    headline names the staffings beyond noise; the details give every one with its 95 % CI."""
     effects = {e.scenario: e for e in table_effects(table, metric, area)}
     caps = capacities(table, [n for group in groups for n in group])
     ref = table_value(table, table["reference"].iloc[0], CAPACITY_METRIC, ALL) if not table.empty else math.nan
 
-    def effect(name: str) -> str:
+    def beyond(name: str) -> bool:
         e = effects.get(name)
-        if e is None or not np.isfinite(e.diff):
-            return "n/a"
-        return f"{e.diff:+.1f} d" if e.significant else "within noise"
+        return e is not None and e.significant
 
-    clauses = []
+    # Only the staffings beyond noise are named (two lines hold no more); the details give every one.
+    clauses, quiet = [], False
     for equal, added, cores in groups:
         extra = caps[added] - ref
-        clauses.append(f"{sentence_name(equal)} {effect(equal)} at equal capacity, {effect(added)} with "
-                       f"{extra:.0f} reviews/day added, {effect(cores)} as core time")
+        named = [f"{effects[n].diff:+.1f} d {kind}" for n, kind in
+                 ((equal, "at equal capacity"), (added, f"with {extra:.0f} reviews/day added"), (cores, "as core time"))
+                 if beyond(n)]
+        quiet = quiet or any(n in effects and np.isfinite(effects[n].diff) and not beyond(n) for n in (equal, added, cores))
+        if named:
+            clauses.append(f"{sentence_name(equal)} " + ", ".join(named))
     subject = TTM_SUBJECTS[area]
-    head = capitalise(f"{subject} vs {sentence_name(str(table['reference'].iloc[0]))}: " + "; ".join(clauses))
+    tail = ("; the other staffings within noise" if clauses else "no staffing changes it beyond noise") if quiet else ""
+    head = capitalise(f"{subject} vs {sentence_name(str(table['reference'].iloc[0]))}: " + "; ".join(clauses) + tail)
     kinds = ("at equal capacity", "with added people", "with the added capacity given to the cores instead")
     detail = f"{capitalise(subject)}, difference from {sentence_name(str(table['reference'].iloc[0]))}: " + "; ".join(
         f"{sentence_name(group[0])} {kind} {effects[n].diff:+.1f} d (95% CI {effects[n].low:+.1f} to {effects[n].high:+.1f})"
