@@ -106,7 +106,7 @@ HOW_TO_READ: dict[int, str] = {
         "chance alone predicts."),
     5: ("each panel is one outcome as the number of runway slots grows (left to right); the dashed black line "
         "is no runways at all. The orange line is runways as Nova ran them, the blue line a strict reading "
-        "where only changes holding a slot get reviewed."),
+        "where a blueprint change is reviewed only while its feature holds a slot."),
     6: ("each curve climbs as more interface changes become usable in every driver; further right means a "
         "longer wait. The panel title counts the changes still not usable when the run ended, which the "
         "curves leave out."),
@@ -240,8 +240,8 @@ TITLES_NOTE = ("Each title states the figure's finding in plain words, computed 
 GLOSSARY: tuple[str, ...] = (
     "Words used below:",
     "",
-    "- *95% CI* (confidence interval): the range the true average lies in, 95 times out of 100, given the "
-    "replications run.",
+    "- *95% CI* (confidence interval): a range computed from the replications run, built so that 95 times out of "
+    "100 it contains the true average.",
     "- *paired difference*: replication r of every policy sees the same random arrivals and events, so two "
     "policies are compared replication by replication; *beyond noise*: the 95% CI of that difference excludes 0.",
     "- *median*: the middle value (half the changes are faster); *mean*: the average.",

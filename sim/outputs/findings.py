@@ -549,6 +549,8 @@ def interface_usable_finding(effects: Sequence[Effect], samples: Mapping[str, np
         head = "; ".join(f"Under {sentence_name(e.scenario)}, a nova change to the virt-driver interface takes "
                          f"{'longer' if e.diff > 0 else 'less time'} to be usable in every driver "
                          f"(median {signed_pct(e)}: {days(e.ref_value)} → {days(e.value)})" for e in ranked)
+    elif len(effects) == 1:
+        head = f"Under {sentence_name(effects[0].scenario)}, {subject} does not differ from {sentence_name(effects[0].reference)} beyond noise"
     else:
         head = "No policy changes " + subject + " beyond noise"
     if cohorts:

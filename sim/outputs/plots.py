@@ -146,7 +146,7 @@ def plot_time_to_merge(comparison: Comparison) -> tuple[Figure, Finding]:
         ax.legend(loc="lower right", frameon=True, framealpha=0.9, fontsize=11,
                   title=f"merged changes, {comparison.replications} replications", title_fontsize=11)
         median_panel(med_ax, median_cis(table, metric, area), comparison.names, colours,
-                     "median (days) ± 95% CI" + (f"; Δ: difference from {comparison.names[0]} [95% CI], bold: beyond noise"
+                     "median (days) ± 95% CI" + (f"\nΔ: change vs {comparison.names[0]} [95% CI]; bold: beyond noise"
                                                  if len(comparison.names) > 1 else ""),
                      table_effects(table, metric, area))
         if col:
@@ -353,13 +353,19 @@ def plot_runways_sweep(sweep: pd.DataFrame) -> tuple[Figure, Finding]:
         ax.set_ylabel(label)
         if metric in LOG_Y_METRICS:
             ax.set_yscale("log")
+            shown = rows.groupby(["reading", "slots"])["value"].mean() * scale
+            if (shown > 0).any():  # lower CI bounds at or below 0 would stretch a log axis to nothing
+                ax.set_ylim(bottom=0.5 * float(shown[shown > 0].min()))
         else:
             ax.set_ylim(bottom=0)
+        if scale == 100.0:  # a share: a wide CI must not stretch the axis past 100 %
+            ax.set_ylim(top=min(ax.get_ylim()[1], 105.0))
         ax.set_xlabel("runway slots (log scale)")
     axes[0][1].set_xlabel(f"runway slots: series under focused review at once\n(log scale; grey line: Nova's "
                           f"{NOVA_RUNWAY_SLOTS})")
     handles, _ = axes[0][0].get_legend_handles_labels()
-    axes[0][1].legend(handles=handles, loc="upper right", fontsize=12, framealpha=0.95)
+    # abandonment's upper right is empty: the exclusive hold's share is high only at few slots
+    axes[0][-1].legend(handles=handles, loc="upper right", fontsize=12, framealpha=0.95)
     finding = findings.runways_finding(tables, slots, NOVA_RUNWAY_SLOTS)
     finding = findings.with_note(finding, findings.PAIRED_NOTE.format(n=int(sweep["replication"].nunique())))
     set_title(fig, finding)
