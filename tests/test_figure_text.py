@@ -268,7 +268,7 @@ def fake_check() -> SimpleNamespace:
 def test_calibration_panels_say_which_number_is_simulated() -> None:
     fig = calibration._draw(fake_check(), predicted=False)
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
-    assert "all (n=300 observed): median simulated 12.4 d, observed 13.2 d" in titles
-    assert "libvirt (n=300 observed): median simulated 12.4 d, observed 13.2 d" in titles
+    assert "all (n=300 observed)\nmedian: simulated 12.4 d, observed 13.2 d" in titles
+    assert "libvirt (n=300 observed)\nmedian: simulated 12.4 d, observed 13.2 d" in titles
     assert any("simulated vs observed" in t for t in titles)
     assert len(fig._suptitle.get_text().splitlines()) <= 2

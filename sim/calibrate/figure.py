@@ -65,7 +65,7 @@ def _draw(check: CycleCheck, predicted: bool) -> Figure:
         }
         ecdf_panel(ax, samples, COLOURS, "time to merge (days, log scale)")
         row = check.table[(check.table["area"] == area) & (check.table["metric"] == TTM_MEDIAN)].iloc[0]
-        ax.set_title(f"{area} (n={int(row['n'])} observed): median simulated {row['simulated']:.1f} d, "
+        ax.set_title(f"{area} (n={int(row['n'])} observed)\nmedian: simulated {row['simulated']:.1f} d, "
                      f"observed {row['observed']:.1f} d", fontsize=13)
         ax.set_ylabel("share merged\nwithin x days")
     flat[0].legend(loc="lower right")
