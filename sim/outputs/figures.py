@@ -240,10 +240,10 @@ TITLES_NOTE = ("Each title states the figure's finding in plain words, computed 
 GLOSSARY: tuple[str, ...] = (
     "Words used below:",
     "",
-    "- *95% CI* (confidence interval): a range computed from the replications run, built so that 95 times out of "
-    "100 it contains the true average.",
-    "- *paired difference*: replication r of every policy sees the same random arrivals and events, so two "
-    "policies are compared replication by replication; *beyond noise*: the 95% CI of that difference excludes 0.",
+    ("- *95% CI* (confidence interval): a range computed from the replications run, built so that 95 times out "
+     "of 100 it contains the true average."),
+    ("- *paired difference*: replication r of every policy sees the same random arrivals and events, so two "
+     "policies are compared replication by replication; *beyond noise*: the 95% CI of that difference excludes 0."),
     "- *median*: the middle value (half the changes are faster); *mean*: the average.",
 )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,6 @@ import pandas as pd
 from sim.outputs.prepare import by_replication, median_cis, point_cis, table_value
 from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS, TIME_BUCKETS
 from sim.runs.stats import mean_ci
-
 
 
 class Finding(str):
@@ -37,7 +37,7 @@ class Finding(str):
     details: str
     caption: str  # what the figure prints under its axes: the details it does not already show
 
-    def __new__(cls, headline: str, details: str = "", caption: str | None = None) -> Finding:
+    def __new__(cls, headline: str, details: str = "", caption: str | None = None) -> Self:
         obj = super().__new__(cls, headline)
         obj.details = details
         obj.caption = details if caption is None else caption
@@ -448,9 +448,9 @@ def gate_finding(sweep: pd.DataFrame, theory: pd.DataFrame, reference: str,
     else:
         head = (f"In {sentence_name(reference)}, {subject} do not grow beyond noise from {x0:.0f} to {x1:.0f} "
                 f"gating jobs ({m0:.2f} vs {m1:.2f})")
-    details = [f"{capitalise(subject)} in {sentence_name(reference)}: {m0:.2f} (95% CI {ref['low'].iloc[0]:.2f} to "
-               f"{ref['high'].iloc[0]:.2f}) at {x0:.0f} jobs, {m1:.2f} (95% CI {ref['low'].iloc[-1]:.2f} to "
-               f"{ref['high'].iloc[-1]:.2f}) at {x1:.0f} jobs"]
+    details = [(f"{capitalise(subject)} in {sentence_name(reference)}: {m0:.2f} (95% CI {ref['low'].iloc[0]:.2f} "
+                f"to {ref['high'].iloc[0]:.2f}) at {x0:.0f} jobs, {m1:.2f} (95% CI {ref['low'].iloc[-1]:.2f} to "
+                f"{ref['high'].iloc[-1]:.2f}) at {x1:.0f} jobs")]
     th_ref = theory[(theory["scenario"] == reference) & (theory["jobs"] == x1)]
     if not th_ref.empty:
         details.append(f"theory at {x1:.0f} jobs (false rejections expected from each job's flakiness, q/(1-q)): "
