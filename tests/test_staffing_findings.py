@@ -114,10 +114,14 @@ def test_staffing_finding_states_each_staffing_beyond_noise_only() -> None:
         # cores_plus_split_added: no row (not run) -> n/a
     }
     finding = findings.staffing_finding(staffing_table(effects), GROUPS)
-    assert finding == (
+    assert finding == (  # the headline names the staffings beyond noise (the one not run is left out)
         "Driver changes' median time to merge vs the monolith: "
-        "lieutenants -2.0 d at equal capacity, within noise with 10 reviews/day added, +1.5 d as core time; "
-        "split repos within noise at equal capacity, -4.0 d with 33 reviews/day added, n/a as core time")
+        "lieutenants -2.0 d at equal capacity, +1.5 d as core time; "
+        "split repos -4.0 d with 33 reviews/day added; the other staffings within noise")
+    assert "lieutenants with added people -0.5 d (95% CI -1.5 to +0.5)" in finding.details  # every one, in the details
+    quiet = {name: (0.1, -1.0, 1.0) for name in effects}
+    assert findings.staffing_finding(staffing_table(quiet), GROUPS) == (
+        "Driver changes' median time to merge vs the monolith: no staffing changes it beyond noise")
 
 
 def test_staffing_finding_follows_the_area_and_the_numbers() -> None:

@@ -65,8 +65,9 @@ def _draw(check: CycleCheck, predicted: bool) -> Figure:
         }
         ecdf_panel(ax, samples, COLOURS, "time to merge (days, log scale)")
         row = check.table[(check.table["area"] == area) & (check.table["metric"] == TTM_MEDIAN)].iloc[0]
-        ax.set_title(f"{area} (n={int(row['n'])}): median {row['simulated']:.1f} vs {row['observed']:.1f} d")
-        ax.set_ylabel("share merged")
+        ax.set_title(f"{area} (n={int(row['n'])} observed)\nmedian: simulated {row['simulated']:.1f} d, "
+                     f"observed {row['observed']:.1f} d", fontsize=13)
+        ax.set_ylabel("share merged\nwithin x days")
     flat[0].legend(loc="lower right")
     for ax in flat[len(areas):-2]:
         ax.set_visible(False)
@@ -88,18 +89,19 @@ def _weekly_panel(ax: Axes, check: CycleCheck, predicted: bool) -> None:
     ax.set_xlabel("week of the release cycle")
     ax.set_ylabel("changes merged per week")
     read_off = not predicted and check.scenario.review.weekly_activity is not None
-    ax.set_title("weekly merges (review activity read off them)" if read_off else "weekly merges")
+    ax.set_title("weekly merges, simulated vs observed" + (" (review activity read off them)" if read_off else ""),
+                 fontsize=13)
     ax.legend(loc="upper left", fontsize=10)
 
 
 def _sensitivity_panel(ax: Axes, check: CycleCheck) -> None:
     s = check.sensitivity[check.sensitivity["metric"] == TTM_MEDIAN]
     x = (s["capacity_factor"].to_numpy() - 1.0) * 100
-    ax.errorbar(x, s["mean"], yerr=s["half"], color=OKABE_ITO["blue"], marker="o")
+    ax.errorbar(x, s["mean"], yerr=s["half"], color=OKABE_ITO["blue"], marker="o", label="simulated (mean, 95% CI)")
     ax.axhline(float(check.table[(check.table["area"] == "all") & (check.table["metric"] == TTM_MEDIAN)]["observed"].iloc[0]),
-               color=COLOURS[OBSERVED], ls=":", label="observed")
+               color=COLOURS[OBSERVED], ls=":", label="observed median")
     ax.set_xlabel("review capacity change (%)")
     ax.set_ylabel("median time to merge (days)")
-    ax.set_title("capacity sensitivity (all areas)")
+    ax.set_title("simulated median vs review capacity (all areas)", fontsize=13)
     ax.set_xticks(np.round(x).astype(int))
     ax.legend(loc="upper right", fontsize=10)

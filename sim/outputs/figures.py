@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 
 from sim import paths
 from sim.outputs import plots
+from sim.outputs.prepare import table_value
 from sim.outputs.report import package_versions
 from sim.outputs.scorecard import build_scorecard, readme_lines
 from sim.outputs.scorecard_plot import plot_scorecard
@@ -69,7 +70,8 @@ Progress = Callable[[int], Any]
 
 @dataclass(frozen=True)
 class FigureOutput:
-    """One written figure: its number, file stem, heading, finding (its title), caption and files."""
+    """One written figure: its number, file stem, heading, finding (its title), caption and files; the
+    statistics behind the finding (its caption line) and how to read the figure, in plain words."""
 
     number: int
     name: str
@@ -77,6 +79,8 @@ class FigureOutput:
     finding: str
     caption: str
     files: tuple[str, ...]  # file names inside the output directory
+    details: str = ""
+    how_to_read: str = ""
 
 
 HEADINGS: dict[int, tuple[str, str]] = {
@@ -90,8 +94,50 @@ HEADINGS: dict[int, tuple[str, str]] = {
     8: ("fig8_staffing", "Who staffs the new roles: equal capacity, added people, or more core time"),
 }
 
+# One plain-words line per figure: what to look at first. No unexplained jargon (the captions give the detail).
+HOW_TO_READ: dict[int, str] = {
+    1: ("each curve climbs from 0 to 1 as more of a policy's merged changes are done; a curve further right "
+        "means slower merges. Below, each dot is the typical (median) wait with its uncertainty; bold numbers "
+        "are differences from the monolith too large to be chance."),
+    2: ("each line is how many changes await a decision on each day of a release cycle; higher means a longer "
+        "queue. The shaded band is the uncertainty."),
+    3: ("each bar is the average time from upload to merge, split into what a change was waiting for; compare "
+        "the segments between bars to see where a policy adds or saves time (some segments can grow while "
+        "others shrink)."),
+    4: ("the further right, the more test jobs every nova change must pass; the higher, the more often a good "
+        "change is thrown out by a flaky test. The star marks Nova's set-up in 2014; the curves are what "
+        "chance alone predicts."),
+    5: ("each panel is one outcome as the number of runway slots grows (left to right); the dashed black line "
+        "is no runways at all. The orange line is runways as Nova ran them, the blue line a strict reading "
+        "where a blueprint change is reviewed only while its feature holds a slot."),
+    6: ("each curve climbs as more interface changes become usable in every driver; further right means a "
+        "longer wait. The panel title counts the changes still not usable when the run ended, which the "
+        "curves leave out."),
+    7: ("each box is one kind of reviewer under one policy: points are individual reviewers, the box holds "
+        "the middle half, the line is the median and the white diamond the average (the number the title "
+        "quotes)."),
+    8: ("each dot is how much a policy changes the typical (median) time to merge compared with the monolith, "
+        "for three ways of staffing its new roles; left of the dashed line is faster. Bold numbers are too "
+        "large to be chance."),
+}
+CALIBRATION_HOW_TO_READ = (
+    "in each small panel the dashed orange curve (simulated) should lie on the black one (observed, Nova's "
+    "review history); the panel title gives both medians. The last two panels compare weekly merges and show "
+    "how the simulated median moves when review capacity changes."
+)
+CALIBRATION_CAPTION = (
+    "Written by `python -m sim calibrate --cycle CYCLE --write` (not by `python -m sim figures`). Time-to-merge "
+    "distributions, observed (black, from the cycle's Gerrit data) and simulated (dashed orange, pooled over "
+    "replications), for all changes and the largest areas; n is the number of observed merged changes. Weekly "
+    "merges: observed vs simulated mean with its 95% CI. Capacity sensitivity: the simulated median time to "
+    "merge (mean and 95% CI) with review capacity scaled, against the observed median (dotted). The title "
+    "states the fit errors and how many fit criteria hold, computed by the calibration."
+)
+CALIBRATION_STEMS: tuple[tuple[str, str], ...] = (("calibration_juno", "Juno (fitted)"),
+                                                  ("calibration_kilo", "Kilo (predicted, not fitted)"))
+
 CAPTIONS: dict[int, str] = {
-    1: ("Empirical cumulative distribution of the time to merge (days from first upload to merge, log scale) of "
+    1: ("Cumulative distribution of the time to merge (days from first upload to merge, log scale) of "
         "the changes merged inside the measurement window, pooled over replications: virt-driver changes (left) "
         "and non-driver nova changes (right), or all changes when a scenario has no driver areas. Dots: mean over replications of each replication's median; bars: "
         "its 95% CI. A difference named in the title is the paired difference between policies under common "
@@ -110,10 +156,13 @@ CAPTIONS: dict[int, str] = {
         "repositories, so nova's gate keeps only its own jobs and its points sit at the same x (same driver job "
         "configuration). Points: simulation, mean and 95% CI over replications (warm-up shortened to "
         f"{GATE_SWEEP_WARMUP_DAYS} days). Lines: theory q/(1-q), where q = 1 - prod(1 - p_j) is the per-run "
-        "false-failure probability of the job set: the expected number of false rejections before a merge if "
+        "false-failure probability of the job set (the chance that at least one job fails by flakiness alone): the expected number of false rejections before a merge if "
         "every gate attempt failed falsely and independently with probability q. This is an approximation: Zuul "
         "does not eject a change whose run failed behind a failing change ahead of it (it is retested), so the "
-        "simulation may sit slightly below the curve, while rejections for real defects add attempts."),
+        "simulation may sit slightly below the curve, while rejections for real defects add attempts. Star: Nova's "
+        "2014 set-up (the shipped monolith: driver configuration jobs and third-party CI not gating), simulated "
+        "over the full comparison run. A ratio between the policies holds at the number of jobs where it is "
+        "stated."),
     5: ("Blueprint changes only. Left: blueprint changes merged per week inside the window; middle: median days "
         "from upload to merge of the merged blueprint changes; right: share of closed blueprint changes that "
         "were abandoned. Runways: runways.toml with policy.runways.slots varied (log scale), in two readings: as "
@@ -121,17 +170,20 @@ CAPTIONS: dict[int, str] = {
         "priority) and as an exclusive hold (dashed blue: a blueprint is reviewed only while its feature holds a "
         "slot). Dashed black line and band: the monolith (no runways), mean and 95% CI. Grey line: Nova's "
         "choice of 3 slots (2018-2021). Points: mean and 95% CI over replications; effects in the title are "
-        "paired differences from the monolith under common random numbers."),
+        "paired differences from the monolith (same random draws). The middle panel's y axis is logarithmic; each "
+        "panel's no-runways line is labelled with its value."),
     6: ("Nova (non-driver) changes touching the virt driver interface: days from upload until the feature is "
         "usable in every driver (under split repos, when the last split driver's follow-up change adopting the "
-        "interface has merged; in the monolith, when the change merges). ECDF pooled over replications, log "
-        "scale. Dots: mean of the per-replication medians with its 95% CI. Only features that became usable "
-        "inside the measurement window are counted, so the slowest adoptions are left out: the split figure "
-        "is, if anything, an underestimate."),
+        "interface has merged; in the monolith, when the change merges). Cumulative distribution (share "
+        "usable within x days) pooled over replications, log scale. Dots: mean of the per-replication medians with its 95% CI. Only features that became usable "
+        "inside the measurement window are in the curves, so the slowest adoptions are left out: the split figure "
+        "is, if anything, an underestimate. The panel title counts, per policy, the interface changes uploaded "
+        "inside the window that were not usable in every driver by its end."),
     7: ("Reviews per reviewer per week inside the measurement window, one point per reviewer per replication: "
         "nova cores (circles), driver lieutenants (triangles), split-repo driver cores (squares). Boxes: "
-        "quartiles; whiskers: 1.5 IQR. The title's effect is the paired difference in reviews per nova core per "
-        "week."),
+        "quartiles (the middle half of reviewers), line: median, white diamond: mean; whiskers: up to 1.5 box "
+        "heights. The title quotes means (the diamonds); its effect is the paired difference in mean reviews "
+        "per nova core per week."),
     8: ("Paired difference in the median time to merge from the monolith (days; mean over replications of each "
         "replication's median, 95% CI), driver changes (left) and non-driver changes (right). For each policy "
         "that adds reviewer roles: the roles staffed with time taken from nova's cores (equal total review "
@@ -167,7 +219,8 @@ def _emit(number: int, drawn: tuple[Figure, str], directory: Path) -> FigureOutp
     fig, finding = drawn
     stem, heading = HEADINGS[number]
     files = save_figure(fig, directory, stem)
-    return FigureOutput(number, stem, heading, finding, CAPTIONS[number], files)
+    return FigureOutput(number, stem, heading, str(finding), CAPTIONS[number], files,
+                        details=getattr(finding, "details", ""), how_to_read=HOW_TO_READ[number])
 
 
 def _draw_comparison(comparison: Comparison, directory: Path) -> list[FigureOutput]:
@@ -183,26 +236,57 @@ def _relative(path: Path) -> str:
         return str(path)
 
 
-def _figure_sections(outputs: Sequence[FigureOutput]) -> list[str]:
+TITLES_NOTE = ("Each title states the figure's finding in plain words, computed from the numbers; the numbers "
+               "behind it (means, 95% CIs) are in the grey caption under the axes and under each heading below. A "
+               "policy is named only when its difference from the reference (the first policy) is beyond noise (see the words used "
+               "below), and every such policy is named.")
+GLOSSARY: tuple[str, ...] = (
+    "Words used below:",
+    "",
+    ("- *95% CI* (confidence interval): a range computed from the replications run, built so that 95 times out "
+     "of 100 it contains the true average."),
+    ("- *paired difference*: replication r of every policy sees the same random arrivals and events, so two "
+     "policies are compared replication by replication; *beyond noise*: the 95% CI of that difference excludes 0."),
+    "- *median*: the middle value (half the changes are faster); *mean*: the average.",
+)
+
+
+def _figure_sections(outputs: Sequence[FigureOutput], calibration: Sequence[tuple[str, str]] = ()) -> list[str]:
     lines = ["| # | figure | finding (the figure's title) |", "|---|---|---|"]
     for o in outputs:
         lines.append(f"| {o.number} | [{o.heading}]({o.files[0]}) | {o.finding} |")
+    for stem, label in calibration:
+        lines.append(f"| - | [Calibration: {label}]({stem}.png) | see the figure's title |")
+    lines += ["", *GLOSSARY]
     for o in outputs:
-        lines += ["", f"## {o.number}. {o.heading}", "", f"**{o.finding}**", "", o.caption, "",
-                  "Files: " + ", ".join(f"[`{f}`]({f})" for f in o.files)]
+        lines += ["", f"## {o.number}. {o.heading}", "", f"**{o.finding}**", ""]
+        if o.how_to_read:
+            lines += [f"How to read this: {o.how_to_read}", ""]
+        if o.details:
+            lines += [f"Numbers behind the title: {o.details}.", ""]
+        lines += [o.caption, "", "Files: " + ", ".join(f"[`{f}`]({f})" for f in o.files)]
+    if calibration:
+        lines += ["", "## Calibration: does the model reproduce Nova's history?", "",
+                  f"How to read this: {CALIBRATION_HOW_TO_READ}", "", CALIBRATION_CAPTION, ""]
+        for stem, label in calibration:
+            lines += [f"- {label}: " + ", ".join(f"[`{stem}.{fmt}`]({stem}.{fmt})" for fmt in FORMATS)]
     return lines
 
 
-def write_readme(directory: Path, outputs: Sequence[FigureOutput], header: Sequence[str]) -> None:
-    lines = ["# Figures", "", *header, "", *_figure_sections(outputs), ""]
+def calibration_figures_in(directory: Path) -> list[tuple[str, str]]:
+    """The calibration figures (written by ``sim calibrate``) present in ``directory``: (stem, label)."""
+    return [(stem, label) for stem, label in CALIBRATION_STEMS if (Path(directory) / f"{stem}.png").exists()]
+
+
+def write_readme(directory: Path, outputs: Sequence[FigureOutput], header: Sequence[str],
+                 calibration: Sequence[tuple[str, str]] = ()) -> None:
+    lines = ["# Figures", "", *header, "", *_figure_sections(outputs, calibration), ""]
     (directory / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
 def _comparison_header(comparison: Comparison) -> list[str]:
     return [
-        ("Written by `python -m sim compare`; each figure as PNG (150 dpi) and SVG. Each title is the finding, "
-         "computed from the numbers: a difference between policies is stated only when the 95% CI of its paired "
-         "difference (common random numbers) excludes 0."),
+        "Written by `python -m sim compare`; each figure as PNG (150 dpi) and SVG. " + TITLES_NOTE,
         "",
         f"- Scenarios: {', '.join(f'`{n}`' for n in comparison.names)} (reference: `{comparison.names[0]}`)",
         f"- Seed: {comparison.seed}; replications: {comparison.replications} per scenario",
@@ -291,7 +375,8 @@ def make_figures(
 
     with target.commit() as tmp:
         outputs = _draw_comparison(comparison, tmp)
-        outputs.append(_emit(4, plots.plot_gate_sweep(gate, curve, reference="monolith"), tmp))
+        outputs.append(_emit(4, plots.plot_gate_sweep(gate, curve, reference="monolith",
+                                                      nova_2014=nova_2014_gate(scenarios[0], comparison)), tmp))
         outputs.append(_emit(5, plots.plot_runways_sweep(runways), tmp))
         outputs.append(_emit(6, plots.plot_interface_usable(comparison, names=["monolith", "split"]), tmp))
         outputs.append(_emit(8, plots.plot_staffing(staffing_cmp, groups), tmp))
@@ -300,7 +385,7 @@ def make_figures(
         save_figure(plot_scorecard(card), tmp, SCORECARD)
         header = [*readme_lines(card, f"{SCORECARD}.png"), "## Run settings", "",
                   *_make_header(files, seed, replications, n_sweep, overrides)]
-        write_readme(tmp, outputs, header)
+        write_readme(tmp, outputs, header, calibration_figures_in(Path(out_dir)))
         manifest = {
             "seed": seed,
             "replications": replications,
@@ -319,6 +404,13 @@ def make_figures(
     return outputs
 
 
+def nova_2014_gate(monolith: Scenario, comparison: Comparison) -> tuple[float, float]:
+    """Figure 4's marker: the gating jobs a non-driver change runs in the shipped monolith (Nova's 2014
+    set-up) and its simulated false rejections per merged non-driver change in the comparison run."""
+    jobs = gate_theory({"monolith": monolith}, "monolith", [monolith.gate.config_jobs_per_driver])["jobs"].iloc[0]
+    return float(jobs), table_value(comparison.comparison, monolith.scenario.name, GATE_METRIC, GATE_AREA)
+
+
 def _compare(scenarios: list[Scenario], replications: int, seed: int, executor: Executor | None,
              progress: Progress | None) -> Comparison:
     return compare(scenarios, replications, seed, executor=executor, progress=progress)
@@ -330,9 +422,8 @@ def _make_header(files: Sequence[Path], seed: int, replications: int, n_sweep: i
     return [
         f"Written by `python -m sim figures --replications {replications} --seed {seed}`"
         + "".join(f" --set {o}" for o in overrides)
-        + "; each figure as PNG (150 dpi) and SVG. Each title is the finding, computed from the numbers: a "
-        "difference between policies is stated only when the 95% CI of its paired difference (common random "
-        "numbers) excludes 0. `figures.json` holds the same findings with the run's parameters and versions.",
+        + "; each figure as PNG (150 dpi) and SVG. " + TITLES_NOTE
+        + " `figures.json` holds the same findings with the run's parameters and versions.",
         "",
         "- Scenario files: " + ", ".join(f"`{_relative(f)}`" for f in files) + f" (reference: `{SCENARIO_NAMES[0]}`), "
         "each at the monolith's total review capacity (their new roles staffed with nova cores' time)",

@@ -30,6 +30,7 @@ from sim.outputs.prepare import (
     column_cis,
     ecdf_on_grid,
     has_driver_groups,
+    interface_cohort,
     interface_usable_days,
     log_grid,
     median_cis,
@@ -69,8 +70,10 @@ BUCKET_LABELS: dict[str, str] = {
 # ------------------------------------------------------------------------------ panels
 
 
-def ecdf_panel(ax: Axes, samples: Mapping[str, np.ndarray], colours: Mapping[str, str], xlabel: str) -> None:
-    """ECDFs (pooled over replications) on a log-x axis, with a guide at the median level."""
+def ecdf_panel(ax: Axes, samples: Mapping[str, np.ndarray], colours: Mapping[str, str], xlabel: str,
+               labels: Mapping[str, str] | None = None) -> None:
+    """Cumulative distributions (share of values <= x, pooled over replications) on a log-x axis,
+    with a guide at the median level; ``labels``: legend text per sample (default: its name)."""
     grid = log_grid(list(samples.values()))
     ax.axhline(0.5, color="0.6", lw=1, ls=":", zorder=0)
     for i, (name, values) in enumerate(samples.items()):
@@ -78,7 +81,7 @@ def ecdf_panel(ax: Axes, samples: Mapping[str, np.ndarray], colours: Mapping[str
             continue
         values = np.clip(values, grid[0], None)
         ax.plot(grid, ecdf_on_grid(values, grid), color=colours[name], ls=LINESTYLES[i % len(LINESTYLES)],
-                drawstyle="steps-post", label=name)
+                drawstyle="steps-post", label=(labels or {}).get(name, name))
     ax.set_xscale("log")
     ax.set_ylim(0, 1.01)
     ax.set_xlabel(xlabel)
@@ -137,20 +140,22 @@ def plot_time_to_merge(comparison: Comparison) -> tuple[Figure, Finding]:
     for col, (area, label, drivers) in enumerate(panels):
         ax, med_ax = axes[0][col], axes[1][col]
         samples = {run.scenario.scenario.name: time_to_merge_days(run, drivers) for run in comparison.runs}
-        ecdf_panel(ax, samples, colours, "time to merge (days, log scale)")
-        n = sum(len(v) for v in samples.values())
-        ax.set_title(f"{label}\n({n:,} merged changes over {comparison.replications} replications)", fontsize=14)
+        labels = {name: f"{name} (n={len(v):,})" for name, v in samples.items()}
+        ecdf_panel(ax, samples, colours, "time to merge (days, log scale)", labels)
+        ax.set_title(label, fontsize=14)
+        ax.legend(loc="lower right", frameon=True, framealpha=0.9, fontsize=11,
+                  title=f"merged changes, {comparison.replications} replications", title_fontsize=11)
         median_panel(med_ax, median_cis(table, metric, area), comparison.names, colours,
-                     "median (days) ± 95% CI" + (f"; Δ: paired difference from {comparison.names[0]}"
+                     "median (days) ± 95% CI" + (f"\nΔ: change vs {comparison.names[0]} [95% CI]; bold: beyond noise"
                                                  if len(comparison.names) > 1 else ""),
                      table_effects(table, metric, area))
         if col:
             ax.sharey(axes[0][0])
             ax.tick_params(labelleft=False)
-    axes[0][-1].legend(loc="lower right", frameon=True, framealpha=0.9)
-    axes[0][0].set_ylabel("fraction of merged\nchanges merged\nwithin x days")
+    axes[0][0].set_ylabel("share of merged\nchanges merged\nwithin x days")
     finding = findings.time_to_merge_finding(table, comparison.names, [area for area, _, _ in panels], metric)
-    finding = findings.with_staffing(finding, table, comparison.names)
+    finding = findings.with_capacity(findings.numbers_on_axes(finding), table, comparison.names)
+    finding = findings.with_note(finding, findings.PAIRED_NOTE.format(n=comparison.replications))
     set_title(fig, finding)
     return fig, finding
 
@@ -183,7 +188,8 @@ def plot_backlog(comparison: Comparison) -> tuple[Figure, Finding]:
     ax.set_ylim(bottom=0)
     ax.legend(title=f"mean, band: 95% CI ({comparison.replications} replications)", loc="lower right", ncols=2)
     finding = findings.backlog_finding(backlog_per_replication(series, comparison.names))
-    finding = findings.with_staffing(finding, comparison.comparison, comparison.names)
+    finding = findings.with_capacity(finding, comparison.comparison, comparison.names)
+    finding = findings.with_note(finding, findings.PAIRED_NOTE.format(n=comparison.replications))
     set_title(fig, finding)
     return fig, finding
 
@@ -224,13 +230,14 @@ def plot_time_buckets(comparison: Comparison, area: str = ALL) -> tuple[Figure, 
         tick.set_color(colours[name])
         tick.set_fontweight("bold")
     ax.set_ylabel("mean days per merged change")
-    ax.set_xlabel("policy (error bar: 95% CI of the mean time to merge over replications)")
+    ax.set_xlabel("policy (error bar: 95% confidence interval of the mean time to merge)")
     ax.set_ylim(0, np.nanmax(np.append(high, bottom)) * 1.15 if len(names) else 1)
     ax.grid(axis="x", visible=False)
     handles, labels = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.01, 1.0), title="time spent")
     finding = findings.time_buckets_finding(table, names, area)
-    finding = findings.with_staffing(finding, table, names)
+    finding = findings.with_capacity(finding, table, names)
+    finding = findings.with_note(finding, findings.PAIRED_NOTE.format(n=comparison.replications))
     set_title(fig, finding)
     return fig, finding
 
@@ -239,9 +246,12 @@ def plot_time_buckets(comparison: Comparison, area: str = ALL) -> tuple[Figure, 
 
 
 @styled
-def plot_gate_sweep(sweep: pd.DataFrame, theory: pd.DataFrame, reference: str | None = None) -> tuple[Figure, Finding]:
+def plot_gate_sweep(sweep: pd.DataFrame, theory: pd.DataFrame, reference: str | None = None,
+                    nova_2014: tuple[float, float] | None = None) -> tuple[Figure, Finding]:
     """Figure 4: false gate rejections per merged change as the gating jobs grow, with the theory curve.
 
+    ``nova_2014``: (gating jobs, simulated false rejections per merged non-driver change) of Nova's
+    2014 set-up, marked with a star when given.
     ``sweep``: one row per scenario, sweep point and replication: columns ``scenario`` (policy),
     ``jobs`` (x: gating jobs a non-driver change runs in the reference's gate at this point),
     ``replication``, ``value`` (false rejections per merged non-driver change).
@@ -262,7 +272,7 @@ def plot_gate_sweep(sweep: pd.DataFrame, theory: pd.DataFrame, reference: str | 
         th = theory[theory["scenario"] == name].sort_values("jobs")
         if not th.empty:
             ax.plot(th["jobs"], th["expected"], color=colours[name], ls=LINESTYLES[1 + i % (len(LINESTYLES) - 1)],
-                    lw=2, label=f"{name}: theory q/(1-q)")
+                    lw=2, label=f"{name}: theory (false rejections expected from each job's flakiness)")
     if "own_jobs" in sweep.columns:
         for name in names:
             if name == reference:
@@ -273,11 +283,17 @@ def plot_gate_sweep(sweep: pd.DataFrame, theory: pd.DataFrame, reference: str | 
                 ax.annotate(f"{name}: nova's gate runs {own[0]} jobs at every x", (last["jobs"], last["high"]),
                             xytext=(0, 10), textcoords="offset points", ha="right", va="bottom", fontsize=13,
                             color=colours[name])
+    if nova_2014 is not None and all(np.isfinite(nova_2014)):
+        ax.plot([nova_2014[0]], [nova_2014[1]], ls="", marker="*", ms=22, color=colours[reference], mec="white",
+                zorder=6, label=f"Nova's 2014 set-up ({nova_2014[0]:.0f} jobs, third-party CI not gating)")
+        ax.annotate("Nova 2014", nova_2014, xytext=(0, -22), textcoords="offset points", ha="center", va="top",
+                    fontsize=13, fontweight="bold", color=colours[reference])
     ax.set_xlabel("gating jobs a non-driver nova change runs in the monolith's gate")
     ax.set_ylabel("false rejections per merged\nnon-driver nova change")
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper left")
-    finding = findings.gate_finding(sweep, theory, reference)
+    ax.legend(loc="upper left", fontsize=11)
+    finding = findings.gate_finding(sweep, theory, reference, nova_2014)
+    finding = findings.with_note(finding, findings.PAIRED_NOTE.format(n=int(sweep["replication"].nunique())))
     set_title(fig, finding)
     return fig, finding
 
@@ -286,9 +302,10 @@ def plot_gate_sweep(sweep: pd.DataFrame, theory: pd.DataFrame, reference: str | 
 
 RUNWAY_PANELS: tuple[tuple[str, str, float], ...] = (
     ("merged_per_week", "blueprint changes\nmerged per week", 1.0),
-    ("time_to_merge_median_days", "median time to merge of\nblueprint changes (days)", 1.0),
+    ("time_to_merge_median_days", "median time to merge of\nblueprint changes (days, log scale)", 1.0),
     ("abandoned_fraction", "blueprint changes abandoned\n(% of closed)", 100.0),
 )
+LOG_Y_METRICS: frozenset[str] = frozenset({"time_to_merge_median_days"})  # spans 10 to 150+ days
 RUNWAY_STYLES: dict[str, tuple[str, str]] = {  # reading -> (colour, line style)
     PRACTISED: (KNOWN_COLOURS["runways"], "-"),
     EXCLUSIVE: (OKABE_ITO["blue"], "--"),
@@ -319,20 +336,38 @@ def plot_runways_sweep(sweep: pd.DataFrame) -> tuple[Figure, Finding]:
         none = rows[rows["reading"] == NO_RUNWAYS]
         if not none.empty:
             m, lo, hi, _ = mean_ci(none.sort_values("replication")["value"].to_numpy())
-            ax.axhline(m * scale, color=colour_none, ls="--", lw=2, label="no runways: the monolith\n(mean; band: 95% CI)")
+            # drawn above the runway series, labelled with its value: it must stay visible where they overlap
+            ax.axhline(m * scale, color=colour_none, ls="--", lw=2, zorder=4,
+                       label="no runways: the monolith\n(mean; band: 95% CI)")
             if np.isfinite(lo) and np.isfinite(hi):
                 ax.axhspan(lo * scale, hi * scale, color=colour_none, alpha=0.12, lw=0)
+            ax.annotate(f"no runways: {m * scale:.{1 if scale == 1 else 0}f}", (1.0, m * scale),
+                        xycoords=("axes fraction", "data"), xytext=(-4, 5), textcoords="offset points",
+                        ha="right", va="bottom", fontsize=12, fontweight="bold", color=colour_none, zorder=7,
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
         if NOVA_RUNWAY_SLOTS in slots:
             ax.axvline(NOVA_RUNWAY_SLOTS, color="0.6", lw=1.5, zorder=0)
         ax.set_xscale("log")
         ax.set_xticks(slots, [str(s) for s in slots])
         ax.minorticks_off()
         ax.set_ylabel(label)
-        ax.set_ylim(bottom=0)
-    fig.supxlabel(f"runway slots (series under focused review at once, log scale; grey: Nova's {NOVA_RUNWAY_SLOTS})")
+        if metric in LOG_Y_METRICS:
+            ax.set_yscale("log")
+            shown = rows.groupby(["reading", "slots"])["value"].mean() * scale
+            if (shown > 0).any():  # lower CI bounds at or below 0 would stretch a log axis to nothing
+                ax.set_ylim(bottom=0.5 * float(shown[shown > 0].min()))
+        else:
+            ax.set_ylim(bottom=0)
+        if scale == 100.0:  # a share: a wide CI must not stretch the axis past 100 %
+            ax.set_ylim(top=min(ax.get_ylim()[1], 105.0))
+        ax.set_xlabel("runway slots (log scale)")
+    axes[0][1].set_xlabel(f"runway slots: series under focused review at once\n(log scale; grey line: Nova's "
+                          f"{NOVA_RUNWAY_SLOTS})")
     handles, _ = axes[0][0].get_legend_handles_labels()
-    axes[0][1].legend(handles=handles, loc="upper right", fontsize=12, framealpha=0.95)
+    # abandonment's upper right is empty: the exclusive hold's share is high only at few slots
+    axes[0][-1].legend(handles=handles, loc="upper right", fontsize=12, framealpha=0.95)
     finding = findings.runways_finding(tables, slots, NOVA_RUNWAY_SLOTS)
+    finding = findings.with_note(finding, findings.PAIRED_NOTE.format(n=int(sweep["replication"].nunique())))
     set_title(fig, finding)
     return fig, finding
 
@@ -350,25 +385,31 @@ def plot_interface_usable(comparison: Comparison, names: Sequence[str] | None = 
     colours = comparison_colours(comparison)
     metric = "interface_usable_median_days"
     samples = {n: interface_usable_days(comparison.run(n), area) for n in names}
+    cohorts = {n: interface_cohort(comparison.run(n), area) for n in names}
     fig, axes = new_figure(1, 2, height_ratios=[3, 1.0])
     ax = axes[0][0]
-    ecdf_panel(ax, samples, colours, "days from upload until the feature is usable in every driver (log scale)")
-    ax.legend(loc="lower right", frameon=True, framealpha=0.9)
+    labels = {n: f"{n}: {len(v):,} usable inside the window" for n, v in samples.items()}
+    ecdf_panel(ax, samples, colours, "days from upload until the feature is usable in every driver (log scale)", labels)
+    ax.legend(loc="lower right", frameon=True, framealpha=0.9, title=f"{comparison.replications} replications")
     effects = [e for e in table_effects(comparison.comparison, metric, area) if e.scenario in names]
     median_panel(axes[1][0], median_cis(comparison.comparison, metric, area), names, colours,
-                 f"median days until usable in every driver ± 95% CI; Δ: paired difference from {names[0]}",
+                 f"median days until usable in every driver ± 95% CI; Δ: difference from {names[0]}",
                  effects, digits=1)
-    ax.set_ylabel("fraction of interface-changing\nchanges usable within x days")
+    ax.set_ylabel("share of interface-changing\nchanges usable within x days")
     who = {NON_DRIVERS: "nova (non-driver) changes", DRIVERS: "driver changes", ALL: "changes"}.get(area, area)
-    counts = ", ".join(f"{n}: {len(v):,}" for n, v in samples.items())
-    ax.set_title(f"{capitalise(who)} touching the virt driver interface, usable inside the window ({counts})",
-                 fontsize=13)
-    finding = findings.interface_usable_finding(effects, samples)
+    never = ", ".join(f"{n}: {missing:,} of {total:,}" for n, (total, missing) in cohorts.items())
+    ax.set_title(f"{capitalise(who)} to the virt driver interface uploaded inside the window and not usable in "
+                 f"every driver by its end (left out of the curves): {never}", fontsize=12, wrap=True)
+    finding = findings.numbers_on_axes(findings.interface_usable_finding(effects, samples, cohorts))
+    finding = findings.with_note(finding, findings.PAIRED_NOTE.format(n=comparison.replications))
     set_title(fig, finding)
     return fig, finding
 
 
 # ------------------------------------------------------------------------------ figure 7
+
+MEAN_MARKER: dict[str, object] = {"marker": "D", "markerfacecolor": "white", "markeredgecolor": "black",
+                                  "markersize": 9, "zorder": 6}
 
 
 @styled
@@ -385,9 +426,9 @@ def plot_reviewer_load(comparison: Comparison) -> tuple[Figure, Finding]:
     for name, loads in reviewer_loads(comparison).items():
         colour = colours[name]
         for role, y in loads:
-            box = ax.boxplot([y], positions=[x], widths=0.6, patch_artist=True, showfliers=False,
+            box = ax.boxplot([y], positions=[x], widths=0.6, patch_artist=True, showfliers=False, showmeans=True,
                              medianprops={"color": "black", "lw": 2.5}, whiskerprops={"color": colour, "lw": 1.8},
-                             capprops={"color": colour, "lw": 1.8})
+                             capprops={"color": colour, "lw": 1.8}, meanprops=MEAN_MARKER)
             for patch in box["boxes"]:
                 patch.set(facecolor=mpl.colors.to_rgba(colour, 0.25), edgecolor=colour, lw=2,
                           hatch=ROLE_HATCHES.get(role, "xx"))
@@ -411,11 +452,14 @@ def plot_reviewer_load(comparison: Comparison) -> tuple[Figure, Finding]:
     ax.grid(axis="x", visible=False)
     handles = [Line2D([], [], ls="", marker=ROLE_MARKERS.get(r, "D"), color="0.3", ms=9,
                       label=ROLE_LABELS.get(r, r)) for r in roles_seen]
-    handles.append(Patch(facecolor="white", edgecolor="0.3", label="box: quartiles; whiskers: 1.5 IQR"))
+    handles.append(Line2D([], [], ls="", label="mean (the title's numbers)", **MEAN_MARKER))
+    handles.append(Patch(facecolor="white", edgecolor="0.3",
+                         label="box: middle half of reviewers, line: median;\nwhiskers: up to 1.5 box heights"))
     ax.legend(handles=handles, title=f"one point per reviewer per replication ({comparison.replications} replications)",
-              loc="upper center", ncols=len(handles))
+              loc="upper center", ncols=len(handles), fontsize=11)
     finding = findings.reviewer_load_finding(comparison.comparison, role_means)
-    finding = findings.with_staffing(finding, comparison.comparison, comparison.names)
+    finding = findings.with_capacity(finding, comparison.comparison, comparison.names)
+    finding = findings.with_note(finding, findings.PAIRED_NOTE.format(n=comparison.replications))
     set_title(fig, finding)
     return fig, finding
 
@@ -466,7 +510,8 @@ def plot_staffing(comparison: Comparison, groups: Sequence[tuple[str, str, str]]
         ax.margins(x=0.35)
         ax.grid(axis="y", visible=False)
         ax.set_title(title, fontsize=14)
-        ax.set_xlabel(f"change vs {findings.sentence_name(ref)} (days)\npaired 95% CI; bold: beyond noise", fontsize=12)
-    finding = findings.staffing_finding(table, groups)
+        ax.set_xlabel(f"change vs {findings.sentence_name(ref)} (days)\n[95% CI]; bold: beyond noise (CI excludes 0)", fontsize=12)
+    finding = findings.numbers_on_axes(findings.staffing_finding(table, groups))
+    finding = findings.with_note(finding, findings.PAIRED_NOTE.format(n=comparison.replications))
     set_title(fig, finding)
     return fig, finding

@@ -66,15 +66,30 @@ def interface_usable_days(run: RunResult, area: str = NON_DRIVERS) -> np.ndarray
     changes or all.
     """
     a, b = run.window
-    c = run.changes
-    c = c[c["touches_interface"].astype(bool) & (c["parent"] < 0) & (c["usable"] >= a) & (c["usable"] < b)]
-    if area == NON_DRIVERS:
-        c = c[~c["area"].isin(run.scenario.driver_areas)]
-    elif area == DRIVERS:
-        c = c[c["area"].isin(run.scenario.driver_areas)]
-    elif area != ALL:
-        c = c[c["area"] == area]
+    c = _interface_changes(run, area)
+    c = c[(c["usable"] >= a) & (c["usable"] < b)]
     return (c["usable"] - c["arrived"]).to_numpy(dtype=float)
+
+
+def _interface_changes(run: RunResult, area: str) -> pd.DataFrame:
+    """Original (``parent < 0``) interface-touching changes of ``area`` (non-driver, driver, all or one area)."""
+    c = run.changes
+    c = c[c["touches_interface"].astype(bool) & (c["parent"] < 0)]
+    if area == NON_DRIVERS:
+        return c[~c["area"].isin(run.scenario.driver_areas)]
+    if area == DRIVERS:
+        return c[c["area"].isin(run.scenario.driver_areas)]
+    return c if area == ALL else c[c["area"] == area]
+
+
+def interface_cohort(run: RunResult, area: str = NON_DRIVERS) -> tuple[int, int]:
+    """Of the interface changes (as :func:`interface_usable_days`) uploaded inside the window, pooled
+    over replications: how many, and how many were not usable in every driver by the window's end
+    (abandoned, still in review, or still waiting for a driver to adopt them)."""
+    a, b = run.window
+    c = _interface_changes(run, area)
+    c = c[(c["arrived"] >= a) & (c["arrived"] < b)]
+    return len(c), int((~(c["usable"] < b)).sum())
 
 
 def ecdf_on_grid(values: np.ndarray, grid: np.ndarray) -> np.ndarray:

@@ -15,6 +15,8 @@ from typing import Any, ParamSpec, TypeVar
 import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
 
 from sim.runs.compare import Comparison
 
@@ -133,9 +135,48 @@ def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = SLIDE
     return fig, axes
 
 
+TITLE_LINES = 2  # a title wraps onto at most this many lines
+MIN_TITLE_SIZE = 12.0  # points: the title shrinks to fit its lines, never below this
+CAPTION_SIZE = 11.0  # points: the statistics line under the axes
+
+
+def text_width(text: str, size: float, weight: str = "normal") -> float:
+    """Width (inches) of one line of ``text`` at ``size`` points in the current font."""
+    width, _, _ = TextToPath().get_text_width_height_descent(text, FontProperties(size=size, weight=weight), ismath=False)
+    return width / 72.0
+
+
+def wrap_to_width(text: str, width: float, size: float, weight: str = "normal") -> list[str]:
+    """``text`` broken at spaces into the fewest lines no wider than ``width`` inches at ``size`` points."""
+    chars = max(20, int(width * 72 / (size * 0.45)))  # start from more characters than can fit
+    while True:
+        lines = textwrap.wrap(text, chars)
+        if chars <= 20 or max((text_width(line, size, weight) for line in lines), default=0.0) <= width:
+            return lines
+        chars -= 2
+
+
+def title_lines(text: str, fig: Figure, size: float) -> list[str]:
+    """``text`` wrapped to ``fig``'s width (less a margin) at ``size`` points, bold."""
+    return wrap_to_width(text, fig.get_figwidth() * 0.97, size, "bold")
+
+
 def set_title(fig: Figure, finding: str) -> None:
-    """The finding as the figure's title, wrapped to the figure's width."""
+    """The finding's headline as the figure's title, wrapped to the figure's width: at most
+    :data:`TITLE_LINES` lines, the font shrinking (down to :data:`MIN_TITLE_SIZE`) when it needs to.
+    When the finding carries a ``caption`` (:class:`sim.outputs.findings.Finding`: the statistics the
+    axes do not show), it is printed under the axes (:func:`set_caption`)."""
     size = mpl.rcParams["figure.titlesize"]
     size = float(size) if not isinstance(size, str) else 17.0  # points; a named size ("large") counts as 17
-    width = max(40, int(fig.get_figwidth() * 72 / (size * 0.64)))
-    fig.suptitle("\n".join(textwrap.wrap(finding, width)), fontsize=size, fontweight="bold", ha="center")
+    while len(title_lines(finding, fig, size)) > TITLE_LINES and size > MIN_TITLE_SIZE:
+        size -= 0.5
+    fig.suptitle("\n".join(title_lines(str(finding), fig, size)), fontsize=size, fontweight="bold", ha="center")
+    caption = getattr(finding, "caption", "")
+    if caption:
+        set_caption(fig, caption)
+
+
+def set_caption(fig: Figure, text: str) -> None:
+    """``text`` (the statistics behind the title) as a small grey caption under the axes."""
+    lines = wrap_to_width(text, fig.get_figwidth() * 0.97, CAPTION_SIZE)
+    fig.supxlabel("\n".join(lines), fontsize=CAPTION_SIZE, color="0.3", ha="center")
