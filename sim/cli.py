@@ -74,7 +74,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("figures")
     n = args.replications or DEFAULT_REPLICATIONS
     outputs = make_figures(out, n, args.seed, args.workers, sweep_replications=args.sweep_replications,
-                           overrides=args.set or (), scenario_dir=args.scenario_dir, force=args.force)
+                           overrides=args.set or (), scenario_dir=args.scenario_dir, force=args.force,
+                           ensemble_draws=args.ensemble_draws, ensemble_replications=args.ensemble_replications)
     for o in outputs:
         print(f"{o.number}. {o.heading}: {o.finding}")
     print(f"wrote {out}/: {len(outputs)} figures as PNG and SVG, README.md, figures.json")
@@ -225,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     figs.add_argument("--seed", type=argtypes.count, help="root seed shared by every run (default: the monolith's)")
     figs.add_argument("--workers", type=argtypes.positive, default=2, help="parallel worker processes (default 2)")
     figs.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value in every scenario")
+    figs.add_argument("--ensemble-draws", type=argtypes.whole(0, 10_000), default=50,
+                      help="draws of the parameter ensemble behind each headline (data/ensemble.toml; 0 to 10000, default 50, "
+                           "0: none, titles then rest on simulation noise only)")
+    figs.add_argument("--ensemble-replications", type=argtypes.replications, default=2,
+                      help="replications per scenario and ensemble draw (default 2)")
     figs.add_argument("--scenario-dir", metavar="DIR",
                       help="directory holding monolith, runways, lieutenants, split, sponsorship .toml (default data/scenarios)")
     figs.set_defaults(func=cmd_figures)
@@ -276,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from sim.calibrate.cli import add_calibrate_command, add_data_commands
     from sim.outputs.report_command import add_report_command
-    from sim.robustness import add_ensemble_command
+    from sim.outputs.ensemble_command import add_ensemble_command
 
     add_data_commands(sub)
     add_calibrate_command(sub)

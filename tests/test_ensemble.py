@@ -159,3 +159,17 @@ def test_the_scorecard_carries_the_share_of_draws_agreeing_with_each_cell() -> N
     assert robust.cell("split", "core_load").ensemble_share == 0.7, "the share agreeing with the cell's own sign"
     assert "98% of draws agree" in markdown_table(robust)
     assert "of draws agree" not in markdown_table(card)
+
+
+def test_a_title_states_a_direction_only_when_the_draws_agree() -> None:
+    from sim.outputs.findings import Effect, change_clause, who_moves
+
+    robust = Effect("split", "monolith", 29.0, 18.0, 11.0, 9.0, 13.0, 10, agree=0.98, depends_on="")
+    shaky = Effect("lieutenants", "monolith", 20.0, 18.0, 2.0, 1.0, 3.0, 10, agree=0.6,
+                   depends_on="policy.lieutenants.reviews_per_day")
+    plain = Effect("runways", "monolith", 17.0, 18.0, -1.0, -1.5, -0.5, 10)  # no ensemble: noise decides
+    text = who_moves([robust, shaky, plain], "slower", "faster")
+    assert "slower under split repos" in text and "faster under runways" in text
+    assert "lieutenants" not in text.split(";")[0], "a sign the draws disagree on is not stated as a direction"
+    assert "under lieutenants the sign depends on reviews per day" in text
+    assert "rises" not in change_clause([shaky], "the median", "d") and "not robust" in change_clause([shaky], "the median", "d")

@@ -55,6 +55,7 @@ def small() -> Comparison:
 def test_figures_command_writes_every_figure_and_readme(tmp_path: Path) -> None:
     out = tmp_path / "figs"
     proc = run_cli("figures", "--out", str(out), "--replications", "2", "--sweep-replications", "2",
+                   "--ensemble-draws", "2", "--ensemble-replications", "1",
                    "--workers", "2", "--seed", "3", *[a for o in SHORT for a in ("--set", o)], timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert_files(out, STEMS)
@@ -72,6 +73,14 @@ def test_figures_command_writes_every_figure_and_readme(tmp_path: Path) -> None:
         assert f["finding"] in readme
         assert f["finding"] in proc.stdout
         assert sorted(f["files"]) == sorted(f"{f['name']}.{ext}" for ext in figures.FORMATS)
+    ensemble = manifest["ensemble"]  # 2 draws + the two capacity steps, 1 replication each
+    assert ensemble["draws"] == 2 and ensemble["replications"] == 1
+    rows = ensemble["robustness"]
+    assert {r["scenario"] for r in rows} == set(figures.SCENARIO_NAMES[1:])
+    assert all(r["draws"] == 2 for r in rows)
+    assert "## Robustness over the parameter ensemble" in readme
+    shares = [c["ensemble_share"] for c in manifest["scorecard"]["cells"]]
+    assert any(s is not None for s in shares) and all(s is None or 0.0 <= s <= 1.0 for s in shares)
 
 
 def test_compare_writes_comparison_figures(tmp_path: Path) -> None:

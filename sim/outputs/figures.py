@@ -26,11 +26,14 @@ from sim import paths
 from sim.outputs import plots
 from sim.outputs.prepare import table_value
 from sim.outputs.report import package_versions
-from sim.outputs.scorecard import build_scorecard, readme_lines
+from sim.outputs.robustness import HEADLINES, annotate, headline_rows, robustness_markdown
+from sim.outputs.scorecard import ENSEMBLE_METRICS, build_scorecard, readme_lines, with_ensemble
 from sim.outputs.scorecard_plot import plot_scorecard
 from sim.outputs.style import SVG_HASH_SALT
 from sim.progress import Progress as ProgressLog
 from sim.runs.compare import Comparison, compare
+from sim.runs.ensemble import AGREEMENT, draw_parameters, load_spec, robustness, run_ensemble
+from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS
 from sim.runs.pool import worker_pool
 from sim.runs.sweeps import (
     GATE_AREA,
@@ -62,6 +65,13 @@ DEFAULT_WORKERS = 2
 DPI = 150
 FORMATS: tuple[str, ...] = ("png", "svg")
 MANIFEST = "figures.json"  # marks a directory holding figures this package wrote
+DEFAULT_ENSEMBLE_DRAWS = 50  # `sim figures` (make figures): draws of the parameter ensemble
+DEFAULT_ENSEMBLE_REPLICATIONS = 2  # replications per scenario and draw
+# What the ensemble measures: the headline effects, the scorecard's outcomes, figure 1's groups.
+ENSEMBLE_FIGURE_METRICS: tuple[tuple[str, str], ...] = tuple(dict.fromkeys([
+    *((a, m) for a, m, _, _ in HEADLINES), *ENSEMBLE_METRICS.values(),
+    *((area, "time_to_merge_median_days") for area in (ALL, DRIVERS, NON_DRIVERS)),
+]))
 COMPARISON_FIGURES: tuple[int, ...] = (1, 2, 3, 7)  # what any comparison supports
 SCORECARD = "scorecard"  # file stem of the scorecard figure (sim.outputs.scorecard_plot)
 
@@ -328,8 +338,18 @@ def make_figures(
     scenario_dir: Path | str | None = None,
     progress: bool | Progress = True,
     force: bool = False,
+    ensemble_draws: int = 0,
+    ensemble_replications: int = DEFAULT_ENSEMBLE_REPLICATIONS,
+    ensemble_spec: Path | str | None = None,
 ) -> list[FigureOutput]:
     """Run the policy comparison and the sweeps, draw the eight figures, write them into ``out_dir``.
+
+    With ``ensemble_draws`` > 0 the five policy scenarios also run over that many draws of the
+    parameter ensemble (``ensemble_spec``, default ``data/ensemble.toml``; ``ensemble_replications``
+    per scenario and draw, :mod:`sim.runs.ensemble`): a title then says a headline effect rises or
+    falls only when at least 90 % of the draws agree on its sign (else it names what the sign
+    depends on), the scorecard shows each cell's share of agreeing draws, and README.md and
+    figures.json get the robustness table.
 
     ``replications`` per scenario of the comparison (figures 1, 2, 3, 6, 7, 8); ``sweep_replications``
     (default: half of it, at least 2) per sweep point (figures 4, 5). Every scenario runs under
@@ -357,6 +377,10 @@ def make_figures(
     seed = scenarios[0].run.seed if seed is None else seed
     n_sweep = sweep_replications or default_sweep_replications(replications)
     total = replications * (len(scenarios) + len(staffed)) + n_sweep * (len(gate_points) + len(runway_points))
+    if ensemble_draws > 0:
+        spec = load_spec(ensemble_spec or paths.DATA / "ensemble.toml", scenarios[0])
+        drawn = draw_parameters(spec, ensemble_draws, seed)
+        total += len(drawn) * len(files) * ensemble_replications
 
     bar = ProgressLog(total, "figures") if progress is True else None
     tick: Progress | None = bar.update if bar is not None else (progress if callable(progress) else None)
@@ -364,6 +388,9 @@ def make_figures(
         everything = _compare(scenarios + staffed, replications, seed, executor, tick)
         gate_cmp = _compare([sc for _, _, sc in gate_points], n_sweep, seed, executor, tick)
         runway_cmp = _compare([sc for _, _, sc in runway_points], n_sweep, seed, executor, tick)
+        if ensemble_draws > 0:
+            effects = run_ensemble(files, spec, drawn, ensemble_replications, seed, ENSEMBLE_FIGURE_METRICS,
+                                   extra_overrides=overrides, executor=executor, progress=tick)
 
     gate = gate_sweep_frame(gate_points, gate_cmp)
     gate_base = {name: sc for name, k, sc in gate_points if k == GATE_CONFIG_JOBS[0]}
@@ -372,6 +399,9 @@ def make_figures(
     comparison = everything.subset([sc.scenario.name for sc in scenarios])
     groups = [(equal, added, cores_plus(added)) for equal, added in STAFFING_PAIRS]
     staffing_cmp = everything.subset([SCENARIO_NAMES[0], *(name for group in groups for name in group)])
+    robust = robustness(effects, drawn) if ensemble_draws > 0 else None
+    if robust is not None:  # the findings' verbs follow the ensemble (sim.outputs.findings.Effect.robust)
+        comparison.comparison = annotate(comparison.comparison, robust)
 
     with target.commit() as tmp:
         outputs = _draw_comparison(comparison, tmp)
@@ -382,8 +412,13 @@ def make_figures(
         outputs.append(_emit(8, plots.plot_staffing(staffing_cmp, groups), tmp))
         outputs.sort(key=lambda o: o.number)
         card = build_scorecard(comparison)
+        if robust is not None:
+            card = with_ensemble(card, robust)
         save_figure(plot_scorecard(card), tmp, SCORECARD)
-        header = [*readme_lines(card, f"{SCORECARD}.png"), "## Run settings", "",
+        robust_lines = (["## Robustness over the parameter ensemble", "",
+                         robustness_markdown(headline_rows(robust), ensemble_draws, ensemble_replications, seed)]
+                        if robust is not None else [])
+        header = [*readme_lines(card, f"{SCORECARD}.png"), *robust_lines, "## Run settings", "",
                   *_make_header(files, seed, replications, n_sweep, overrides)]
         write_readme(tmp, outputs, header, calibration_figures_in(Path(out_dir)))
         manifest = {
@@ -398,6 +433,12 @@ def make_figures(
                               "metrics": list(RUNWAY_METRICS), "area": RUNWAY_AREA},
             "figures": [asdict(o) for o in outputs],
             "scorecard": {"files": [f"{SCORECARD}.{fmt}" for fmt in FORMATS], **card.to_json()},
+            "ensemble": None if robust is None else {
+                "draws": ensemble_draws, "replications": ensemble_replications,
+                "spec": _relative(Path(ensemble_spec or paths.DATA / "ensemble.toml")),
+                "agreement": AGREEMENT,
+                "robustness": json.loads(robust.to_json(orient="records")),
+            },
             "versions": package_versions(),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

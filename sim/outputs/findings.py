@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.outputs.prepare import by_replication, median_cis, point_cis, table_value
+from sim.runs.ensemble import AGREEMENT
 from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS, TIME_BUCKETS
 from sim.runs.stats import mean_ci
 
@@ -133,6 +134,15 @@ class Effect:
     low: float
     high: float
     n: int
+    # The parameter ensemble (sim.runs.ensemble), when it ran: share of draws with the sign of
+    # ``diff`` (NaN: no ensemble) and the drawn parameter the effect depends on most.
+    agree: float = math.nan
+    depends_on: str = ""
+
+    @property
+    def robust(self) -> bool:
+        """Its sign holds over the ensemble (at least AGREEMENT of draws), or no ensemble ran."""
+        return not np.isfinite(self.agree) or self.agree >= AGREEMENT
 
     @property
     def significant(self) -> bool:
@@ -157,9 +167,19 @@ def table_effects(table: pd.DataFrame, metric: str, area: str = ALL) -> list[Eff
     ref_value = float(ref_rows["mean"].iloc[0]) if not ref_rows.empty else math.nan
     return [
         Effect(r["scenario"], reference, float(r["mean"]), ref_value, float(r["diff"]), float(r["diff_ci_low"]),
-               float(r["diff_ci_high"]), int(r["diff_n"]))
+               float(r["diff_ci_high"]), int(r["diff_n"]), *_ensemble(r))
         for _, r in rows.iterrows() if r["scenario"] != reference
     ]
+
+
+def _ensemble(row: pd.Series) -> tuple[float, str]:
+    """(share of ensemble draws agreeing with the row's sign, what the sign depends on) of a
+    comparison row annotated by :func:`sim.outputs.robustness.annotate`; (NaN, "") if not."""
+    negative, positive = row.get("ensemble_share_negative", math.nan), row.get("ensemble_share_positive", math.nan)
+    diff = float(row["diff"])
+    if not (np.isfinite(diff) and np.isfinite(negative) and np.isfinite(positive)) or diff == 0:
+        return math.nan, ""
+    return float(positive if diff > 0 else negative), str(row.get("ensemble_depends_on", "") or "")
 
 
 def paired_effects(values: pd.DataFrame, reference: str) -> list[Effect]:
@@ -211,7 +231,7 @@ def change_clause(effects: Sequence[Effect], subject: str, unit: str, digits: in
         return (f"no policy changes {subject} beyond noise ({num(effects[0].ref_value, digits)}{u} under "
                 f"{sentence_name(effects[0].reference)}; {num(min(values), digits)} to {num(max(values), digits)}{u} "
                 f"under the others)")
-    verb = "falls" if e.diff < 0 else "rises"
+    verb = ("falls" if e.diff < 0 else "rises") if e.robust else "changes (sign not robust)"
     return (f"under {sentence_name(e.scenario)}, {subject} {verb} {amount(e, digits, u)} "
             f"({num(e.ref_value, digits)} → {num(e.value, digits)}{u}; "
             f"paired 95% CI {e.low:+.{digits}f} to {e.high:+.{digits}f})")
@@ -267,6 +287,11 @@ def join_words(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
 
 
+def parameter_words(key: str) -> str:
+    """A parameter key as words for a title: "policy.split.breakage_scale" -> "breakage scale"."""
+    return key.rsplit(".", 1)[-1].replace("_", " ") if key else "the parameters"
+
+
 def beyond_noise(effects: Sequence[Effect]) -> list[Effect]:
     """The effects beyond noise, largest relative (else absolute) size first."""
     return sorted((e for e in effects if e.significant),
@@ -277,10 +302,15 @@ def who_moves(effects: Sequence[Effect], up: str, down: str) -> str:
     """Every policy whose effect is beyond noise, by direction, largest first:
     "{up} under split repos (+60%) and lieutenants (+34%); {down} under runways (-5%)"; "" if none."""
     parts = []
+    beyond = beyond_noise(effects)
     for word, rising in ((up, True), (down, False)):
-        named = [f"{sentence_name(e.scenario)} ({signed_pct(e)})" for e in beyond_noise(effects) if (e.diff > 0) == rising]
+        named = [f"{sentence_name(e.scenario)} ({signed_pct(e)})" for e in beyond if e.robust and (e.diff > 0) == rising]
         if named:
             parts.append(f"{word} under {join_words(named)}")
+    unsettled = [e for e in beyond if not e.robust]
+    if unsettled:  # beyond noise in this run, but the ensemble's draws disagree on the sign
+        parts.append("; ".join(f"under {sentence_name(e.scenario)} the sign depends on {parameter_words(e.depends_on)}"
+                               for e in unsettled))
     return "; ".join(parts)
 
 

@@ -20,8 +20,8 @@ import pandas as pd
 from sim import argtypes
 from sim.paths import DATA, POLICY_SCENARIOS, SCENARIOS
 from sim.progress import Progress
+from sim.outputs.robustness import HEADLINES, robustness_markdown
 from sim.runs.ensemble import AGREEMENT, draw_parameters, load_spec, robustness, run_ensemble
-from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS
 from sim.runs.pool import worker_pool
 from sim.safe_output import ResultDirectory
 from sim.scenario import load_scenario
@@ -29,51 +29,8 @@ from sim.scenario import load_scenario
 SPEC = DATA / "ensemble.toml"
 DEFAULT_DRAWS = 50
 DEFAULT_REPLICATIONS = 2
-# The headline effects: (area, metric, what it means to a reader, unit).
-HEADLINES: tuple[tuple[str, str, str, str], ...] = (
-    (DRIVERS, "time_to_merge_median_days", "driver changes' median time to merge", "days"),
-    (NON_DRIVERS, "time_to_merge_median_days", "other changes' median time to merge", "days"),
-    (ALL, "merged_per_week", "changes merged per week", "changes/week"),
-    (ALL, "open_at_end", "open changes at the end (backlog)", "changes"),
-    (ALL, "abandoned_fraction", "share of changes abandoned", "fraction"),
-    (ALL, "reviews_per_core_per_week", "reviews per nova core per week (load)", "reviews/week"),
-    (ALL, "interface_usable_median_days", "interface changes' median time to usable everywhere", "days"),
-    (ALL, "nova_gate_resets_per_week", "resets of nova's gate per week", "resets/week"),
-)
-
-
 def ensemble_output(out: Path, force: bool = False) -> ResultDirectory:
     return ResultDirectory(out, "robustness.csv", force)
-
-
-def robustness_markdown(table: pd.DataFrame, draws: int, replications: int, seed: int) -> str:
-    """The robustness table for a reader: one line per policy and headline effect."""
-    meaning = {(a, m): (text, unit) for a, m, text, unit in HEADLINES}
-    lines = [
-        f"Each effect is a policy's paired difference from the monolith, over {draws} draws of the fitted "
-        f"parameters and the policy assumptions ({replications} replications per draw, root seed {seed}). "
-        f"\"falls\"/\"rises\": at least {AGREEMENT:.0%} of draws agree on the sign; otherwise the parameter the "
-        "effect depends on most is named (Spearman rank correlation over draws).",
-        "",
-        "| policy | effect | median | 90 % of draws | draws agreeing | verdict | capacity -10 % | capacity +10 % "
-        "| depends most on |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in table.to_dict("records"):
-        text, unit = meaning.get((row["area"], row["metric"]), (f"{row['metric']} ({row['area']})", ""))
-        agree = max(row["share_negative"], row["share_positive"])
-        depends = (f"`{row['depends_most_on']}` (rho {row['spearman_rho']:+.2f})"
-                   if row["verdict"] == "depends" and row["depends_most_on"] else "")
-        lines.append(
-            f"| {row['scenario']} | {text} ({unit}) | {row['median']:+.3g} | {row['p05']:+.3g} to {row['p95']:+.3g} | "
-            f"{agree:.0%} | {row['verdict']} | {_num(row.get('at capacity -10%'))} | "
-            f"{_num(row.get('at capacity +10%'))} | {depends} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def _num(value: float | None) -> str:
-    return "" if value is None or value != value else f"{value:+.3g}"
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
