@@ -210,7 +210,8 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
                              "copy installed with the package")
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-q", "--quiet", dest="log_level", action="store_const", const=logging.WARNING,
-                           default=logging.INFO, help="warnings and errors only: no notes, no progress lines")
+                           default=logging.INFO,
+                           help="warnings and errors only: no notes, no progress lines (default: notes and progress)")
     verbosity.add_argument("-v", "--verbose", dest="log_level", action="store_const", const=logging.DEBUG,
                            help="debug notes too (the version and the data directory in use)")
 
@@ -226,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="scenario TOML file")
     run.add_argument("--replications", type=argtypes.replications, help="replications (default: the scenario's run.replications)")
     run.add_argument("--seed", type=argtypes.count, help="root seed (default: the scenario's run.seed)")
-    run.add_argument("--workers", type=argtypes.positive, default=1, help="parallel worker processes (capped at the machine's cores)")
+    run.add_argument("--workers", type=argtypes.positive, default=1, help="parallel worker processes (default 1; capped at the machine's cores)")
     run.add_argument("--out", help="output directory (default results/<scenario name>/); a previous result there "
                                    "is replaced, other files are never touched")
     run.add_argument("--force", action="store_true", help="write into an existing directory that holds other files (only this command's outputs are replaced)")
@@ -237,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML files; the first is the reference")
     comp.add_argument("--replications", type=argtypes.replications, help="replications (default: the first scenario's)")
     comp.add_argument("--seed", type=argtypes.count, help="root seed shared by all scenarios (default: the first's)")
-    comp.add_argument("--workers", type=argtypes.positive, default=1, help="parallel worker processes (capped at the machine's cores)")
+    comp.add_argument("--workers", type=argtypes.positive, default=1, help="parallel worker processes (default 1; capped at the machine's cores)")
     comp.add_argument("--out", help="output directory (default results/compare/); a previous result there is "
                                     "replaced, other files are never touched")
     comp.add_argument("--force", action="store_true", help="write into an existing directory that holds other files (only this command's outputs are replaced)")

@@ -130,7 +130,7 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
                           "the changes header)")
     ext.add_argument("--areas", help="areas TOML: path -> area rules, drivers, cycles (Nova: data/nova/areas.toml); "
                                      "default: every path in 'other', no release labels")
-    ext.add_argument("--branch", default="master", help="branch whose first-parent chain is walked")
+    ext.add_argument("--branch", default="master", help="branch whose first-parent chain is walked (default master)")
     ext.add_argument("--since", type=_utc_time, help="keep rows merged at or after this UTC time")
     ext.add_argument("--until", type=_utc_time, help="keep rows merged at or before this UTC time")
     ext.set_defaults(func=cmd_extract)
@@ -140,11 +140,12 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
     summ.add_argument("--cycle", help="release cycle to detail (default: one line per cycle)")
     summ.add_argument("--areas", metavar="SCENARIO.toml",
                       help="group data areas into the [areas.NAME] of a scenario (data_areas, default [NAME])")
-    summ.add_argument("--default-area", default="other", help="model area of data areas no model area lists")
+    summ.add_argument("--default-area", default="other", help="model area of data areas no model area lists (default other)")
     summ.add_argument("--include-suspect", action="store_true", help="keep rows flagged suspect")
     summ.add_argument("--bootstrap", type=argtypes.whole(0, MAX_BOOTSTRAP), default=1000, metavar="N",
-                      help=f"resamples for the 90%% intervals of time-to-merge quantiles, 0 (none) to {MAX_BOOTSTRAP:,}")
-    summ.add_argument("--seed", type=argtypes.count, default=1, help="bootstrap seed")
+                      help=f"resamples for the 90%% intervals of time-to-merge quantiles, 0 (none) to {MAX_BOOTSTRAP:,} "
+                           "(default 1000)")
+    summ.add_argument("--seed", type=argtypes.count, default=1, help="bootstrap seed (default 1)")
     summ.set_defaults(func=cmd_summary)
 
 
@@ -264,9 +265,9 @@ def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
                           f"{DEFAULT_REPLICATIONS})")
     cal.add_argument("--check-replications", type=replications, default=12,
                      help="fresh replications judging the fit (with --predict-from: the replications of the "
-                          "prediction); 1 to the schema's cap")
-    cal.add_argument("--seed", type=argtypes.count, default=1, help="seed of the fit's replications")
-    cal.add_argument("--workers", type=argtypes.positive, default=2, help="worker processes (1: no pool)")
+                          "prediction); 1 to the schema's cap (default 12)")
+    cal.add_argument("--seed", type=argtypes.count, default=1, help="seed of the fit's replications (default 1)")
+    cal.add_argument("--workers", type=argtypes.positive, default=2, help="worker processes (default 2; 1: no pool)")
     cal.add_argument("--predict-from", metavar="SCENARIO.toml",
                      help="out of sample: keep this calibrated scenario's hidden parameters, no fitting")
     cal.add_argument("--changes", metavar="CHANGES.toml", help="with --predict-from: what the facts say changed")
