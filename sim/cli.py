@@ -217,7 +217,9 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sim", description=__doc__.splitlines()[0],
+    installed_command = Path(sys.argv[0]).name == "driversplit"  # the console script of [project.scripts]
+    parser = argparse.ArgumentParser(prog="driversplit" if installed_command else "python -m sim",
+                                     description=__doc__.splitlines()[0],
                                      epilog="`python -m sim COMMAND --help` describes a command. Installed, the "
                                             "same commands run as `driversplit COMMAND`.")
     add_global_options(parser)
