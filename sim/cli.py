@@ -1,7 +1,7 @@
 """Command line: ``python -m sim COMMAND`` (installed: ``driversplit COMMAND``). A thin layer over the Python API.
 
 Commands: run, compare, figures, check-baseline, validate, bench, params, data, calibrate.
-Global options (before or after the command): ``--data-dir DIR``, ``-q``/``-v``, ``--version``.
+Global options (given before the command): ``--data-dir DIR``, ``-q``/``-v``, ``--version``.
 Building the parser imports nothing heavy (no numpy, scipy, pandas, SimPy, matplotlib, pydantic):
 each command imports what it needs, so ``--help`` answers at once.
 Bad input (any :class:`~sim.errors.InputError`) exits with code 2 and one line on stderr, before
@@ -369,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with stop_signals_raise():
             paths.use_data_dir(args.data_dir)
-            log.debug("driversplit %s, data directory %s", package_version(), paths.data_dir())
+            if log.isEnabledFor(logging.DEBUG):  # resolving the data directory can fail: only when asked
+                log.debug("driversplit %s, data directory %s", package_version(), paths.data_dir())
             return int(args.func(args))
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
