@@ -361,9 +361,12 @@ def _configure_logging(level: int = logging.INFO) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:  # `python -m sim`: a request for orientation, not an error
-        parser.print_help()
-        return 0
+    if args.command is None:
+        # `python -m sim`: the whole help for the reader, and exit 2 (a usage error, as argparse's own) so
+        # a script whose command came out empty (`python -m sim $CMD`) does not pass for a success.
+        parser.print_help(sys.stderr)
+        print(f"{parser.prog}: error: no command given: choose one of the commands above", file=sys.stderr)
+        return 2
     _configure_logging(args.log_level)
     log = logging.getLogger("sim")
     try:

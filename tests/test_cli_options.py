@@ -78,11 +78,14 @@ def test_version_comes_from_the_package_metadata() -> None:
     assert proc.stdout.strip() == f"driversplit {version('driversplit')}"
 
 
-def test_no_command_prints_the_help_and_exits_0() -> None:
+def test_no_command_prints_the_help_and_exits_2() -> None:
+    """The whole help, for a reader; exit 2 and a last error line, for a script whose command was empty."""
     proc = run_cli()
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("usage: python -m sim") and "check-baseline" in proc.stdout
-    assert proc.stderr == ""
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("usage: python -m sim") and "check-baseline" in proc.stderr
+    assert "--data-dir" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "python -m sim: error: no command given: choose one of the commands above"
 
 
 def test_quiet_silences_progress_and_notes_verbose_adds_debug(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def test_version_and_help_from_the_installed_package(installed: Installed) -> No
     from importlib.metadata import version as metadata_version
 
     assert version == f"driversplit {metadata_version('driversplit')}"
-    assert "usage:" in installed.sim().stdout
+    assert "usage:" in installed.run("-m", "sim").stderr
 
 
 def test_validate_finds_its_scenarios(installed: Installed) -> None:
