@@ -71,6 +71,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     return Installed(target, cwd)
 
 
+def test_the_default_pytest_run_includes_the_slow_tests() -> None:
+    """CI runs `pytest` as configured: the slow tests here must not be deselected by default."""
+    import tomllib
+
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
+    assert "slow" not in options.get("addopts", "")
+
+
 def test_wheel_ships_the_data_and_sim_loads_from_the_target(installed: Installed) -> None:
     proc = installed.run("-c", "import json, sim, sim.paths as p; "
                                "print(json.dumps([sim.__file__, str(p.data_dir())]))")
@@ -100,6 +108,16 @@ def test_validate_finds_its_scenarios(installed: Installed) -> None:
 def test_data_summary_reads_the_shipped_history(installed: Installed) -> None:
     proc = installed.sim("data", "summary", "--cycle", "juno", "--bootstrap", "0")
     assert "juno:" in proc.stdout and "changes merged" in proc.stdout
+
+
+def test_calibrate_reads_the_shipped_history(installed: Installed) -> None:
+    """A fit takes many minutes; an unknown cycle is refused after the shipped history was read, and
+    the refusal names the file it read."""
+    proc = installed.run("-m", "sim", "calibrate", "--cycle", "nosuch", "--workers", "1")
+    assert proc.returncode == 2, proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    shipped = installed.target / "sim" / "_data" / "nova" / "nova_changes.csv.gz"
+    assert line.startswith(f"error: {shipped}: --cycle nosuch:") and "juno" in line, line
 
 
 def test_shipped_baseline_names_the_shipped_scenarios(installed: Installed) -> None:
