@@ -337,13 +337,14 @@ def stop_signals_raise() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+_LOG_PREFIX = {logging.DEBUG: "debug", logging.INFO: "note", logging.WARNING: "warning"}
+
+
 class _PlainFormatter(logging.Formatter):
     """``note: ...`` for information, ``warning: ...``, ``debug: ...``: one plain line per record."""
 
-    PREFIX = {logging.DEBUG: "debug", logging.INFO: "note", logging.WARNING: "warning"}
-
     def format(self, record: logging.LogRecord) -> str:
-        return f"{self.PREFIX.get(record.levelno, 'error')}: {record.getMessage()}"
+        return f"{_LOG_PREFIX.get(record.levelno, 'error')}: {record.getMessage()}"
 
 
 def _configure_logging(level: int = logging.INFO) -> None:

@@ -59,7 +59,7 @@ def locked() -> dict[str, str]:
 
 def test_the_makefile_installs_the_extras_checked_here() -> None:
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    [extras] = re.findall(r"^EXTRAS\s*\?=\s*(\S+)", makefile, flags=re.M)
+    [extras] = re.findall(r"^EXTRAS\s*\?=\s*(\S+)", makefile, flags=re.MULTILINE)
     assert tuple(extras.split(",")) == TEST_EXTRAS
 
 

@@ -39,7 +39,7 @@ class Installed:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("DRIVERSPLIT_")}
         environ.update(env or {}, PYTHONPATH=str(self.target))
         return subprocess.run([sys.executable, *argv], cwd=self.cwd, env=environ, capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
 
     def sim(self, *argv: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         proc = self.run("-m", "sim", *argv, timeout=timeout)

@@ -16,9 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sim import argtypes
+from sim import argtypes, paths
 from sim.calibrate import DataError
-from sim import paths
 
 MAX_BOOTSTRAP = 100_000  # resamples: beyond, the quantile intervals no longer move
 MAX_BUDGET = 100_000  # simulation evaluations: days of computing, beyond any fit here
