@@ -1,19 +1,27 @@
 # driversplit: `make figures` (main job: the calibrated policy comparison and every figure) and
 # `make test` (what CI runs). Both create .venv with the project's dependencies when it is
-# missing or pyproject.toml changed.
+# missing or pyproject.toml (or the CONSTRAINTS file) changed.
 PYTHON  ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
-EXTRAS  ?= test,notebooks
+EXTRAS  ?= test,notebooks,dask
 WORKERS ?= 2
+# A pip constraints file pinning every package (CI: CONSTRAINTS=requirements/ci.lock, see .ci/run);
+# empty (the default) installs the newest versions pyproject.toml allows.
+CONSTRAINTS ?=
+PIP_INSTALL := $(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),--constraint $(CONSTRAINTS))
+# Extra arguments of `jupyter lab` (make notebooks JUPYTER_ARGS="--no-browser --port 8899").
+JUPYTER_ARGS ?=
+UV      ?= uv
 
-.PHONY: figures report run test calibrate baseline validate bench params notebooks clean-results fast clean-fast
+.PHONY: figures report run test test-fast calibrate baseline validate bench params notebooks lock \
+        clean-results fast clean-fast
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(PIP_INSTALL) -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 # Main job: the five calibrated policy scenarios with common random numbers, the sweeps, figures/.
@@ -39,6 +47,12 @@ test: $(STAMP)
 	    DRIVERSPLIT_PURE=1 $(BIN)/python -m pytest -q $(MODEL_TESTS); fi
 	$(BIN)/python -m sim check-baseline --workers $(WORKERS)
 
+# Unit tests only, for a quick check while editing: skips the tests marked slow (the notebooks,
+# the installed-wheel figures and check-baseline runs, the longer statistical and calibration tests),
+# the second pass on the Python sources and the baseline regression check. CI runs `make test`.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
 # Fit Juno (data/calibrated/juno.toml + juno.md, figures/calibration_juno.*), then predict Kilo.
 calibrate: $(STAMP)
 	$(BIN)/python -m sim calibrate --write --cycle juno --budget 250 --replications 8 --check-replications 12 \
@@ -59,7 +73,7 @@ bench: $(STAMP)
 # Optional: compile the model's hot modules with mypyc (same results, ~2.5x faster; sim/_compiled.py).
 # `import sim` refuses a build older than its sources: rerun `make fast` after editing them.
 fast: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[fast]"
+	$(PIP_INSTALL) -e ".[fast]"
 	DRIVERSPLIT_COMPILE=1 $(BIN)/python setup.py build_ext --inplace
 	$(BIN)/python -m sim bench
 
@@ -71,8 +85,16 @@ clean-fast:
 params: $(STAMP)
 	$(BIN)/python -m sim params
 
+# Jupyter refuses to run as root without --allow-root (containers, CI): added when uid is 0.
 notebooks: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(JUPYTER_ARGS) notebooks/
+
+# Refresh the CI lock (requirements/ci.lock) after a dependency changes in pyproject.toml or
+# requirements/ci.in; needs uv (pip install uv). Existing pins are kept where they still fit.
+lock:
+	$(UV) pip compile pyproject.toml requirements/ci.in --extra test --extra notebooks --extra dask --extra fast \
+	    --python-version 3.11 --python-platform x86_64-unknown-linux-gnu --annotation-style line \
+	    --custom-compile-command "make lock" -o requirements/ci.lock
 
 clean-results:
 	rm -rf results

@@ -6,11 +6,23 @@ Each refuses a bad value with a message naming what is allowed; argparse then ex
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable
 
-from sim.scenario import Run, upper_bound
 
-MAX_REPLICATIONS = int(upper_bound(Run.model_fields["replications"]) or 10_000)  # the schema's cap
+@functools.cache
+def max_replications() -> int:
+    """The schema's cap on run.replications (read when a value is parsed: the schema imports pydantic
+    and the scenario loader scipy, too slow for ``--help``)."""
+    from sim.scenario import Run, upper_bound
+
+    return int(upper_bound(Run.model_fields["replications"]) or 10_000)
+
+
+def __getattr__(name: str) -> int:
+    if name == "MAX_REPLICATIONS":
+        return max_replications()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
@@ -28,7 +40,11 @@ def whole(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
 
 positive = whole(1)
 count = whole(0)
-replications = whole(1, MAX_REPLICATIONS)  # run.replications' range
+
+
+def replications(text: str) -> int:
+    """A number of replications in run.replications' range, 1 to the schema's cap."""
+    return whole(1, max_replications())(text)
 
 
 def probability(text: str) -> float:

@@ -1,6 +1,9 @@
-"""Command line: ``python -m sim COMMAND``. A thin layer over the Python API.
+"""Command line: ``python -m sim COMMAND`` (installed: ``driversplit COMMAND``). A thin layer over the Python API.
 
-Commands: run, compare, figures, check-baseline, validate, bench, params, data, calibrate, report.
+Commands: run, compare, figures, check-baseline, validate, bench, params, data, calibrate, report, ensemble.
+Global options (given before the command): ``--data-dir DIR``, ``-q``/``-v``, ``--version``.
+Building the parser imports nothing heavy (no numpy, scipy, pandas, SimPy, matplotlib, pydantic):
+each command imports what it needs, so ``--help`` answers at once.
 Bad input (any :class:`~sim.errors.InputError`) exits with code 2 and one line on stderr, before
 any simulation when it can be known then. Ctrl-C (SIGINT), SIGTERM and SIGHUP stop the command at
 once: workers end, temporary outputs are removed, the previous result stays; the exit code is
@@ -18,11 +21,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sim import argtypes
+from sim import argtypes, paths
 from sim.errors import InputError
-from sim.paths import CASES_DIR
 from sim.progress import Progress, duration
-from sim.scenario import load_scenario
 
 THEORY_REPLICATIONS = 20  # sim validate (theory): replications per check
 CASES_REPLICATIONS = 10  # sim validate cases: replications per scenario of a case
@@ -31,6 +32,7 @@ CASES_REPLICATIONS = 10  # sim validate cases: replications per scenario of a ca
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.outputs.report import headline_table, result_directory, write_run
     from sim.runs.runner import run_replications
+    from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.set or ())
     n = args.replications or scenario.run.replications
@@ -51,6 +53,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.outputs.figures import comparison_figures
     from sim.outputs.report import comparison_headline, result_directory, write_comparison
     from sim.runs.compare import compare
+    from sim.scenario import load_scenario
 
     scenarios = [load_scenario(path, args.set or ()) for path in args.scenarios]
     n = args.replications or scenarios[0].run.replications
@@ -84,7 +87,6 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 def cmd_check_baseline(args: argparse.Namespace) -> int:
     from sim.baseline import (
-        BASELINE_DIR,
         BaselineError,
         check_baseline,
         json_target,
@@ -96,7 +98,7 @@ def cmd_check_baseline(args: argparse.Namespace) -> int:
         write_junit,
     )
 
-    directory = Path(args.baseline) if args.baseline else BASELINE_DIR
+    directory = Path(args.baseline) if args.baseline else paths.BASELINE_DIR
     update_only = [flag for flag, value in (("--scenario", args.scenario), ("--set", args.set),
                                             ("--replications", args.replications), ("--seed", args.seed),
                                             ("--force", args.force or None))
@@ -162,7 +164,7 @@ def cmd_validate_cases(args: argparse.Namespace) -> int:
 
     output = cases.cases_output(Path(args.out), force=args.force)
     output.check()
-    loaded = cases.load_cases(Path(args.cases))
+    loaded = cases.load_cases(Path(args.cases) if args.cases else paths.CASES_DIR)
     replications = args.replications or CASES_REPLICATIONS
     table = cases.run_cases(loaded, replications, args.seed, args.workers)
     print(cases.format_cases(table))
@@ -189,15 +191,60 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def package_version() -> str:
+    """The installed distribution's version; ``sim.__version__`` when run from a source tree never installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("driversplit")
+    except PackageNotFoundError:
+        import sim
+
+        return sim.__version__
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: print ``driversplit VERSION`` and exit 0 (importlib.metadata is read only then)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        print(f"driversplit {package_version()}")
+        parser.exit()
+
+
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """Options of every command, given before it: ``python -m sim -q --data-dir DIR figures``."""
+    parser.add_argument("--version", action=_VersionAction, help="print the package version and exit")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help=f"the project's data directory (scenarios/, calibrated/, baseline/, ...); default: "
+                             f"${paths.DATA_ENV}, else the repository's data/ when run from a clone, else the "
+                             "copy installed with the package")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-q", "--quiet", dest="log_level", action="store_const", const=logging.WARNING,
+                           default=logging.INFO,
+                           help="warnings and errors only: no notes, no progress lines (default: notes and progress)")
+    verbosity.add_argument("-v", "--verbose", dest="log_level", action="store_const", const=logging.DEBUG,
+                           help="debug notes too (the version and the data directory in use)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sim", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    installed_command = Path(sys.argv[0]).name == "driversplit"  # the console script of [project.scripts]
+    parser = argparse.ArgumentParser(prog="driversplit" if installed_command else "python -m sim",
+                                     description=__doc__.splitlines()[0],
+                                     epilog="`python -m sim COMMAND --help` describes a command. Installed, the "
+                                            "same commands run as `driversplit COMMAND`.")
+    add_global_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run replications of a scenario and write summary.csv, changes.csv.gz, run.json")
     run.add_argument("scenario", help="scenario TOML file")
     run.add_argument("--replications", type=argtypes.replications, help="replications (default: the scenario's run.replications)")
     run.add_argument("--seed", type=argtypes.count, help="root seed (default: the scenario's run.seed)")
-    run.add_argument("--workers", type=argtypes.positive, default=1, help="parallel worker processes (capped at the machine's cores)")
+    run.add_argument("--workers", type=argtypes.positive, default=1, help="parallel worker processes (default 1; capped at the machine's cores)")
     run.add_argument("--out", help="output directory (default results/<scenario name>/); a previous result there "
                                    "is replaced, other files are never touched")
     run.add_argument("--force", action="store_true", help="write into an existing directory that holds other files (only this command's outputs are replaced)")
@@ -208,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario TOML files; the first is the reference")
     comp.add_argument("--replications", type=argtypes.replications, help="replications (default: the first scenario's)")
     comp.add_argument("--seed", type=argtypes.count, help="root seed shared by all scenarios (default: the first's)")
-    comp.add_argument("--workers", type=argtypes.positive, default=1, help="parallel worker processes (capped at the machine's cores)")
+    comp.add_argument("--workers", type=argtypes.positive, default=1, help="parallel worker processes (default 1; capped at the machine's cores)")
     comp.add_argument("--out", help="output directory (default results/compare/); a previous result there is "
                                     "replaced, other files are never touched")
     comp.add_argument("--force", action="store_true", help="write into an existing directory that holds other files (only this command's outputs are replaced)")
@@ -262,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("what", nargs="?", choices=("theory", "cases"), default="theory",
                      help="theory (default): Erlang C, the gate formula, Little's law; cases: predict every case "
                           "of --cases and compare with what was observed (exit 3 when one fails its factor)")
-    val.add_argument("--cases", default=str(CASES_DIR), help="with cases: directory of case files (default data/validation)")
+    val.add_argument("--cases", help="with cases: directory of case files (default data/validation)")
     val.add_argument("--out", default="results/validation/cases.csv", help="with cases: CSV written (default results/validation/cases.csv)")
     val.add_argument("--force", action="store_true", help="with cases: replace an --out file driversplit did not write")
     val.add_argument("--replications", type=argtypes.replications, default=None,
@@ -320,23 +367,44 @@ def stop_signals_raise() -> Iterator[None]:
             signal.signal(s, handler)
 
 
-def _configure_logging() -> None:
-    """The package's notes (``logging`` under ``sim``) go to stderr as plain lines."""
+_LOG_PREFIX = {logging.DEBUG: "debug", logging.INFO: "note", logging.WARNING: "warning"}
+
+
+class _PlainFormatter(logging.Formatter):
+    """``note: ...`` for information, ``warning: ...``, ``debug: ...``: one plain line per record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{_LOG_PREFIX.get(record.levelno, 'error')}: {record.getMessage()}"
+
+
+def _configure_logging(level: int = logging.INFO) -> None:
+    """The package's notes (``logging`` under ``sim``) go to stderr as plain lines; ``level`` is
+    INFO by default, WARNING with -q (which also silences progress lines, see sim.progress), DEBUG with -v."""
     logger = logging.getLogger("sim")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("note: %(message)s"))
+        handler.setFormatter(_PlainFormatter())
         logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
         logger.propagate = False
+    logger.setLevel(level)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging()
+    if args.command is None:
+        # `python -m sim`: the whole help for the reader, and exit 2 (a usage error, as argparse's own) so
+        # a script whose command came out empty (`python -m sim $CMD`) does not pass for a success.
+        parser.print_help(sys.stderr)
+        print(f"{parser.prog}: error: no command given: choose one of the commands above", file=sys.stderr)
+        return 2
+    _configure_logging(args.log_level)
+    log = logging.getLogger("sim")
     try:
         with stop_signals_raise():
+            paths.use_data_dir(args.data_dir)
+            if log.isEnabledFor(logging.DEBUG):  # resolving the data directory can fail: only when asked
+                log.debug("driversplit %s, data directory %s", package_version(), paths.data_dir())
             return int(args.func(args))
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

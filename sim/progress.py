@@ -3,10 +3,12 @@
 On a terminal, tqdm draws its bar. Without one (``make figures > log``, CI), a bar would be noise
 and silence looks like a hang, so :class:`Progress` prints a plain line (done / total, per cent,
 elapsed, estimated time left) at most every ``every`` seconds, and one when the work is done.
+With ``python -m sim -q`` (the ``sim`` logger set above INFO) there is neither bar nor line.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -38,13 +40,17 @@ class Progress:
         self.last_line = self.start
         self.done = 0
         self.bar = None
-        if self.stream.isatty():
+        # -q sets the logger's own level to WARNING; an unset level (library use) keeps progress on.
+        self.quiet = logging.getLogger("sim").level > logging.INFO
+        if self.stream.isatty() and not self.quiet:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, desc=desc, unit="rep", file=self.stream)
 
     def update(self, n: int = 1) -> None:
         self.done += n
+        if self.quiet:
+            return
         if self.bar is not None:
             self.bar.update(n)
             return

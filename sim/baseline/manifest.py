@@ -120,15 +120,12 @@ def scenario_entry(file: str | Path, scenario: Scenario) -> ScenarioEntry:
 
 
 def record_path(path: str | Path) -> str:
-    """How a scenario file is recorded: relative to the repository when inside it, else absolute."""
-    p = Path(path).resolve()
-    try:
-        return p.relative_to(paths.ROOT).as_posix()
-    except ValueError:
-        return p.as_posix()
+    """How a scenario file is recorded: ``data/...`` inside the data directory, relative to the
+    repository inside it, else absolute (:func:`sim.paths.record_path`)."""
+    return paths.record_path(path)
 
 
 def resolve_path(recorded: str) -> Path:
-    """A recorded scenario file as a path (relative ones are relative to the repository)."""
-    p = Path(recorded)
-    return p if p.is_absolute() else paths.ROOT / p
+    """A recorded scenario file as a path: ``data/...`` under the data directory, other relative
+    ones under the repository (:func:`sim.paths.resolve_recorded`)."""
+    return paths.resolve_recorded(recorded)

@@ -16,15 +16,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sim import argtypes
+from sim import argtypes, paths
 from sim.calibrate import DataError
-from sim.paths import DATA
 
-NOVA_CHANGES = DATA / "nova" / "nova_changes.csv.gz"
 MAX_BOOTSTRAP = 100_000  # resamples: beyond, the quantile intervals no longer move
 MAX_BUDGET = 100_000  # simulation evaluations: days of computing, beyond any fit here
 FIT_FAILED = 3  # exit code of a fit that misses one of its criteria
-DEFAULT_TEMPLATE = str(DATA / "calibration" / "nova_template.toml")
 DEFAULT_BUDGET, DEFAULT_REPLICATIONS = 250, 8
 
 
@@ -82,7 +79,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from sim.calibrate.data import load_changes, load_model_areas, model_areas
     from sim.calibrate.summaries import cycle_summary, cycles_overview, quantile_cis
 
-    table = load_changes(args.data, include_suspect=args.include_suspect)
+    table = load_changes(args.data or paths.NOVA_CHANGES, include_suspect=args.include_suspect)
     frame, area_col = table.frame, "area"
     if args.areas:
         mapping = load_model_areas(args.areas)
@@ -132,26 +129,34 @@ def add_data_commands(sub: argparse._SubParsersAction) -> None:
                           "the changes header)")
     ext.add_argument("--areas", help="areas TOML: path -> area rules, drivers, cycles (Nova: data/nova/areas.toml); "
                                      "default: every path in 'other', no release labels")
-    ext.add_argument("--branch", default="master", help="branch whose first-parent chain is walked")
+    ext.add_argument("--branch", default="master", help="branch whose first-parent chain is walked (default master)")
     ext.add_argument("--since", type=_utc_time, help="keep rows merged at or after this UTC time")
     ext.add_argument("--until", type=_utc_time, help="keep rows merged at or before this UTC time")
     ext.set_defaults(func=cmd_extract)
 
     summ = commands.add_parser("summary", help="empirical summaries per release cycle and area")
-    summ.add_argument("--data", default=str(NOVA_CHANGES), help="changes CSV (default: the shipped Nova history)")
+    summ.add_argument("--data", help="changes CSV (default: the shipped Nova history)")
     summ.add_argument("--cycle", help="release cycle to detail (default: one line per cycle)")
     summ.add_argument("--areas", metavar="SCENARIO.toml",
                       help="group data areas into the [areas.NAME] of a scenario (data_areas, default [NAME])")
-    summ.add_argument("--default-area", default="other", help="model area of data areas no model area lists")
+    summ.add_argument("--default-area", default="other", help="model area of data areas no model area lists (default other)")
     summ.add_argument("--include-suspect", action="store_true", help="keep rows flagged suspect")
     summ.add_argument("--bootstrap", type=argtypes.whole(0, MAX_BOOTSTRAP), default=1000, metavar="N",
-                      help=f"resamples for the 90%% intervals of time-to-merge quantiles, 0 (none) to {MAX_BOOTSTRAP:,}")
-    summ.add_argument("--seed", type=argtypes.count, default=1, help="bootstrap seed")
+                      help=f"resamples for the 90%% intervals of time-to-merge quantiles, 0 (none) to {MAX_BOOTSTRAP:,} "
+                           "(default 1000)")
+    summ.add_argument("--seed", type=argtypes.count, default=1, help="bootstrap seed (default 1)")
     summ.set_defaults(func=cmd_summary)
 
 
-CALIBRATION = DATA / "calibration"
-CALIBRATED = DATA / "calibrated"
+def __getattr__(name: str) -> Path | str:
+    """The data paths the commands default to, resolved when read (the data directory is chosen by
+    ``--data-dir`` after the parser is built; see :mod:`sim.paths`)."""
+    if name in ("NOVA_CHANGES", "CALIBRATION", "CALIBRATED"):
+        return getattr(paths, name)
+    if name == "DEFAULT_TEMPLATE":
+        return str(paths.CALIBRATION / "nova_template.toml")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 
 def load_changes_file(path: str) -> list[tuple[str, object, str]]:
@@ -179,14 +184,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         what = "apply only to a fit (without --predict-from)" if args.predict_from else "applies only with --predict-from"
         raise DataError(f"{', '.join(misplaced)}: {what}")
     out, results, figures = calibration_paths(args)
+    data = args.data or str(paths.NOVA_CHANGES)
+    template = args.template or str(paths.CALIBRATION / "nova_template.toml")
     try:
         if args.predict_from:
             changes = load_changes_file(args.changes) if args.changes else []
-            check = predict_cycle(args.data, args.cycle, args.predict_from, changes, out, results=results,
+            check = predict_cycle(data, args.cycle, args.predict_from, changes, out, results=results,
                                   figures=figures, replications=args.check_replications, seed=args.seed,
                                   workers=args.workers, force=args.force)
         else:
-            check = calibrate_cycle(args.data, args.cycle, args.template or DEFAULT_TEMPLATE, out, results=results,
+            check = calibrate_cycle(data, args.cycle, template, out, results=results,
                                     figures=figures, budget=DEFAULT_BUDGET if args.budget is None else args.budget,
                                     replications=args.replications or DEFAULT_REPLICATIONS,
                                     check_replications=args.check_replications, seed=args.seed, workers=args.workers,
@@ -211,7 +218,7 @@ def calibration_paths(args: argparse.Namespace) -> tuple[Path, Path, Path]:
     ``--figures`` win either way."""
     cycle = args.cycle
     if args.write:
-        out, results, figures = CALIBRATED / f"{cycle}.toml", Path(f"results/calibration_{cycle}"), Path("figures")
+        out, results, figures = paths.CALIBRATED / f"{cycle}.toml", Path(f"results/calibration_{cycle}"), Path("figures")
     else:
         scratch = Path("results") / "calibrate" / cycle
         out, results, figures = scratch / f"{cycle}.toml", scratch / "report", scratch / "figures"
@@ -233,7 +240,7 @@ def _print_check(check) -> None:
 def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
     """Add ``calibrate`` to the ``python -m sim`` subcommands."""
     cal = sub.add_parser("calibrate", help="fit the hidden parameters to a cycle's history, or predict a cycle")
-    cal.add_argument("--data", default=str(NOVA_CHANGES), help="changes CSV (default: the shipped Nova history)")
+    cal.add_argument("--data", help="changes CSV (default: the shipped Nova history)")
     cal.add_argument("--cycle", required=True, help="release cycle to fit (or to predict with --predict-from)")
     cal.add_argument("--template", help="scenario whose structure, facts and assumptions the fit starts from "
                                         "(default data/calibration/nova_template.toml)")
@@ -257,9 +264,9 @@ def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
                           f"{DEFAULT_REPLICATIONS})")
     cal.add_argument("--check-replications", type=replications, default=12,
                      help="fresh replications judging the fit (with --predict-from: the replications of the "
-                          "prediction); 1 to the schema's cap")
-    cal.add_argument("--seed", type=argtypes.count, default=1, help="seed of the fit's replications")
-    cal.add_argument("--workers", type=argtypes.positive, default=2, help="worker processes (1: no pool)")
+                          "prediction); 1 to the schema's cap (default 12)")
+    cal.add_argument("--seed", type=argtypes.count, default=1, help="seed of the fit's replications (default 1)")
+    cal.add_argument("--workers", type=argtypes.positive, default=2, help="worker processes (default 2; 1: no pool)")
     cal.add_argument("--predict-from", metavar="SCENARIO.toml",
                      help="out of sample: keep this calibrated scenario's hidden parameters, no fitting")
     cal.add_argument("--changes", metavar="CHANGES.toml", help="with --predict-from: what the facts say changed")

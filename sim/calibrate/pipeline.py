@@ -355,10 +355,9 @@ def report_markdown(check: CycleCheck, fitted: pd.DataFrame | None, title: str, 
 
 def _shown(path: str | Path) -> str:
     """A path as a reader of the repository sees it (relative to the project root when inside it)."""
-    from sim.paths import ROOT
+    from sim.paths import record_path
 
-    path = Path(path).resolve()
-    return (path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).as_posix()
+    return record_path(path)
 
 
 def _write_check(check: CycleCheck, directory: Path) -> None:

@@ -239,11 +239,7 @@ def _draw_comparison(comparison: Comparison, directory: Path) -> list[FigureOutp
 
 
 def _relative(path: Path) -> str:
-    path = Path(path).resolve()
-    try:
-        return str(path.relative_to(paths.ROOT))
-    except ValueError:
-        return str(path)
+    return paths.record_path(path)
 
 
 TITLES_NOTE = ("Each title states the figure's finding in plain words, computed from the numbers; the numbers "
