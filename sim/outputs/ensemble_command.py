@@ -15,18 +15,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-
-from sim import argtypes
-from sim.paths import DATA, POLICY_SCENARIOS, SCENARIOS
-from sim.progress import Progress
-from sim.outputs.robustness import HEADLINES, robustness_markdown
-from sim.runs.ensemble import AGREEMENT, draw_parameters, load_spec, robustness, run_ensemble
-from sim.runs.pool import worker_pool
+from sim import argtypes, paths
 from sim.safe_output import ResultDirectory
-from sim.scenario import load_scenario
 
-SPEC = DATA / "ensemble.toml"
 DEFAULT_DRAWS = 50
 DEFAULT_REPLICATIONS = 2
 def ensemble_output(out: Path, force: bool = False) -> ResultDirectory:
@@ -34,12 +25,20 @@ def ensemble_output(out: Path, force: bool = False) -> ResultDirectory:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
-    scenario_dir = Path(args.scenario_dir) if args.scenario_dir else SCENARIOS
-    files = [scenario_dir / f"{name}.toml" for name in POLICY_SCENARIOS]
+    # Heavy imports here, not at the top: building the parser must stay fast (python -m sim --help).
+    from sim.outputs.robustness import HEADLINES, robustness_markdown
+    from sim.progress import Progress
+    from sim.runs.ensemble import AGREEMENT, draw_parameters, load_spec, robustness, run_ensemble
+    from sim.runs.pool import worker_pool
+    from sim.scenario import load_scenario
+
+    scenario_dir = Path(args.scenario_dir) if args.scenario_dir else paths.SCENARIOS
+    files = [scenario_dir / f"{name}.toml" for name in paths.POLICY_SCENARIOS]
     reference = load_scenario(files[0], args.set or ())
     for f in files[1:]:
         load_scenario(f, args.set or ())  # bad input fails here, before any simulation
-    spec = load_spec(args.spec, reference)
+    spec_path = Path(args.spec) if args.spec else paths.DATA / "ensemble.toml"
+    spec = load_spec(spec_path, reference)
     seed = reference.run.seed if args.seed is None else args.seed
     out = ensemble_output(Path(args.out), args.force)
     out.check()
@@ -50,7 +49,7 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
         effects = run_ensemble(files, spec, parameters, args.replications, seed, metrics,
                                extra_overrides=args.set or (), executor=executor, progress=progress.update)
     table = robustness(effects, parameters)
-    settings = {"draws": args.draws, "replications": args.replications, "seed": seed, "spec": str(args.spec),
+    settings = {"draws": args.draws, "replications": args.replications, "seed": seed, "spec": str(spec_path),
                 "scenarios": [str(f) for f in files], "overrides": list(args.set or ()), "agreement": AGREEMENT}
     with out.commit() as tmp:
         parameters.to_csv(tmp / "parameters.csv", index=False)
@@ -74,8 +73,8 @@ def add_ensemble_command(sub: argparse._SubParsersAction, extra: Sequence[str] =
                      help=f"replications per scenario and draw (default {DEFAULT_REPLICATIONS})")
     ens.add_argument("--seed", type=argtypes.count, help="root seed (default: the monolith's run.seed)")
     ens.add_argument("--workers", type=argtypes.positive, default=2, help="parallel worker processes (default 2)")
-    ens.add_argument("--spec", default=str(SPEC), help="ensemble spec: fitted intervals and assumption ranges "
-                                                       "(default data/ensemble.toml)")
+    ens.add_argument("--spec", help="ensemble spec: fitted intervals and assumption ranges "
+                                    "(default data/ensemble.toml of the data directory)")
     ens.add_argument("--scenario-dir", metavar="DIR",
                      help="directory holding the five policy scenarios (default data/scenarios)")
     ens.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE",

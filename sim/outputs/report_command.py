@@ -8,11 +8,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sim.paths import DATA
+from sim import paths
 
 DEFAULT_FIGURES = Path("figures")
 DEFAULT_OUT = Path("report")
-DEFAULT_CALIBRATION = DATA / "calibrated"
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -24,7 +23,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         from sim.safe_output import ResultFile
 
         ResultFile(Path(args.screenshot), is_our_screenshot, args.force_screenshot, "--screenshot").check()
-    index = write_report(Path(args.figures), Path(args.calibration), target)
+    calibration = Path(args.calibration) if args.calibration else paths.DATA / "calibrated"
+    index = write_report(Path(args.figures), calibration, target)
     print(f"wrote {index} (self-contained: open it in any browser, no network needed)")
     if args.screenshot:
         from sim.outputs.browser import screenshot
@@ -46,7 +46,7 @@ def add_report_command(sub: argparse._SubParsersAction) -> None:
     rep.add_argument("--force", action="store_true",
                      help="write into an existing directory that holds other files (only index.html and report.json "
                           "are replaced)")
-    rep.add_argument("--calibration", default=str(DEFAULT_CALIBRATION), metavar="DIR",
+    rep.add_argument("--calibration", metavar="DIR",
                      help="directory of the calibration reports juno.md, kilo.md (default data/calibrated/)")
     rep.add_argument("--screenshot", metavar="FILE.png",
                      help="also save a PNG of the top of the page, rendered by headless Chromium")
