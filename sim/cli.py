@@ -29,6 +29,7 @@ CASES_REPLICATIONS = 10  # sim validate cases: replications per scenario of a ca
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.outputs.records_io import changes_file
     from sim.outputs.report import headline_table, result_directory, write_run
     from sim.runs.runner import run_replications
 
@@ -40,10 +41,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     target.check()
     with Progress(n, scenario.scenario.name) as bar:
         result = run_replications(scenario, n, seed, workers=args.workers, progress=bar.update)
-    write_run(result, target)
+    write_run(result, target, args.records)
     print(f"{scenario.scenario.name} (policy {scenario.policy.name}): {n} replications, seed {seed}")
     print(headline_table(result.summary))
-    print(f"wrote {out}/summary.csv, changes.csv.gz, run.json")
+    print(f"wrote {out}/summary.csv, {changes_file(args.records)}, run.json")
     return 0
 
 
@@ -178,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run replications of a scenario and write summary.csv, changes.csv.gz, run.json")
+    run = sub.add_parser("run", help="run replications of a scenario and write summary.csv, changes.parquet, run.json")
     run.add_argument("scenario", help="scenario TOML file")
     run.add_argument("--replications", type=argtypes.replications, help="replications (default: the scenario's run.replications)")
     run.add_argument("--seed", type=argtypes.count, help="root seed (default: the scenario's run.seed)")
@@ -187,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "is replaced, other files are never touched")
     run.add_argument("--force", action="store_true", help="write into an existing directory that holds other files (only this command's outputs are replaced)")
     run.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a scenario value")
+    run.add_argument("--records", choices=("parquet", "csv"), default="parquet",
+                     help="format of the per-change records: changes.parquet (default) or changes.csv.gz")
     run.set_defaults(func=cmd_run)
 
     comp = sub.add_parser("compare", help="run scenarios with common random numbers and compare them with the first")

@@ -71,7 +71,7 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("calibrate", "predict_from"): IN_SCENARIO, ("calibrate", "changes"): IN_TOML,
     ("validate", "cases"): IN_DIR, ("validate", "out"): OUT_FILE,
 }
-NOT_PATHS = {"set", "cycle", "branch", "default_area", "what"}  # string options that name no file
+NOT_PATHS = {"set", "cycle", "branch", "default_area", "what", "records"}  # string options that name no file
 # Commands whose arguments depend on a mode, and the path options that apply only in one mode.
 MODES: dict[str, tuple[str, ...]] = {"check-baseline": ("check", "update"), "calibrate": ("fit", "predict"),
                                      "validate": ("theory", "cases")}
