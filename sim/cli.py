@@ -161,7 +161,7 @@ def cmd_validate_cases(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from sim.bench import main as bench_main
 
-    return bench_main(args.scenario, args.repeat)
+    return bench_main(args.scenario, args.repeat, args.costs)
 
 
 def cmd_params(args: argparse.Namespace) -> int:
@@ -248,9 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--workers", type=argtypes.positive, default=2, help="parallel worker processes (default 2)")
     val.set_defaults(func=cmd_validate)
 
-    bench = sub.add_parser("bench", help="events/second of the model vs a bare SimPy loop")
+    bench = sub.add_parser("bench", help="what one replication costs (engine, metrics, records) and events/second vs a bare SimPy loop")
     bench.add_argument("scenario", nargs="?", default=None, help="scenario (default: the monolith baseline)")
     bench.add_argument("--repeat", type=argtypes.whole(1, 100), default=3, help="timed repetitions, 1 to 100 (default 3)")
+    bench.add_argument("--costs", action="store_true", help="print the README's cost table (Markdown), with the machine "
+                                                            "and its load, for each build present")
     bench.set_defaults(func=cmd_bench)
 
     params = sub.add_parser("params", help="print every parameter with unit, default, range and source (Markdown)")
