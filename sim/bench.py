@@ -32,7 +32,6 @@ from sim.runs.runner import measure_replication
 from sim.scenario import Scenario, load_scenario
 from sim.simulate import build_world
 
-
 cpu_seconds = time.process_time  # CPU seconds of this process (see the module docstring)
 
 
@@ -199,9 +198,10 @@ def cost_table(path: Path, repeat: int = 3) -> str:
         ("stale gate run ends per replication", "stale_run_ends", "n"),
         ("`sim bench`: model speed as a share of a bare SimPy loop's", "bare_share", "%"),
     ]
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     lines = [
-        f"Measured by `python -m sim bench --costs` (scenario `{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`, "
-        f"replication 0, CPU seconds, best of {repeat}) on: {where}.",
+        (f"Measured by `python -m sim bench --costs` (scenario `{shown}`, "
+         f"replication 0, CPU seconds, best of {repeat}) on: {where}."),
         "",
         "| cost | pure Python | compiled |",
         "|---|---|---|",

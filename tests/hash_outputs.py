@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import sim
+
 print("# sim from", sim.__file__, flush=True)
 from sim.runs import metrics
 from sim.scenario import load_scenario

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from simtest import MMC, MONOLITH, SHORT_MONOLITH
 
-from sim.bench import cost_table, machine, main, replication_cost
+from sim.bench import machine, main, replication_cost
 from sim.scenario import load_scenario
 from sim.simulate import simulate
 

@@ -14,7 +14,8 @@ import numpy as np
 
 def t_quantile(confidence: float, df: float | np.ndarray) -> float | np.ndarray:
     """Student's two-sided ``confidence`` quantile with ``df`` degrees of freedom."""
-    from scipy import stats  # here, not at the top: importing scipy.stats costs ~1 s, and workers never need it
+    # Imported here, not at the top: importing scipy.stats costs ~1 s, and workers never need it.
+    from scipy import stats
 
     return stats.t.ppf(0.5 + confidence / 2, df)
 

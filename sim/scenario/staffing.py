@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.special import ndtri  # the standard normal quantile (what scipy.stats.norm.ppf computes), without
-# importing scipy.stats (~1 s per process)
+from scipy.special import ndtri
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -53,6 +52,8 @@ def activity(cores: int, sigma: float, reference: int | None = None) -> list[flo
     members beyond the reference roster have its median activity.
     """
     n_ref = reference or cores
+    # ndtri is the standard normal quantile, what scipy.stats.norm.ppf computes, without importing
+    # scipy.stats (~1 s per process).
     raw = np.exp(sigma * ndtri(1.0 - (np.arange(n_ref) + 0.5) / n_ref))
     scale = float(raw.mean())  # the lognormal's median, exp(0) = 1, becomes 1 / scale
     return (raw[:cores] / scale).tolist() + [1.0 / scale] * max(0, cores - n_ref)
