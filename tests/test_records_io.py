@@ -3,6 +3,7 @@ request, one reader for both."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -39,10 +40,15 @@ def test_parquet_bytes_depend_only_on_the_rows(changes: pd.DataFrame, tmp_path: 
     assert write_changes(changes.iloc[:-1], tmp_path / "c").read_bytes() != first
 
 
-def test_a_directory_reads_parquet_first(changes: pd.DataFrame, tmp_path: Path) -> None:
+def test_a_directory_with_both_formats_reads_the_last_written(changes: pd.DataFrame, tmp_path: Path) -> None:
+    """A rerun in the other format leaves the earlier run's file beside its own: the newer is the run's."""
     write_changes(changes, tmp_path, "csv")
-    write_changes(changes.iloc[:3], tmp_path, "parquet")
+    parquet = write_changes(changes.iloc[:3], tmp_path, "parquet")
     assert len(read_changes(tmp_path)) == 3
+    csv = write_changes(changes.iloc[:5], tmp_path, "csv")
+    later = parquet.stat().st_mtime_ns + 1_000_000
+    os.utime(csv, ns=(later, later))  # a coarse file-system clock could give both the same time
+    assert len(read_changes(tmp_path)) == 5
 
 
 @pytest.mark.parametrize("name, words", [

@@ -43,13 +43,18 @@ def write_changes(changes: pd.DataFrame, directory: Path, records: str = PARQUET
 
 def read_changes(path: str | Path) -> pd.DataFrame:
     """The change rows of ``path``: a ``changes.parquet`` or a ``changes.csv.gz`` (or ``.csv``) file,
-    or a run's directory holding one of them (Parquet first)."""
+    or a run's directory holding one of them.
+
+    A directory may hold both: a rerun in the other format replaces only the files it writes (see
+    :mod:`sim.safe_output`), so the other format's file of an earlier run stays. The last written
+    (latest modification time) is the run's.
+    """
     path = Path(path)
     if path.is_dir():
         present = [path / name for name in CHANGES_FILES.values() if (path / name).is_file()]
         if not present:
             raise InputError(f"{path}: no {' or '.join(CHANGES_FILES.values())} in this directory")
-        path = present[0]
+        path = max(present, key=lambda p: p.stat().st_mtime_ns)
     if not path.is_file():
         raise InputError(f"{path}: no such file (change records: {' or '.join(CHANGES_FILES.values())})")
     if path.name.endswith(".parquet"):
