@@ -30,6 +30,7 @@ CASES_REPLICATIONS = 10  # sim validate cases: replications per scenario of a ca
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.outputs.records_io import changes_file
     from sim.outputs.report import headline_table, result_directory, write_run
     from sim.runs.runner import run_replications
     from sim.scenario import load_scenario
@@ -42,10 +43,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     target.check()
     with Progress(n, scenario.scenario.name) as bar:
         result = run_replications(scenario, n, seed, workers=args.workers, progress=bar.update)
-    write_run(result, target)
+    write_run(result, target, args.records)
     print(f"{scenario.scenario.name} (policy {scenario.policy.name}): {n} replications, seed {seed}")
     print(headline_table(result.summary))
-    print(f"wrote {out}/summary.csv, changes.csv.gz, run.json")
+    print(f"wrote {out}/summary.csv, {changes_file(args.records)}, run.json")
     return 0
 
 
@@ -177,7 +178,7 @@ def cmd_validate_cases(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from sim.bench import main as bench_main
 
-    return bench_main(args.scenario, args.repeat)
+    return bench_main(args.scenario, args.repeat, args.costs)
 
 
 def cmd_params(args: argparse.Namespace) -> int:
@@ -240,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run replications of a scenario and write summary.csv, changes.csv.gz, run.json")
+    run = sub.add_parser("run", help="run replications of a scenario and write summary.csv, changes.parquet, run.json")
     run.add_argument("scenario", help="scenario TOML file")
     run.add_argument("--replications", type=argtypes.replications, help="replications (default: the scenario's run.replications)")
     run.add_argument("--seed", type=argtypes.count, help="root seed (default: the scenario's run.seed)")
@@ -249,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "is replaced, other files are never touched")
     run.add_argument("--force", action="store_true", help="write into an existing directory that holds other files (only this command's outputs are replaced)")
     run.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a scenario value")
+    run.add_argument("--records", choices=("parquet", "csv"), default="parquet",
+                     help="format of the per-change records: changes.parquet (default) or changes.csv.gz")
     run.set_defaults(func=cmd_run)
 
     comp = sub.add_parser("compare", help="run scenarios with common random numbers and compare them with the first")
@@ -318,9 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--workers", type=argtypes.positive, default=2, help="parallel worker processes (default 2)")
     val.set_defaults(func=cmd_validate)
 
-    bench = sub.add_parser("bench", help="events/second of the model vs a bare SimPy loop")
+    bench = sub.add_parser("bench", help="what one replication costs (engine, metrics, records) and events/second vs a bare SimPy loop")
     bench.add_argument("scenario", nargs="?", default=None, help="scenario (default: the monolith baseline)")
     bench.add_argument("--repeat", type=argtypes.whole(1, 100), default=3, help="timed repetitions, 1 to 100 (default 3)")
+    bench.add_argument("--costs", action="store_true", help="print the README's cost table (Markdown), with the machine "
+                                                            "and its load, for each build present")
     bench.set_defaults(func=cmd_bench)
 
     params = sub.add_parser("params", help="print every parameter with unit, default, range and source (Markdown)")

@@ -75,7 +75,7 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("report", "screenshot"): OUT_FILE,
     ("ensemble", "spec"): IN_TOML, ("ensemble", "scenario_dir"): IN_DIR, ("ensemble", "out"): OUT_DIR,
 }
-NOT_PATHS = {"set", "cycle", "branch", "default_area", "what"}  # string options that name no file
+NOT_PATHS = {"set", "cycle", "branch", "default_area", "what", "records"}  # string options that name no file
 # Commands whose arguments depend on a mode, and the path options that apply only in one mode.
 MODES: dict[str, tuple[str, ...]] = {"check-baseline": ("check", "update"), "calibrate": ("fit", "predict"),
                                      "validate": ("theory", "cases")}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from simtest import MMC, MONOLITH, run_cli
 
 import sim
+from sim.outputs.records_io import read_changes
 from sim.runs.metrics import METRICS, WHOLE_RUN_METRICS
 from sim.runs.runner import run_replications
 from sim.scenario import load_scenario
@@ -125,7 +125,7 @@ def test_run_succeeds_and_reports(mmc_out) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "2 replications, seed 1" in proc.stdout and f"wrote {out}" in proc.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["changes.csv.gz", "run.json", "summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["changes.parquet", "run.json", "summary.csv"]
     assert not any(p.name.startswith(".mmc.") for p in out.parent.iterdir())
 
 
@@ -176,10 +176,9 @@ def test_summary_csv_of_a_gated_scenario_has_every_metric(tmp_path: Path) -> Non
     assert manifest["seed"] == 5 and manifest["scenario"]["run"]["warmup_days"] == 30
 
 
-def test_changes_csv_has_one_row_per_change_per_replication(mmc_out) -> None:
+def test_changes_file_has_one_row_per_change_per_replication(mmc_out) -> None:
     out, _ = mmc_out
-    with gzip.open(out / "changes.csv.gz", "rt") as fh:
-        changes = pd.read_csv(fh)
+    changes = read_changes(out / "changes.parquet")
     assert set(changes["replication"]) == {0, 1}
     assert not changes.duplicated(["replication", "change"]).any()
     for _rep, group in changes.groupby("replication"):
@@ -213,7 +212,7 @@ def test_run_replaces_its_previous_result_and_keeps_other_files(tmp_path: Path) 
     proc = run_cli("run", str(MMC), "--replications", "1", "--out", str(out), "--set", "run.cycles=1",
                    "--set", "review.cores=6")
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["changes.csv.gz", "notes.txt", "run.json", "summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["changes.parquet", "notes.txt", "run.json", "summary.csv"]
     assert (out / "notes.txt").read_text() == "mine"
     assert json.loads((out / "run.json").read_text())["scenario"]["review"]["cores"] == 6
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], "temporary output left behind"

@@ -20,7 +20,7 @@ from simtest import MONOLITH, ROOT
 # 20 replications of the monolith with a 60-day warm-up: several seconds on two workers, so every
 # kill below lands before the run ends.
 RUN = ["run", str(MONOLITH), "--replications", "20", "--workers", "2", "--seed", "5", "--set", "run.warmup_days=60"]
-OUTPUTS = ["changes.csv.gz", "run.json", "summary.csv"]
+OUTPUTS = ["changes.parquet", "run.json", "summary.csv"]
 EXIT_WAIT_SECONDS = 30  # a guard against a hang, not a timing assertion
 
 

@@ -278,6 +278,46 @@ def test_run_outcomes_and_durations_follow_their_probabilities() -> None:
     assert sd / mean == pytest.approx(0.4, rel=0.1)
 
 
+# ------------------------------------------------------------------------------ run ends on the engine
+
+
+class EveryRunEndGate(Gate):
+    """The gate as it was: every run end goes on the engine's heap when the run starts, and a
+    reset leaves the cancelled ones there to be popped for nothing (stale run ends)."""
+
+    def _arm_earliest(self) -> None:
+        pending = self.pending
+        while pending:
+            end, event_id, item, generation, outcome = pending.pop()
+            self.clock.at(end, event_id, self._run_end, item, generation, outcome)
+
+
+def busy_gate(gate_class: type[Gate], days: float) -> tuple[Gate, Clock]:
+    """A gate under heavy background traffic with flaky jobs and defects: many resets."""
+    clock = Clock()
+    gate = gate_class(
+        clock, "busy", run_time_days=0.3, run_time_cv=0.6, window=8, window_floor=2, window_increase=1,
+        window_decrease_factor=2.0, stream=Stream("gate", stream_seed(7, 0, "gate")),
+        on_merge=lambda change: None, on_reject=lambda change, true: None,
+    )
+    gate.start_background(25.0, 0.85, 0.95, JOBS, Stream("background", stream_seed(7, 0, "background")))
+    clock.run(until=days)
+    return gate, clock
+
+
+def test_one_engine_event_per_real_run_end_and_the_same_history() -> None:
+    """Against the gate that scheduled every run end: the same runs, resets and exits, bit for bit,
+    with the stale run ends (and only those) gone from the engine."""
+    gate, clock = busy_gate(Gate, 60.0)
+    reference, reference_clock = busy_gate(EveryRunEndGate, 60.0)
+    assert reference.stale_run_ends > 100  # the traffic does reset the gate
+    assert gate.stale_run_ends == 0
+    assert (gate.log.run_values, gate.log.reset_values, gate.log.exit_values) == (
+        reference.log.run_values, reference.log.reset_values, reference.log.exit_values)
+    assert clock.processed() == reference_clock.processed() - reference.stale_run_ends
+    assert clock.scheduled() == reference_clock.scheduled()  # the same event ids were taken
+
+
 # ------------------------------------------------------------------------------ job sets (ci.py)
 
 

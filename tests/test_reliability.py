@@ -79,7 +79,7 @@ def test_force_writes_beside_foreign_files(tmp_path: Path) -> None:
     (out / "keep").write_text("x")
     proc = run_cli("run", str(MMC), "--replications", "1", *SHORT_MMC, "--out", str(out), "--force")
     assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["changes.csv.gz", "keep", "run.json", "summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["changes.parquet", "keep", "run.json", "summary.csv"]
     assert json.loads((out / "run.json").read_text())["versions"]["driversplit"]
 
 

@@ -64,12 +64,12 @@ def test_cli_output_is_byte_identical_with_one_or_two_workers(tmp_path: Path) ->
         assert proc.returncode == 0, proc.stderr
         outs.append(out)
     a, b = outs
-    assert (a / "changes.csv.gz").read_bytes() == (b / "changes.csv.gz").read_bytes()
+    assert (a / "changes.parquet").read_bytes() == (b / "changes.parquet").read_bytes()
     assert (a / "summary.csv").read_bytes() == (b / "summary.csv").read_bytes()
     other = tmp_path / "seed10"
     assert run_cli("run", str(MMC), "--replications", "3", "--seed", "10", "--out", str(other),
                    "--set", "run.cycles=1").returncode == 0
-    assert (other / "changes.csv.gz").read_bytes() != (a / "changes.csv.gz").read_bytes()
+    assert (other / "changes.parquet").read_bytes() != (a / "changes.parquet").read_bytes()
 
 
 # ------------------------------------------------------------------------------ common random numbers

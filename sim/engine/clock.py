@@ -50,12 +50,13 @@ _FIRE: Final = (_fire,)
 class Clock:
     """Simulated time (days) of one SimPy environment, and calls scheduled on it."""
 
-    __slots__ = ("env", "queue", "next_id")
+    __slots__ = ("env", "queue", "next_id", "reserved")
 
     def __init__(self, env: simpy.Environment | None = None) -> None:
         self.env = simpy.Environment() if env is None else env
         self.queue: list[Any] = self.env._queue  # type: ignore[attr-defined]
         self.next_id: Callable[[], Any] = self.env._eid.__next__  # type: ignore[attr-defined]  # = next(env._eid)
+        self.reserved = 0  # ids taken by :meth:`reserve` and not (yet) scheduled with :meth:`at`
 
     def now(self) -> float:
         """The simulated time, in days (``env.now`` without the property call)."""
@@ -68,6 +69,22 @@ class Clock:
         now: float = self.env._now  # type: ignore[attr-defined]
         _heappush(self.queue, (now + delay, _NORMAL, self.next_id(), Call(fn, args)))
 
+    def reserve(self) -> int:
+        """An engine event id, taken now, for an event that may be scheduled later with :meth:`at`, or never."""
+        self.reserved += 1
+        event_id: int = self.next_id()
+        return event_id
+
+    def at(self, time: float, event_id: int, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` at ``time`` (days, >= now) under an id taken earlier with :meth:`reserve`.
+
+        For a model that keeps its own candidate events and puts only the earliest on the engine's
+        heap (the gate): the event keeps the place, among events due at the same time, that the
+        id taken when it was created gives it, exactly as if :meth:`after` had scheduled it then.
+        """
+        self.reserved -= 1
+        _heappush(self.queue, (time, _NORMAL, event_id, Call(fn, args)))
+
     def start(self, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` now, ahead of the events already due now: as SimPy starts a process."""
         now: float = self.env._now  # type: ignore[attr-defined]
@@ -78,14 +95,14 @@ class Clock:
         self.env.run(until=until)
 
     def scheduled(self) -> int:
-        """Events scheduled so far, read without consuming an event id.
+        """Event ids taken so far (events scheduled, plus ids reserved), read without consuming one.
 
         SimPy numbers scheduled events with an ``itertools.count``; its repr, ``count(N)``, holds
-        the next id, which equals the number scheduled.
+        the next id, which equals the number taken.
         """
         text = repr(self.env._eid)  # type: ignore[attr-defined]
         return int(text[text.index("(") + 1:-1])
 
     def processed(self) -> int:
-        """Events the engine processed: scheduled minus those still queued."""
-        return self.scheduled() - len(self.queue)
+        """Events the engine processed: ids taken minus events still queued and ids never scheduled."""
+        return self.scheduled() - len(self.queue) - self.reserved

@@ -1,4 +1,4 @@
-"""Writing results: ``summary.csv``, ``changes.csv.gz``, ``run.json``, and the console table.
+"""Writing results: ``summary.csv``, ``changes.parquet`` (or ``changes.csv.gz``), ``run.json``, and the console table.
 
 Output directories are written through :mod:`sim.safe_output`: checked before the simulation
 starts, written into a temporary sibling that becomes the result only when everything is written
@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.outputs.records_io import PARQUET, write_changes
 from sim.runs.compare import Comparison
 from sim.runs.runner import RunResult
 from sim.safe_output import ResultDirectory
@@ -45,7 +46,7 @@ def result_directory(out: Path | ResultDirectory, force: bool = False) -> Result
 
 
 def package_versions() -> dict[str, str]:
-    names = ("driversplit", "simpy", "numpy", "scipy", "pandas", "pydantic", "matplotlib")
+    names = ("driversplit", "simpy", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "matplotlib")
     versions = {"python": platform.python_version()}
     for name in names:
         try:
@@ -66,11 +67,12 @@ def run_manifest(result: RunResult, extra: dict[str, Any] | None = None) -> dict
     }
 
 
-def write_run(result: RunResult, out: Path | ResultDirectory) -> None:
-    """Write one run's outputs into ``out`` (replacing a previous result there, nothing else)."""
+def write_run(result: RunResult, out: Path | ResultDirectory, records: str = PARQUET) -> None:
+    """Write one run's outputs into ``out`` (replacing a previous result there, nothing else); the
+    change records as ``records`` (:data:`sim.outputs.records_io.RECORD_FORMATS`)."""
     with result_directory(out).commit() as tmp:
         result.summary.to_csv(tmp / "summary.csv", index=False)
-        result.changes.to_csv(tmp / "changes.csv.gz", index=False, compression={"method": "gzip", "mtime": 0})
+        write_changes(result.changes, tmp, records)
         (tmp / "run.json").write_text(json.dumps(run_manifest(result), indent=2) + "\n")
 
 

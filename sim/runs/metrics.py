@@ -19,6 +19,7 @@ are built from the same functions (window selection, phases, quantiles, rates, r
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -250,41 +251,89 @@ def weekly_merge_counts(merged: pd.DataFrame, window: tuple[float, float]) -> np
     return np.bincount(week, minlength=weeks)
 
 
-def gate_metrics(records: Records, area: int | Iterable[int] | None, n_merged: int) -> dict[str, float]:
+@dataclass(frozen=True)
+class GateArrays:
+    """The gate logs of one replication, read once: the entries inside the measurement window, all
+    gates concatenated in log order (gates in the order of ``Records.gates``).
+
+    Runs and exits are those of nova's own changes (area >= 0); resets keep the background
+    changes' ones (cause area -1): they count for the replication as a whole.
+    """
+
+    run_area: np.ndarray  # area index of each completed run
+    run_false: np.ndarray  # whether it failed falsely (a flaky job)
+    exit_area: np.ndarray  # area index of each item that left a gate
+    exit_outcome: np.ndarray  # how it left (Outcome codes: 0 merged, 1 false, 2 true failure)
+    reset_area: np.ndarray  # area index of the failing item that caused each reset (-1: background)
+    reset_hours: np.ndarray  # job-hours each reset wasted
+    reset_nova: np.ndarray  # whether the reset happened in nova's gate (the integrated queue)
+
+
+def _log_table(values: list[float | int], width: int) -> np.ndarray:
+    """A flat gate-log list (``GateLog.run_values`` etc.) as rows of ``width`` float columns."""
+    return np.asarray(values, dtype=float).reshape(-1, width)
+
+
+def gate_arrays(records: Records) -> GateArrays:
+    """:class:`GateArrays` of ``records``: one pass over each gate log."""
+    a, b = records.window
+    runs, exits, resets, nova = [], [], [], []
+    for name, log in records.gates.items():
+        run = _log_table(log.run_values, 4)  # end, area, outcome, jobs
+        runs.append(run[(run[:, 1] >= 0) & (run[:, 0] >= a) & (run[:, 0] < b)])
+        leave = _log_table(log.exit_values, 3)  # time, area, outcome
+        exits.append(leave[(leave[:, 1] >= 0) & (leave[:, 0] >= a) & (leave[:, 0] < b)])
+        reset = _log_table(log.reset_values, 5)  # time, cause area, restarted, wasted hours, nova restarted
+        reset = reset[(reset[:, 0] >= a) & (reset[:, 0] < b)]
+        resets.append(reset)
+        nova.append(np.full(len(reset), name == "nova"))
+    run = np.concatenate(runs) if runs else np.empty((0, 4))
+    leave = np.concatenate(exits) if exits else np.empty((0, 3))
+    reset = np.concatenate(resets) if resets else np.empty((0, 5))
+    return GateArrays(
+        run_area=run[:, 1], run_false=run[:, 2] == 1,
+        exit_area=leave[:, 1], exit_outcome=leave[:, 2],
+        reset_area=reset[:, 1], reset_hours=reset[:, 3],
+        reset_nova=np.concatenate(nova) if nova else np.empty(0, dtype=bool),
+    )
+
+
+def _in_areas(area: np.ndarray, areas: list[int] | None) -> np.ndarray | slice:
+    """Which entries belong to ``areas`` (None: every entry)."""
+    if areas is None:
+        return slice(None)
+    return area == areas[0] if len(areas) == 1 else np.isin(area, areas)
+
+
+def _sum_in_order(values: np.ndarray) -> float:
+    """``values`` added one by one from 0.0, in order (bit-identical to a Python loop's ``+=``;
+    ``np.sum`` adds pairwise, which can differ in the last bit)."""
+    return float(np.add.accumulate(values)[-1]) if len(values) else 0.0
+
+
+def gate_metrics(records: Records, area: int | Iterable[int] | None, n_merged: int,
+                 arrays: GateArrays | None = None) -> dict[str, float]:
     """Gate metrics over all gates of a replication, for one area index or several (None: all areas).
 
     Resets are attributed to the area of the change whose failure caused them; ``nova_gate_*``
     count only nova's gate (the integrated queue), whatever repositories a policy adds.
+    ``arrays``: :func:`gate_arrays` of ``records`` when already built (one pass for every group).
     """
     window = records.window
-    a, b = window
-    areas = None if area is None else ({area} if isinstance(area, int) else set(area))
-    rejected = false_rejected = runs = false_runs = resets = nova_resets = 0
-    wasted = nova_wasted = 0.0
-    for name, log in records.gates.items():
-        for t, item_area, outcome in log.exits:
-            if item_area >= 0 and a <= t < b and (areas is None or item_area in areas) and outcome:
-                rejected += 1
-                false_rejected += outcome == 1
-        for t, item_area, outcome, _jobs in log.runs:
-            if item_area >= 0 and a <= t < b and (areas is None or item_area in areas):
-                runs += 1
-                false_runs += outcome == 1
-        for t, cause_area, _restarted, hours, _nova in log.resets:
-            if a <= t < b and (areas is None or cause_area in areas):
-                resets += 1
-                wasted += hours
-                if name == "nova":
-                    nova_resets += 1
-                    nova_wasted += hours
+    g = gate_arrays(records) if arrays is None else arrays
+    areas = None if area is None else ([area] if isinstance(area, int) else sorted(set(area)))
+    exit_outcome = g.exit_outcome[_in_areas(g.exit_area, areas)]
+    run_false = g.run_false[_in_areas(g.run_area, areas)]
+    chosen = _in_areas(g.reset_area, areas)
+    hours, nova = g.reset_hours[chosen], g.reset_nova[chosen]
     return {
-        "gate_rejections_per_merged": ratio(rejected, n_merged),
-        "gate_false_rejections_per_merged": ratio(false_rejected, n_merged),
-        "gate_false_failure_fraction": ratio(false_runs, runs),
-        "gate_resets_per_week": per_week(resets, window),
-        "gate_wasted_job_hours_per_week": per_week(wasted, window),
-        "nova_gate_resets_per_week": per_week(nova_resets, window),
-        "nova_gate_wasted_job_hours_per_week": per_week(nova_wasted, window),
+        "gate_rejections_per_merged": ratio(int(np.count_nonzero(exit_outcome)), n_merged),
+        "gate_false_rejections_per_merged": ratio(int(np.count_nonzero(exit_outcome == 1)), n_merged),
+        "gate_false_failure_fraction": ratio(int(np.count_nonzero(run_false)), len(run_false)),
+        "gate_resets_per_week": per_week(len(hours), window),
+        "gate_wasted_job_hours_per_week": per_week(_sum_in_order(hours), window),
+        "nova_gate_resets_per_week": per_week(int(np.count_nonzero(nova)), window),
+        "nova_gate_wasted_job_hours_per_week": per_week(_sum_in_order(hours[nova]), window),
     }
 
 
@@ -351,10 +400,11 @@ def replication_metrics(records: Records, df: pd.DataFrame | None = None) -> pd.
         is_driver = df["area"].isin(records.driver_areas)
         groups += [(DRIVERS, drivers, df[is_driver]), (NON_DRIVERS, others, df[~is_driver])]
     groups += [(kind_area(kind), None, df[df["kind"] == kind]) for kind in KINDS]
+    arrays = gate_arrays(records)
     for name, index, sub in groups:
         values = change_metrics(sub, records.window)
         if name == ALL or name not in KIND_AREAS:
-            values.update(gate_metrics(records, index, len(merged_in_window(sub, records.window))))
+            values.update(gate_metrics(records, index, len(merged_in_window(sub, records.window)), arrays))
         if index is None and name == ALL:
             values.update(reviewer_metrics(records))
             values.update(staffing_metrics(records))

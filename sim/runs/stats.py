@@ -10,11 +10,13 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
-from scipy import stats
 
 
 def t_quantile(confidence: float, df: float | np.ndarray) -> float | np.ndarray:
     """Student's two-sided ``confidence`` quantile with ``df`` degrees of freedom."""
+    # Imported here, not at the top: importing scipy.stats costs ~1 s, and workers never need it.
+    from scipy import stats
+
     return stats.t.ppf(0.5 + confidence / 2, df)
 
 

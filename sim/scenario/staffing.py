@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtri
 
 if TYPE_CHECKING:
     from sim.scenario.schema import Scenario
@@ -52,7 +52,9 @@ def activity(cores: int, sigma: float, reference: int | None = None) -> list[flo
     members beyond the reference roster have its median activity.
     """
     n_ref = reference or cores
-    raw = np.exp(sigma * norm.ppf(1.0 - (np.arange(n_ref) + 0.5) / n_ref))
+    # ndtri is the standard normal quantile, what scipy.stats.norm.ppf computes, without importing
+    # scipy.stats (~1 s per process).
+    raw = np.exp(sigma * ndtri(1.0 - (np.arange(n_ref) + 0.5) / n_ref))
     scale = float(raw.mean())  # the lognormal's median, exp(0) = 1, becomes 1 / scale
     return (raw[:cores] / scale).tolist() + [1.0 / scale] * max(0, cores - n_ref)
 

@@ -1,0 +1,79 @@
+"""The per-change records on disk (sim/outputs/records_io.py): Parquet by default, gzipped CSV on
+request, one reader for both."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from simtest import MMC, run_cli
+
+from sim.errors import InputError
+from sim.outputs.records_io import CHANGES_FILES, read_changes, write_changes
+from sim.runs.runner import run_replications
+from sim.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def changes() -> pd.DataFrame:
+    """The change rows of two short M/M/c replications, as `sim run` writes them."""
+    return run_replications(load_scenario(MMC, ["run.cycles=1"]), 2, 4).changes
+
+
+@pytest.mark.parametrize("records", ["parquet", "csv"])
+def test_written_rows_read_back_equal_with_their_types(changes: pd.DataFrame, tmp_path: Path, records: str) -> None:
+    path = write_changes(changes, tmp_path, records)
+    assert path.name == CHANGES_FILES[records]
+    back = read_changes(path)
+    pd.testing.assert_frame_equal(back, changes, check_exact=True)
+    pd.testing.assert_frame_equal(read_changes(tmp_path), changes, check_exact=True)  # the run's directory
+
+
+def test_parquet_bytes_depend_only_on_the_rows(changes: pd.DataFrame, tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = write_changes(changes, tmp_path / "a").read_bytes()
+    assert write_changes(changes, tmp_path / "b").read_bytes() == first
+    (tmp_path / "c").mkdir()
+    assert write_changes(changes.iloc[:-1], tmp_path / "c").read_bytes() != first
+
+
+def test_a_directory_with_both_formats_reads_the_last_written(changes: pd.DataFrame, tmp_path: Path) -> None:
+    """A rerun in the other format leaves the earlier run's file beside its own: the newer is the run's."""
+    write_changes(changes, tmp_path, "csv")
+    parquet = write_changes(changes.iloc[:3], tmp_path, "parquet")
+    assert len(read_changes(tmp_path)) == 3
+    csv = write_changes(changes.iloc[:5], tmp_path, "csv")
+    later = parquet.stat().st_mtime_ns + 1_000_000
+    os.utime(csv, ns=(later, later))  # a coarse file-system clock could give both the same time
+    assert len(read_changes(tmp_path)) == 5
+
+
+@pytest.mark.parametrize("name, words", [
+    ("missing.parquet", ["missing.parquet", "no such file"]),
+    ("changes.json", ["changes.json", ".parquet, .csv.gz or .csv"]),
+    ("empty_dir", ["empty_dir", "changes.parquet or changes.csv.gz"]),
+])
+def test_bad_paths_are_one_clear_error(tmp_path: Path, name: str, words: list[str]) -> None:
+    path = tmp_path / name
+    if name == "changes.json":
+        path.write_text("{}")
+    if name == "empty_dir":
+        path.mkdir()
+    with pytest.raises(InputError) as error:
+        read_changes(path)
+    assert all(word in str(error.value) for word in words) and "\n" not in str(error.value)
+
+
+def test_run_writes_csv_on_request_with_the_same_rows(tmp_path: Path) -> None:
+    for records in ("parquet", "csv"):
+        proc = run_cli("run", str(MMC), "--replications", "2", "--seed", "4", "--set", "run.cycles=1",
+                       "--records", records, "--out", str(tmp_path / records))
+        assert proc.returncode == 0, proc.stderr
+        assert CHANGES_FILES[records] in proc.stdout
+        assert sorted(p.name for p in (tmp_path / records).iterdir()) == sorted([CHANGES_FILES[records], "run.json", "summary.csv"])
+    pd.testing.assert_frame_equal(read_changes(tmp_path / "csv"), read_changes(tmp_path / "parquet"), check_exact=True)
+    bad = run_cli("run", str(MMC), "--records", "xlsx", "--out", str(tmp_path / "bad"))
+    assert bad.returncode == 2 and "--records" in bad.stderr and not (tmp_path / "bad").exists()
