@@ -35,6 +35,7 @@ boundary (:func:`sim.calibrate.observe.split_costs`):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sim.model.policy import Mechanism
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from sim.model.change import Change
     from sim.model.gate import Gate, GateItem
     from sim.model.review import ReviewBoard
+    from sim.model.reviewers import Reviewer
     from sim.model.world import World
 
 
@@ -83,7 +85,7 @@ class Split(Mechanism):
         self.fix_response = config.fix_response_factor
         for a in self.indices:
             if self.breakage[a]:  # a red gate is an emergency: the team reviews a waiting fix first
-                self.boards[a].add_lane(1.0, lambda reviewer, a=a: self.fixes[a])
+                self.boards[a].add_lane(1.0, self._fix_lane(a))
         self.broken: dict[int, int] = {a: 0 for a in self.indices}  # driver area -> fixes still to merge
         self.red: dict[int, list[GateItem]] = {a: [] for a in self.indices}  # items kept from a red gate
         self.depends_on: dict[int, Change] = {}  # driver change id -> its nova change
@@ -100,6 +102,15 @@ class Split(Mechanism):
             extra = self.stream.poisson(self.scenario.policy.split.interface_extra_defects)
             change.defects += extra
             change.defects_initial += extra
+
+    def _fix_lane(self, area: int) -> Callable[[Reviewer], list[Change]]:
+        """The priority lane of ``area``'s board: its open fixes (one list, kept up to date)."""
+        fixes = self.fixes[area]
+
+        def lane(reviewer: Reviewer) -> list[Change]:
+            return fixes
+
+        return lane
 
     def author_factor(self, change: Change) -> float:
         return self.fix_response if change.id in self.fix_for else 1.0
