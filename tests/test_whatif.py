@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from simtest import SCENARIOS
 
+from sim.outputs.report import headline_frame
+from sim.runs.compare import compare
 from sim.scenario import load_scenario
 from sim.sensitivity import EffectRunner, Factor, overrides_at
-from sim.whatif import what_if_overrides
+from sim.whatif import warmup_bias, warmup_overrides, what_if_overrides
 
 DRIVERS = ["libvirt", "vmwareapi", "hyperv", "xenapi", "ironic"]
 
 
 def test_what_if_with_nothing_set_is_the_monolith_with_another_core_count() -> None:
     sc = load_scenario(SCENARIOS / "monolith.toml", what_if_overrides(DRIVERS, cores=15))
-    assert sc.policy.mechanisms == () and sc.review.cores == 15 and sc.scenario.name == "what_if"
+    assert sc.policy.mechanisms == () and sc.review.cores == 15 and sc.scenario.name == "what-if"
 
 
 def test_what_if_composes_mechanisms_and_keeps_lieutenants_off_split_drivers() -> None:
@@ -46,3 +49,25 @@ def test_effects_at_a_design_point_are_paired_differences_from_the_monolith() ->
     design = np.array([[2.0]])
     assert np.array_equal(runner.evaluate(["capacity"], design)[0], effects)  # same seed: same effect
     assert runner.points == 1 and runner.replications_run == 4
+
+
+def test_warmup_overrides_keep_the_scenarios_own_when_negative() -> None:
+    assert warmup_overrides(-1) == []
+    assert load_scenario(SCENARIOS / "monolith.toml", warmup_overrides(45.0)).run.warmup_days == 45.0
+
+
+def test_warmup_bias_is_the_paired_difference_short_minus_own_warmup() -> None:
+    short_cycle = ["review.cores=18"]  # overrides apply to both runs
+    own = load_scenario(SCENARIOS / "monolith.toml").run.warmup_days
+    bias = warmup_bias(SCENARIOS / "monolith.toml", 20.0, 2, 5, overrides=short_cycle)
+    assert list(bias.columns) == [f"{own:g}-day warm-up", "20-day warm-up", "bias", "bias CI low", "bias CI high"]
+    label = "median time to merge (d)"
+    row = bias.loc[label]
+    assert np.isclose(row["bias"], row["20-day warm-up"] - row[f"{own:g}-day warm-up"], rtol=0, atol=1e-9)
+    assert row["bias CI low"] <= row["bias"] <= row["bias CI high"]
+    # Each column is that warm-up's own run: the short one matches a run of it alone (same seed).
+    alone = load_scenario(SCENARIOS / "monolith.toml", [*short_cycle, *warmup_overrides(20.0)])
+    frame = headline_frame(compare([alone], 2, 5))
+    assert frame.set_index("label").loc[label, "mean"] == row["20-day warm-up"]
+    with pytest.raises(ValueError, match="warmup_days"):
+        warmup_bias(SCENARIOS / "monolith.toml", own, 2, 5)
