@@ -16,7 +16,9 @@ conservative. A metric has *moved* when
 
     |new mean - stored mean| > t * SE_diff,    SE_diff = sqrt(SE_stored^2 + SE_new^2)
 
-(Welch's two-sample t test, :func:`sim.runs.stats.welch`; with equal variances
+(Welch's two-sample t test from summary statistics, ``scipy.stats.ttest_ind_from_stats`` in
+:func:`sim.runs.stats.welch_test`: its two-sided p-value below alpha / m; SE_diff and the degrees
+of freedom of the reported limit from :func:`sim.runs.stats.welch`; with equal variances
 SE_diff = sqrt(2) * SE), where each SE is the sample sd over its replications / sqrt(n), read
 back from the 95 % Student-t interval of :func:`sim.runs.stats.mean_ci` as
 (ci_high - ci_low) / (2 t_0.975,n-1) (:func:`sim.runs.stats.se_from_ci`), and t is Student's
@@ -61,13 +63,13 @@ from sim.baseline.power import POWER, minimum_detectable_change, percent_of
 from sim.baseline.settings import CHECKED_AREAS, CHECKED_METRICS, CONFIDENCE, DEFAULT_FWER
 from sim.baseline.store import Baseline
 from sim.baseline.text import format_mdc_table, format_table
-from sim.runs.stats import se_from_ci, welch
+from sim.runs.stats import se_from_ci, welch, welch_test
 
 CHECK_COLUMNS = [
     "scenario", "area", "metric",
     "old_mean", "old_ci_low", "old_ci_high", "old_n",
     "new_mean", "new_ci_low", "new_ci_high", "new_n",
-    "diff", "se_diff", "df", "t", "limit", "status", "mdc", "mdc_percent",
+    "diff", "se_diff", "df", "t", "p", "limit", "status", "mdc", "mdc_percent",
 ]
 # Statuses of a check row; the first three pass.
 PASSING = ("identical", "ok", "skipped")
@@ -110,7 +112,7 @@ def compare_summaries(
     for i, r in merged.iterrows():
         diff = r["mean_new"] - r["mean_old"]
         se, df = welch(old_se[i], int(old_n[i]), new_se[i], int(new_n[i]))
-        t_stat, limit, status, mdc = np.nan, np.nan, "skipped", np.nan
+        t_stat, p_value, limit, status, mdc = np.nan, np.nan, np.nan, "skipped", np.nan
         if testable[i]:
             mdc = minimum_detectable_change(old_se[i], int(old_n[i]), level)
             if r["_merge"] != "both":
@@ -118,19 +120,22 @@ def compare_summaries(
             elif new_n[i] < 1 or not np.isfinite(r["mean_new"]):
                 status = "undefined"
             elif diff == 0:
-                status, t_stat = "identical", 0.0
+                status, t_stat, p_value = "identical", 0.0, 1.0
                 limit = t_limit(level, df) if se > 0 else np.inf
             elif se > 0:
-                t_stat, limit = diff / se, t_limit(level, df)
-                status = "moved" if abs(t_stat) > limit else "ok"
+                t_stat, p_value = welch_test(r["mean_old"], old_se[i], int(old_n[i]), r["mean_new"], new_se[i],
+                                             int(new_n[i]))
+                limit = t_limit(level, df)
+                status = "moved" if p_value < level else "ok"
             else:  # constant on both sides: any difference beyond rounding is a move
                 tol = CONSTANT_TOLERANCE * max(1.0, abs(r["mean_old"]))
                 t_stat = math.copysign(math.inf, diff) if abs(diff) > tol else 0.0
                 limit, status = np.inf, "moved" if abs(diff) > tol else "ok"
+                p_value = 0.0 if status == "moved" else 1.0
         rows.append((r["scenario"], r["area"], r["metric"],
                      r["mean_old"], r["ci_low_old"], r["ci_high_old"], int(old_n[i]),
                      r["mean_new"], r["ci_low_new"], r["ci_high_new"], int(new_n[i]),
-                     diff, se, df, t_stat, limit, status, mdc, percent_of(mdc, r["mean_old"])))
+                     diff, se, df, t_stat, p_value, limit, status, mdc, percent_of(mdc, r["mean_old"])))
     rows.extend(unrecorded_rows(old, new, keys, metric_names, areas))
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
 
@@ -149,7 +154,7 @@ def unrecorded_rows(old: pd.DataFrame, new: pd.DataFrame, keys: list[str], metri
     cand = cand.assign(_s=order[0], _a=order[1], _m=order[2]).sort_values(["_s", "_a", "_m"])
     nan = np.nan
     return [(r["scenario"], r["area"], r["metric"], nan, nan, nan, 0, r["mean"], r["ci_low"], r["ci_high"],
-             int(r["n"]), nan, nan, nan, nan, nan, "unrecorded", nan, nan) for _, r in cand.iterrows()]
+             int(r["n"]), nan, nan, nan, nan, nan, nan, "unrecorded", nan, nan) for _, r in cand.iterrows()]
 
 
 def t_limit(level: float, df: float) -> float:

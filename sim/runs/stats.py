@@ -79,3 +79,24 @@ def welch(se1: float, n1: int, se2: float, n2: int) -> tuple[float, float]:
         return 0.0, float(n1 + n2 - 2)
     denom = (v1 ** 2 / (n1 - 1) if v1 else 0.0) + (v2 ** 2 / (n2 - 1) if v2 else 0.0)
     return se, float((v1 + v2) ** 2 / denom)
+
+
+def welch_test(mean1: float, se1: float, n1: int, mean2: float, se2: float, n2: int) -> tuple[float, float]:
+    """Welch's t statistic of ``mean2 - mean1`` and its two-sided p-value, from two means with their
+    standard errors (the metric's unit) and replication counts.
+
+    ``scipy.stats.ttest_ind_from_stats`` (unequal variances; sd = SE x sqrt(n)). When side 2 has a
+    single value (no SE) its variance is taken as side 1's, as in :func:`welch`, with n1 - 1 degrees
+    of freedom: a case the library does not cover. NaN when :func:`welch` has no SE.
+    """
+    from scipy import stats
+
+    if n1 >= 2 and n2 >= 2 and np.isfinite(se1) and np.isfinite(se2):
+        result = stats.ttest_ind_from_stats(mean2, se2 * math.sqrt(n2), n2, mean1, se1 * math.sqrt(n1), n1,
+                                            equal_var=False)
+        return float(result.statistic), float(result.pvalue)
+    se, df = welch(se1, n1, se2, n2)
+    if not se > 0:
+        return np.nan, np.nan
+    t = (mean2 - mean1) / se
+    return t, float(2 * stats.t.sf(abs(t), df))
