@@ -173,3 +173,25 @@ def test_a_title_states_a_direction_only_when_the_draws_agree() -> None:
     assert "lieutenants" not in text.split(";")[0], "a sign the draws disagree on is not stated as a direction"
     assert "under lieutenants the sign depends on reviews per day" in text
     assert "rises" not in change_clause([shaky], "the median", "d") and "not robust" in change_clause([shaky], "the median", "d")
+
+
+def test_figure_6_leads_with_a_policy_that_leaves_most_interface_changes_unusable() -> None:
+    from sim.outputs.findings import Effect, interface_usable_finding
+
+    effects = [Effect("split", "monolith", 30.0, 10.0, 20.0, -30.0, 70.0, 3)]  # few usable: within noise
+    stuck = interface_usable_finding(effects, {}, {"monolith": (453, 91), "split": (453, 452)})
+    assert str(stuck).startswith("Under split repos, 452 of 453 nova changes to the virt-driver interface were still not")
+    assert "91 of 453 under the monolith" in str(stuck) and "beyond noise" not in str(stuck)
+    usual = interface_usable_finding(effects, {}, {"monolith": (453, 91), "split": (453, 120)})
+    assert "does not differ" in str(usual) and "still not usable when the run ended" in str(usual)
+
+
+def test_a_parameter_is_named_only_when_its_correlation_survives_the_correction() -> None:
+    rng = np.random.default_rng(2)
+    n = 50
+    noise = pd.DataFrame({f"p{i}": rng.uniform(size=n) for i in range(30)})
+    parameters = pd.concat([pd.DataFrame({"draw": range(n), "label": "draw"}), noise], axis=1)
+    effects = pd.DataFrame({"draw": range(n), "scenario": "p", "area": "all", "metric": "m",
+                            "diff": rng.normal(0.0, 1.0, n)})
+    row = robustness(effects, parameters).iloc[0]
+    assert row["verdict"] == "depends" and row["depends_most_on"] == "", "pure noise names no parameter"

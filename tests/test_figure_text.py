@@ -69,7 +69,7 @@ def test_titles_are_plain_words_and_the_statistics_are_in_the_caption(tiny: Simp
 
 def test_readme_has_a_how_to_read_line_and_the_numbers_for_every_figure(tiny: SimpleNamespace) -> None:
     readme = tiny.readme
-    assert readme.count("How to read this:") == len(tiny.outputs) + 1  # and the calibration figures
+    assert readme.count("How to read this:") == len(tiny.outputs) + 2  # and the scorecard, the calibration figures
     for o in tiny.outputs:
         section = readme.split(f"## {o.number}. {o.heading}")[1].split("\n## ")[0]
         assert f"**{o.finding}**" in section and f"How to read this: {o.how_to_read}" in section

@@ -289,7 +289,7 @@ def join_words(items: Sequence[str]) -> str:
 
 def parameter_words(key: str) -> str:
     """A parameter key as words for a title: "policy.split.breakage_scale" -> "breakage scale"."""
-    return key.rsplit(".", 1)[-1].replace("_", " ") if key else "the parameters"
+    return key.rsplit(".", 1)[-1].replace("_", " ") if key else "the parameter draws (no single parameter)"
 
 
 def beyond_noise(effects: Sequence[Effect]) -> list[Effect]:
@@ -575,7 +575,15 @@ def interface_usable_finding(effects: Sequence[Effect], samples: Mapping[str, np
     the changes the medians leave out."""
     subject = "the median time until a virt-interface change is usable in every driver"
     ranked = beyond_noise(effects)
-    if ranked:
+    stuck = _mostly_unusable(effects, cohorts or {})
+    if stuck:  # the medians count only what became usable: a policy that leaves most unusable leads
+        ref = effects[0].reference
+        total, never = (cohorts or {}).get(ref, (0, 0))
+        head = "; ".join(f"Under {sentence_name(n)}, {nn} of {t} nova changes to the virt-driver interface were still not "
+                         f"usable in every driver when the run ended ({never} of {total} under {sentence_name(ref)})"
+                         for n, (t, nn) in stuck.items())
+        cohorts = None  # said already
+    elif ranked:
         head = "; ".join(f"Under {sentence_name(e.scenario)}, a nova change to the virt-driver interface takes "
                          f"{'longer' if e.diff > 0 else 'less time'} to be usable in every driver "
                          f"(median {signed_pct(e)}: {days(e.ref_value)} → {days(e.value)})" for e in ranked)
@@ -592,6 +600,20 @@ def interface_usable_finding(effects: Sequence[Effect], samples: Mapping[str, np
     else:
         detail += ". Changes usable inside the window: " + ", ".join(f"{sentence_name(n)} {len(v):,}" for n, v in samples.items())
     return Finding(head, detail)
+
+
+MOSTLY_UNUSABLE_GAP = 0.25  # a policy leaving this much larger a share unusable than the reference leads figure 6
+
+
+def _mostly_unusable(effects: Sequence[Effect], cohorts: Mapping[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """The policies whose share of interface changes never usable exceeds the reference's by
+    :data:`MOSTLY_UNUSABLE_GAP` (``cohorts``: scenario -> (uploaded in the window, not usable by its end))."""
+    if not effects or effects[0].reference not in cohorts:
+        return {}
+    total, never = cohorts[effects[0].reference]
+    ref_share = never / total if total else 0.0
+    return {n: (t, nn) for n, (t, nn) in cohorts.items()
+            if n != effects[0].reference and t and nn / t - ref_share >= MOSTLY_UNUSABLE_GAP}
 
 
 def reviewer_load_finding(table: pd.DataFrame, role_means: Sequence[tuple[str, str, float]]) -> Finding:

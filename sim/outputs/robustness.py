@@ -18,6 +18,7 @@ HEADLINES: tuple[tuple[str, str, str, str], ...] = (
     (ALL, "abandoned_fraction", "share of changes abandoned", "fraction"),
     (ALL, "reviews_per_core_per_week", "reviews per nova core per week (load)", "reviews/week"),
     (ALL, "interface_usable_median_days", "interface changes' median time to usable everywhere", "days"),
+    (ALL, "interface_unusable_fraction", "share of interface changes never usable everywhere in the run", "fraction"),
     (ALL, "nova_gate_resets_per_week", "resets of nova's gate per week", "resets/week"),
 )
 
@@ -29,7 +30,8 @@ def robustness_markdown(table: pd.DataFrame, draws: int, replications: int, seed
         f"Each effect is a policy's paired difference from the monolith, over {draws} draws of the fitted "
         f"parameters and the policy assumptions ({replications} replications per draw, root seed {seed}). "
         f"\"falls\"/\"rises\": at least {AGREEMENT:.0%} of draws agree on the sign; otherwise the parameter the "
-        "effect depends on most is named (Spearman rank correlation over draws).",
+        "effect depends on most is named (Spearman rank correlation over draws, when significant at 5 % after a "
+        "Bonferroni correction over the drawn parameters; none named: no single parameter explains it).",
         "",
         "| policy | effect | median | 90 % of draws | draws agreeing | verdict | capacity -10 % | capacity +10 % "
         "| depends most on |",

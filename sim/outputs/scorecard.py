@@ -71,6 +71,11 @@ OUTCOMES: tuple[Outcome, ...] = (
             NON_DRIVERS, "d", "lower",
             "median days from upload of a nova change touching the virt-driver interface until every driver "
             "can use it (figure 6); shorter is better"),
+    Outcome("interface_unusable", "Interface changes never usable in every driver", "interface_unusable_fraction",
+            NON_DRIVERS, "%", "lower",
+            "share of the nova interface changes uploaded in the measured cycle that were still not usable in every "
+            "driver when it ended (the delay above counts only those that became usable); lower is better",
+            scale=100.0),
     Outcome("gate_pain", "Gate pain: false rejections per merge", "gate_false_rejections_per_merged", ALL,
             "per merged change", "lower",
             "changes ejected from the gate by a flaky job failure (not a defect), per merged change, all changes; "

@@ -18,7 +18,8 @@ number: simulation noise is part of the spread) and records each effect: the mea
 difference from the reference. :func:`robustness` reduces the draws to one row per effect: the
 median and 90 % range over draws, the share of draws agreeing with the median's sign, a verdict
 ("falls" / "rises" when at least 90 % agree, else "depends") and, for an effect whose sign is not
-robust, the drawn parameter its size depends on most (Spearman rank correlation over draws).
+robust, the drawn parameter its size depends on most (Spearman rank correlation over draws,
+named only when significant at 5 % after a Bonferroni correction over the drawn parameters).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from sim.scenario.schema import allowed_bounds, field_at
 CAPACITY = "review.reviews_per_core_per_day"
 CAPACITY_STEPS: tuple[float, ...] = (-0.10, 0.10)
 AGREEMENT = 0.90  # share of draws that must agree on a sign before a title says "falls" or "rises"
+SIGNIFICANCE = 0.05  # family-wise level at which a drawn parameter is named as what a sign depends on
 EFFECT_COLUMNS = ["draw", "scenario", "area", "metric", "diff"]
 
 
@@ -237,10 +239,13 @@ def robustness(effects: pd.DataFrame, parameters: pd.DataFrame, agreement: float
         driver, rho = "", math.nan
         if n >= 5 and values.std() > 0:
             drawn = random.loc[values.index]
-            correlations = {k: spearmanr(drawn[k], values).statistic for k in keys if drawn[k].std() > 0}
-            if correlations:
-                driver = max(correlations, key=lambda k: abs(correlations[k]))
-                rho = float(correlations[driver])
+            tests = {k: spearmanr(drawn[k], values) for k in keys if drawn[k].std() > 0}
+            # Named only when its correlation survives a Bonferroni correction over every drawn
+            # parameter: with ~30 parameters and 50 draws, the largest |rho| is often chance.
+            significant = {k: t for k, t in tests.items() if t.pvalue * len(tests) < SIGNIFICANCE}
+            if significant:
+                driver = max(significant, key=lambda k: abs(significant[k].statistic))
+                rho = float(significant[driver].statistic)
         steps = {label: by_draw.get(d, math.nan) for d, label in labels.items() if label != "draw"}
         rows.append({
             "scenario": scenario, "area": area, "metric": metric, "draws": n,

@@ -69,6 +69,7 @@ METRICS: tuple[str, ...] = (
     "held_days_mean",
     "interface_usable_median_days",
     "interface_usable_p90_days",
+    "interface_unusable_fraction",
     "time_to_first_review_median_days",
     "time_to_first_review_mean_days",
     "merged_per_week",
@@ -203,6 +204,9 @@ def change_metrics(df: pd.DataFrame, window: tuple[float, float]) -> dict[str, f
     interface = df[df["touches_interface"] & in_window(df["usable"], window)]
     merged_followups = merged_in_window(followups, window)
     usable = quantiles((interface["usable"] - interface["arrived"]).to_numpy(), (0.5, 0.9))
+    # The delay above counts only what became usable; this is the part that did not (censored).
+    offered = df[df["touches_interface"] & in_window(df["arrived"], window)]
+    unusable = float((~(offered["usable"] < end)).mean()) if len(offered) else np.nan
     values = {
         "time_to_merge_median_days": by_phase.pop("time_to_merge_median_days"),
         "time_to_merge_mean_days": _mean(phase_days(merged, "time_to_merge")),
@@ -211,6 +215,7 @@ def change_metrics(df: pd.DataFrame, window: tuple[float, float]) -> dict[str, f
         "held_days_mean": _mean(merged["held_days"].to_numpy()),
         "interface_usable_median_days": usable[0],
         "interface_usable_p90_days": usable[1],
+        "interface_unusable_fraction": unusable,
         "time_to_first_review_median_days": quantiles(first, (0.5,))[0],
         "time_to_first_review_mean_days": _mean(first),
         "merged_per_week": per_week(n_merged, window),
