@@ -28,7 +28,8 @@ from sim.outputs.report import package_versions
 from sim.outputs.style import SVG_HASH_SALT
 from sim.progress import Progress as ProgressLog
 from sim.runs.compare import Comparison, compare
-from sim.runs.pool import worker_pool
+from sim.runs.executors import study_executor
+from sim.runs.runner import TaskCache
 from sim.runs.sweeps import (
     GATE_AREA,
     GATE_CONFIG_JOBS,
@@ -240,6 +241,9 @@ def make_figures(
     scenario_dir: Path | str | None = None,
     progress: bool | Progress = True,
     force: bool = False,
+    cache: TaskCache | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
 ) -> list[FigureOutput]:
     """Run the policy comparison and the sweeps, draw the eight figures, write them into ``out_dir``.
 
@@ -253,6 +257,9 @@ def make_figures(
     figure files are replaced only when everything succeeded; other files there are kept (an
     existing figure file is overwritten only where ``figures.json`` marks a previous output, or
     with ``force``).
+    ``cache`` reads back replications already run and stores the others (a killed run resumes);
+    ``scheduler`` (a dask address) or ``dask_local`` (local dask workers) run the replications
+    instead of ``workers`` local processes (:func:`sim.runs.executors.study_executor`).
     """
     if replications < 1:
         raise ValueError(f"replications must be >= 1, got {replications}")
@@ -272,10 +279,13 @@ def make_figures(
 
     bar = ProgressLog(total, "figures") if progress is True else None
     tick: Progress | None = bar.update if bar is not None else (progress if callable(progress) else None)
-    with bar if bar is not None else nullcontext(), worker_pool(workers, total) as executor:
-        everything = _compare(scenarios + staffed, replications, seed, executor, tick)
-        gate_cmp = _compare([sc for _, _, sc in gate_points], n_sweep, seed, executor, tick)
-        runway_cmp = _compare([sc for _, _, sc in runway_points], n_sweep, seed, executor, tick)
+    if cache is not None:
+        cache.check()
+    with bar if bar is not None else nullcontext(), study_executor(
+            workers, tasks=total, scheduler=scheduler, dask_local=dask_local) as executor:
+        everything = _compare(scenarios + staffed, replications, seed, executor, tick, cache)
+        gate_cmp = _compare([sc for _, _, sc in gate_points], n_sweep, seed, executor, tick, cache)
+        runway_cmp = _compare([sc for _, _, sc in runway_points], n_sweep, seed, executor, tick, cache)
 
     gate = gate_sweep_frame(gate_points, gate_cmp)
     gate_base = {name: sc for name, k, sc in gate_points if k == GATE_CONFIG_JOBS[0]}
@@ -312,8 +322,8 @@ def make_figures(
 
 
 def _compare(scenarios: list[Scenario], replications: int, seed: int, executor: Executor | None,
-             progress: Progress | None) -> Comparison:
-    return compare(scenarios, replications, seed, executor=executor, progress=progress)
+             progress: Progress | None, cache: TaskCache | None) -> Comparison:
+    return compare(scenarios, replications, seed, executor=executor, progress=progress, cache=cache)
 
 
 def _make_header(files: Sequence[Path], seed: int, replications: int, n_sweep: int, overrides: Sequence[str]) -> list[str]:
