@@ -5,7 +5,7 @@ PYTHON  ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
-EXTRAS  ?= test,notebooks
+EXTRAS  ?= test,notebooks,dask
 WORKERS ?= 2
 
 .PHONY: figures run test calibrate baseline validate bench params notebooks clean-results fast clean-fast
