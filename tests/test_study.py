@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import pandas as pd
@@ -138,3 +139,20 @@ def test_a_killed_study_resumes_with_identical_bytes(tmp_path):
     assert f"{cached_at_kill} of 16 replications read back, {16 - cached_at_kill} run and stored" in rerun.stdout
     for name in OUTPUTS:
         assert (resumed / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+class _OtherVersionExecutor(Executor):
+    """Runs each task here and reports it as run by another model version (a stale cluster worker)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future: Future = Future()
+        _, result = fn(*args, **kwargs)
+        future.set_result(("0.0.0+elsewhere", result))
+        return future
+
+
+def test_a_worker_with_another_model_version_is_refused(mmc, tmp_path):
+    cache = TaskCache(tmp_path)
+    with pytest.raises(study.ModelVersionMismatch, match="0.0.0\\+elsewhere"):
+        run_replications(mmc, 2, 7, executor=_OtherVersionExecutor(), cache=cache)
+    assert cache.stored == 0

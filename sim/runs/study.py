@@ -37,7 +37,7 @@ from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
-from sim.errors import OutputError
+from sim.errors import InputError, OutputError
 from sim.model.records import Records
 from sim.runs.pool import WINDOW, pool_or
 from sim.scenario import Scenario
@@ -77,6 +77,12 @@ def run_task(job: tuple[Measure[T], Task]) -> T:
     """The measure of one task's records (runs in a worker)."""
     measure, task = job
     return measure(simulate(task.scenario, task.replication, task.seed))
+
+
+def run_task_versioned(job: tuple[Measure[T], Task]) -> tuple[str, T]:
+    """:func:`run_task` and the model version of the worker that ran it (a cluster's workers may
+    have another installation than the parent: their results must not be taken for this model's)."""
+    return model_version(), run_task(job)
 
 
 # ------------------------------------------------------------------------------ keys
@@ -196,6 +202,17 @@ def _atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
 # ------------------------------------------------------------------------------ running
 
 
+@dataclass
+class _Pending(Generic[T]):
+    """A task awaiting its turn: a cache hit (``future`` None), or a future of its result (with
+    the worker's model version when it ran elsewhere)."""
+
+    task: Task
+    key: str | None
+    future: Future[T] | Future[tuple[str, T]] | None
+    versioned: bool = False
+
+
 def run_study(
     measure: Measure[T] | StudyMeasure[T],
     tasks: Iterable[Task],
@@ -214,6 +231,8 @@ def run_study(
     ``window`` tasks are submitted ahead of the one awaited, so memory does not grow with the
     number of tasks. With ``cache`` (and a :class:`StudyMeasure`), stored tasks are read back, not
     run, and each computed one is stored as it finishes. ``progress(1)`` follows each result.
+    A worker that runs another model version than this process is refused
+    (:class:`ModelVersionMismatch`).
     """
     plain = measure.fn if isinstance(measure, StudyMeasure) else measure
     cached = measure if isinstance(measure, StudyMeasure) and cache is not None else None
@@ -223,27 +242,34 @@ def run_study(
 
     def keyed() -> Iterator[tuple[Task, str | None, bool]]:
         for task in tasks:
-            key = task_key(task, cached.name, version) if cached is not None else None
-            yield task, key, key is not None and cache is not None and cached is not None and cache.has(cached.name, key)
+            if cached is None or cache is None:
+                yield task, None, False
+                continue
+            key = task_key(task, cached.name, version)
+            yield task, key, cache.has(cached.name, key)
 
     with pool_or(executor, workers, count) as pool:
-        pending: deque[tuple[Task, str | None, Future[T] | None]] = deque()
+        pending: deque[_Pending[T]] = deque()
         try:
             for task, key, hit in keyed():
                 if hit:
-                    pending.append((task, key, None))  # read back when its turn comes: memory stays bounded
+                    pending.append(_Pending(task, key, None))  # read back when its turn comes: memory stays bounded
                 elif pool is None:
-                    pending.append((task, key, _done_future(run_task, (plain, task))))
+                    pending.append(_Pending(task, key, _done_future(run_task, (plain, task))))
                 else:
-                    pending.append((task, key, pool.submit(run_task, (plain, task))))
-                while pending and (pool is None or len(pending) >= window or pending[0][2] is None):
+                    pending.append(_Pending(task, key, pool.submit(run_task_versioned, (plain, task)), True))
+                while pending and (pool is None or len(pending) >= window or pending[0].future is None):
                     yield _finish(pending.popleft(), cached, cache, progress)
             while pending:
                 yield _finish(pending.popleft(), cached, cache, progress)
         finally:
-            for _, _, future in pending:
-                if future is not None:
-                    future.cancel()
+            for item in pending:
+                if item.future is not None:
+                    item.future.cancel()
+
+
+class ModelVersionMismatch(InputError):
+    """A worker (of a dask cluster) runs another version of the model than this process."""
 
 
 def _done_future(fn: Callable[..., T], arg: Any) -> Future[T]:
@@ -252,16 +278,23 @@ def _done_future(fn: Callable[..., T], arg: Any) -> Future[T]:
     return future
 
 
-def _finish(item: tuple[Task, str | None, Future[T] | None], cached: StudyMeasure[T] | None,
-            cache: TaskCache | None, progress: Callable[[int], Any] | None) -> T:
-    task, key, future = item
-    if future is None:  # a cache hit
-        assert cached is not None and cache is not None and key is not None
-        result = cached.decode(cache.load(cached.name, key))
+def _finish(item: _Pending[T], cached: StudyMeasure[T] | None, cache: TaskCache | None,
+            progress: Callable[[int], Any] | None) -> T:
+    if item.future is None:  # a cache hit
+        assert cached is not None and cache is not None and item.key is not None
+        result = cached.decode(cache.load(cached.name, item.key))
     else:
-        result = future.result()
-        if cached is not None and cache is not None and key is not None:
-            cache.store(cached.name, key, task, cached.encode(result))
+        outcome = item.future.result()
+        if item.versioned:
+            worker_version, result = outcome  # type: ignore[misc]
+            if worker_version != model_version():
+                raise ModelVersionMismatch(
+                    f"a worker runs model version {worker_version}, this process {model_version()}: install the "
+                    "same sim/ sources on every worker (README, 'Studies at scale')")
+        else:
+            result = outcome  # type: ignore[assignment]
+        if cached is not None and cache is not None and item.key is not None:
+            cache.store(cached.name, item.key, item.task, cached.encode(result))
     if progress is not None:
         progress(1)
     return result
