@@ -156,3 +156,18 @@ def test_a_worker_with_another_model_version_is_refused(mmc, tmp_path):
     with pytest.raises(study.ModelVersionMismatch, match="0.0.0\\+elsewhere"):
         run_replications(mmc, 2, 7, executor=_OtherVersionExecutor(), cache=cache)
     assert cache.stored == 0
+
+
+def test_check_baseline_goes_through_the_cache(tmp_path, capsys):
+    from sim.cli import main
+
+    update = ["check-baseline", "--update", "--scenario", str(MMC), "--set", "run.cycles=1", "--replications", "3",
+              "--seed", "2", "--cache", str(tmp_path / "cache")]
+    assert main([*update, "--baseline", str(tmp_path / "first")]) == 0
+    assert "0 of 3 replications read back, 3 run and stored" in capsys.readouterr().out
+    assert main([*update, "--baseline", str(tmp_path / "again")]) == 0
+    assert "3 of 3 replications read back, 0 run and stored" in capsys.readouterr().out
+    for name in ("summary.csv", "baseline.json", "README.md"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "first" / name).read_bytes(), name
+    assert main(["check-baseline", "--baseline", str(tmp_path / "first"), "--cache", str(tmp_path / "cache")]) == 0
+    assert "3 of 3 replications read back" in capsys.readouterr().out
