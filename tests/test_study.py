@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import Executor, Future
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -171,3 +170,16 @@ def test_check_baseline_goes_through_the_cache(tmp_path, capsys):
         assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "first" / name).read_bytes(), name
     assert main(["check-baseline", "--baseline", str(tmp_path / "first"), "--cache", str(tmp_path / "cache")]) == 0
     assert "3 of 3 replications read back" in capsys.readouterr().out
+
+
+def test_online_summary_is_the_summary_bit_for_bit(mmc):
+    from sim.runs import metrics
+    from sim.runs.online import OnlineSummary
+
+    result = run_replications(load_scenario(MMC, [*SHORT, "review.cores=4"]), 5, 11)
+    online = OnlineSummary()
+    for _, frame in result.per_replication.groupby("replication", sort=True):
+        online.add(frame)
+    expected = metrics.summarize(result.per_replication, "s", "p")
+    pd.testing.assert_frame_equal(online.summary("s", "p"), expected, check_exact=True)
+    assert expected["n"].min() < 5 or expected["mean"].isna().any() or len(expected) > 10  # many groups, real values

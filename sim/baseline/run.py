@@ -32,9 +32,9 @@ from sim.baseline.store import (
     write_baseline,
 )
 from sim.outputs.report import package_versions
-from sim.runs import metrics
 from sim.runs.compare import check_distinct_names
-from sim.runs.runner import METRICS_ONLY, Task, TaskCache, run_tasks
+from sim.runs.online import summarize_study
+from sim.runs.runner import TaskCache
 from sim.scenario import Scenario, load_scenario
 
 Progress = Callable[[int], Any]  # called with 1 after each replication (e.g. tqdm's update)
@@ -55,20 +55,14 @@ def run_summary(
 
     The same numbers as ``sim.runs.compare.compare(scenarios, replications, seed).summary``,
     keeping only each replication's metrics (:func:`sim.runs.metrics.replication_metrics`, not its
-    changes), all scenarios through one pool. ``areas`` restricts the rows to those areas.
+    changes), all scenarios through one pool, aggregated online (:func:`sim.runs.online.summarize_study`). ``areas`` restricts the rows to those areas.
     ``cache`` reads back replications already run and stores the others.
     """
     if replications < 1:
         raise ValueError(f"replications must be >= 1, got {replications}")
     check_distinct_names(scenarios)
-    tasks = [Task(sc, r, seed) for sc in scenarios for r in range(replications)]
-    per_rep = list(run_tasks(METRICS_ONLY, tasks, workers=workers, executor=executor,
-                             count=len(tasks), progress=progress, cache=cache))
-    summary = pd.concat([
-        metrics.summarize(pd.concat(per_rep[i * replications:(i + 1) * replications], ignore_index=True),
-                          sc.scenario.name, sc.policy.name)
-        for i, sc in enumerate(scenarios)
-    ], ignore_index=True)
+    summary = summarize_study(scenarios, replications, seed, workers=workers, executor=executor,
+                              progress=progress, cache=cache)
     if areas is not None:
         summary = summary[summary["area"].isin(list(areas))].reset_index(drop=True)
     return summary

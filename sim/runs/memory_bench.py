@@ -5,8 +5,8 @@ count, one study in a fresh process and prints the peak resident set size (``ru_
 that process (the parent, which receives and aggregates the results) and of its worker
 processes, then the ratio of the largest count's parent peak to the smallest's.
 
-Modes: ``summary`` is the path of ``check-baseline`` (each replication's metrics, aggregated into
-the summary rows: :func:`sim.baseline.run.run_summary`'s measure); ``run`` is ``sim run`` (every
+Modes: ``summary`` is the path of ``check-baseline`` (each replication's metrics aggregated online
+into the summary rows: :func:`sim.runs.online.summarize_study`); ``run`` is ``sim run`` (every
 replication's change rows kept for ``changes.csv.gz``).
 """
 
@@ -22,11 +22,9 @@ import sys
 import time
 from collections.abc import Sequence
 
-import pandas as pd
-
 from sim import paths
-from sim.runs import metrics
-from sim.runs.runner import METRICS_ONLY, Task, run_replications, run_tasks
+from sim.runs.online import summarize_study
+from sim.runs.runner import run_replications
 from sim.scenario import load_scenario
 
 DEFAULT_OVERRIDES = ("run.cycles=1", "run.warmup_days=30")  # one cycle: ~1 s a replication pure Python
@@ -41,9 +39,7 @@ def child(replications: int, mode: str, scenario_path: str, overrides: Sequence[
     scenario = load_scenario(scenario_path, overrides)
     start = time.perf_counter()
     if mode == "summary":
-        tasks = (Task(scenario, r, 1) for r in range(replications))
-        per_rep = pd.concat(run_tasks(METRICS_ONLY, tasks, workers=workers, count=replications), ignore_index=True)
-        rows = len(metrics.summarize(per_rep, scenario.scenario.name, scenario.policy.name))
+        rows = len(summarize_study([scenario], replications, 1, workers=workers))
     else:
         result = run_replications(scenario, replications, 1, workers=workers)
         rows = len(result.changes)

@@ -32,8 +32,20 @@ from sim.simulate import simulate
 
 T = TypeVar("T")
 
-__all__ = ["Measure", "ReplicationResult", "RunResult", "StudyMeasure", "Task", "TaskCache", "run_tasks",
-           "run_replications", "replicate", "measure_replication", "REPLICATION", "METRICS_ONLY"]
+__all__ = [
+    "METRICS_ONLY",
+    "REPLICATION",
+    "Measure",
+    "ReplicationResult",
+    "RunResult",
+    "StudyMeasure",
+    "Task",
+    "TaskCache",
+    "measure_replication",
+    "replicate",
+    "run_replications",
+    "run_tasks",
+]
 
 
 def run_tasks(
