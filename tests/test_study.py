@@ -183,3 +183,16 @@ def test_online_summary_is_the_summary_bit_for_bit(mmc):
     expected = metrics.summarize(result.per_replication, "s", "p")
     pd.testing.assert_frame_equal(online.summary("s", "p"), expected, check_exact=True)
     assert expected["n"].min() < 5 or expected["mean"].isna().any() or len(expected) > 10  # many groups, real values
+
+
+def test_the_calibration_reads_its_replications_back(mmc, tmp_path):
+    from sim.calibrate.fit import simulate_with_times
+
+    fresh = simulate_with_times(mmc, range(3), 4)
+    cache = TaskCache(tmp_path)
+    simulate_with_times(mmc, range(3), 4, cache=cache)
+    again = TaskCache(tmp_path)
+    per_rep, times = simulate_with_times(mmc, range(3), 4, cache=again)
+    assert (cache.stored, again.hits, again.stored) == (3, 3, 0)
+    pd.testing.assert_frame_equal(per_rep, fresh[0], check_exact=True)
+    pd.testing.assert_frame_equal(times, fresh[1], check_exact=True)
