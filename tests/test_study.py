@@ -196,3 +196,15 @@ def test_the_calibration_reads_its_replications_back(mmc, tmp_path):
     assert (cache.stored, again.hits, again.stored) == (3, 3, 0)
     pd.testing.assert_frame_equal(per_rep, fresh[0], check_exact=True)
     pd.testing.assert_frame_equal(times, fresh[1], check_exact=True)
+
+
+def test_the_cache_gives_back_the_frames_it_stored(mmc, tmp_path):
+    frame = pd.DataFrame({"area": pd.array(["a", "b", "c"], dtype="str"), "x": [1.5, float("nan"), 3.0],
+                          "n": [1, 2, 3], "flag": [True, False, True]}).iloc[[0, 2]]  # an index with a gap
+    cache = TaskCache(tmp_path)
+    cache.store("probe", "k1", Task(mmc, 0, 1), {"t": frame, "empty": frame.iloc[:0]})
+    assert cache.has("probe", "k1") and not cache.has("probe", "k2")
+    back = cache.load("probe", "k1")
+    pd.testing.assert_frame_equal(back["t"], frame, check_exact=True)
+    pd.testing.assert_frame_equal(back["empty"], frame.iloc[:0], check_exact=True)
+    assert not list(tmp_path.rglob(".*tmp-*")), "temporary files left behind"

@@ -173,11 +173,12 @@ class TaskCache:
         return {name: pd.read_parquet(self._table(measure, name, entry["point"], key)) for name in entry["tables"]}
 
     def store(self, measure: str, key: str, task: Task, tables: Mapping[str, pd.DataFrame]) -> None:
-        """Write each table (temporary file, then rename), then the task's entry that marks it complete."""
+        """Write each table (temporary file, then rename; its index kept), then the task's entry that marks
+        it complete."""
         self.check()
         point = point_key(task.scenario)
         for name, frame in tables.items():
-            _atomic_write(self._table(measure, name, point, key), lambda tmp, f=frame: f.to_parquet(tmp, index=False))
+            _atomic_write(self._table(measure, name, point, key), lambda tmp, f=frame: f.to_parquet(tmp))
         entry = {"point": point, "scenario": task.scenario.scenario.name, "replication": task.replication,
                  "seed": task.seed, "model": model_version(), "tables": list(tables)}
         _atomic_write(self._done(measure, key), lambda tmp: tmp.write_text(canonical_json(entry) + "\n", encoding="utf-8"))
