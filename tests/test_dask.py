@@ -49,3 +49,25 @@ def test_scheduler_and_dask_local_exclude_each_other():
 
     with pytest.raises(InputError, match="one of them"), study_executor(scheduler="tcp://x:1", dask_local=2):
         pass
+
+
+def test_compare_on_a_scheduler_writes_the_local_pool_bytes(tmp_path, capsys):
+    """``sim compare --scheduler ADDRESS`` (a running LocalCluster's scheduler) and ``--dask-local``
+    write the same files as ``--workers 2``."""
+    import distributed
+
+    from sim.cli import main
+
+    six = tmp_path / "six.toml"  # the M/M/5 queue with a sixth reviewer, under its own name
+    six.write_text(f'extends = "{MMC}"\n[scenario]\nname = "six"\n[review]\ncores = 6\n', encoding="utf-8")
+    args = ["compare", str(MMC), str(six), "--set", "run.cycles=1", "--replications", "3", "--seed", "4"]
+    assert main([*args, "--workers", "2", "--out", str(tmp_path / "local")]) == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        assert main([*args, "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "scheduler")]) == 0
+    assert main([*args, "--dask-local", "2", "--out", str(tmp_path / "dask_local")]) == 0
+    capsys.readouterr()
+    for name in ("comparison.csv", "summary.csv", "run.json"):
+        local = (tmp_path / "local" / name).read_bytes()
+        assert (tmp_path / "scheduler" / name).read_bytes() == local, name
+        assert (tmp_path / "dask_local" / name).read_bytes() == local, name
