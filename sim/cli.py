@@ -15,14 +15,19 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Executor
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim import argtypes
 from sim.errors import InputError
 from sim.paths import CASES_DIR
 from sim.progress import Progress, duration
 from sim.scenario import load_scenario
+
+if TYPE_CHECKING:
+    from sim.runs.study import TaskCache
 
 THEORY_REPLICATIONS = 20  # sim validate (theory): replications per check
 CASES_REPLICATIONS = 10  # sim validate cases: replications per scenario of a case
@@ -43,7 +48,7 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
                        help="run the replications on a local dask cluster of N worker processes")
 
 
-def study_cache(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def study_cache(args: argparse.Namespace) -> TaskCache | None:
     """The :class:`~sim.runs.study.TaskCache` of ``--cache`` (checked now), or None."""
     from sim.runs.study import TaskCache
 
@@ -54,7 +59,7 @@ def study_cache(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return cache
 
 
-def study_executor_of(args: argparse.Namespace, tasks: int):  # type: ignore[no-untyped-def]
+def study_executor_of(args: argparse.Namespace, tasks: int) -> AbstractContextManager[Executor | None]:
     """The executor ``--workers``, ``--scheduler`` or ``--dask-local`` ask for (a context manager)."""
     from sim.runs.executors import study_executor
 
@@ -62,7 +67,7 @@ def study_executor_of(args: argparse.Namespace, tasks: int):  # type: ignore[no-
                           dask_local=getattr(args, "dask_local", None))
 
 
-def _cache_note(cache, total: int) -> None:  # type: ignore[no-untyped-def]
+def _cache_note(cache: TaskCache | None, total: int) -> None:
     if cache is not None:
         print(f"cache {cache.root}: {cache.hits} of {total} replications read back, {cache.stored} run and stored")
 

@@ -178,7 +178,7 @@ class TaskCache:
         self.check()
         point = point_key(task.scenario)
         for name, frame in tables.items():
-            _atomic_write(self._table(measure, name, point, key), lambda tmp, f=frame: f.to_parquet(tmp))
+            _atomic_write(self._table(measure, name, point, key), functools.partial(_to_parquet, frame))
         entry = {"point": point, "scenario": task.scenario.scenario.name, "replication": task.replication,
                  "seed": task.seed, "model": model_version(), "tables": list(tables)}
         _atomic_write(self._done(measure, key), lambda tmp: tmp.write_text(canonical_json(entry) + "\n", encoding="utf-8"))
@@ -188,6 +188,10 @@ class TaskCache:
         """Complete tasks stored for ``measure``."""
         done = self.root / measure / DONE_DIR
         return sum(1 for _ in done.glob("*.json")) if done.is_dir() else 0
+
+
+def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_parquet(path)  # pandas' default index handling: a RangeIndex as metadata, any other as a column
 
 
 def _atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
