@@ -18,15 +18,59 @@ import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Executor
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim import argtypes, paths
 from sim.errors import InputError
 from sim.progress import Progress, duration
 
+if TYPE_CHECKING:
+    from sim.runs.study import TaskCache
+
 THEORY_REPLICATIONS = 20  # sim validate (theory): replications per check
 CASES_REPLICATIONS = 10  # sim validate cases: replications per scenario of a case
+
+
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """The study runner's options (:mod:`sim.runs.study`, :mod:`sim.runs.executors`): a task cache
+    to resume from, and where the replications run (local processes by default, or dask)."""
+    group = parser.add_argument_group("study runner")
+    group.add_argument("--cache", metavar="DIR",
+                       help="keep each finished replication under DIR (Parquet, keyed by scenario, seed, replication "
+                            "and model version): a killed run resumes, a repeated one costs nothing (default: no cache)")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the replications on a dask.distributed scheduler (e.g. tcp://host:8786) instead of "
+                            "--workers local processes")
+    where.add_argument("--dask-local", type=argtypes.positive, metavar="N",
+                       help="run the replications on a local dask cluster of N worker processes")
+
+
+def study_cache(args: argparse.Namespace) -> TaskCache | None:
+    """The :class:`~sim.runs.study.TaskCache` of ``--cache`` (checked now), or None."""
+    from sim.runs.study import TaskCache
+
+    if getattr(args, "cache", None) is None:
+        return None
+    cache = TaskCache(Path(args.cache))
+    cache.check()
+    return cache
+
+
+def study_executor_of(args: argparse.Namespace, tasks: int) -> AbstractContextManager[Executor | None]:
+    """The executor ``--workers``, ``--scheduler`` or ``--dask-local`` ask for (a context manager)."""
+    from sim.runs.executors import study_executor
+
+    return study_executor(args.workers, tasks=tasks, scheduler=getattr(args, "scheduler", None),
+                          dask_local=getattr(args, "dask_local", None))
+
+
+def _cache_note(cache: TaskCache | None, total: int) -> None:
+    if cache is not None:
+        print(f"cache {cache.root}: {cache.hits} of {total} replications read back, {cache.stored} run and stored")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -41,9 +85,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / scenario.scenario.name
     target = result_directory(out, args.force)
     target.check()
-    with Progress(n, scenario.scenario.name) as bar:
-        result = run_replications(scenario, n, seed, workers=args.workers, progress=bar.update)
+    cache = study_cache(args)
+    with Progress(n, scenario.scenario.name) as bar, study_executor_of(args, n) as executor:
+        result = run_replications(scenario, n, seed, workers=args.workers, executor=executor, progress=bar.update,
+                                  cache=cache)
     write_run(result, target, args.records)
+    _cache_note(cache, n)
     print(f"{scenario.scenario.name} (policy {scenario.policy.name}): {n} replications, seed {seed}")
     print(headline_table(result.summary))
     print(f"wrote {out}/summary.csv, {changes_file(args.records)}, run.json")
@@ -62,9 +109,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / "compare"
     target = result_directory(out, args.force)
     target.check()
-    with Progress(n * len(scenarios), "compare") as bar:
-        result = compare(scenarios, n, seed, workers=args.workers, progress=bar.update)
+    cache = study_cache(args)
+    total = n * len(scenarios)
+    with Progress(total, "compare") as bar, study_executor_of(args, total) as executor:
+        result = compare(scenarios, n, seed, workers=args.workers, executor=executor, progress=bar.update,
+                         cache=cache)
     write_comparison(result, target, extra=lambda tmp: comparison_figures(result, tmp / "figures"))
+    _cache_note(cache, total)
     print(f"{len(scenarios)} scenarios x {n} replications, seed {seed}, common random numbers; "
           f"differences are paired, from {result.names[0]}")
     print(comparison_headline(result))
@@ -77,12 +128,16 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
     out = Path(args.out) if args.out else Path("figures")
     n = args.replications or DEFAULT_REPLICATIONS
+    cache = study_cache(args)
     outputs = make_figures(out, n, args.seed, args.workers, sweep_replications=args.sweep_replications,
                            overrides=args.set or (), scenario_dir=args.scenario_dir, force=args.force,
-                           ensemble_draws=args.ensemble_draws, ensemble_replications=args.ensemble_replications)
+                           ensemble_draws=args.ensemble_draws, ensemble_replications=args.ensemble_replications,
+                           cache=cache, scheduler=args.scheduler, dask_local=args.dask_local)
     for o in outputs:
         print(f"{o.number}. {o.heading}: {o.finding}")
     print(f"wrote {out}/: {len(outputs)} figures as PNG and SVG, README.md, figures.json")
+    if cache is not None:
+        print(f"cache {cache.root}: {cache.hits} replications read back, {cache.stored} run and stored")
     return 0
 
 
@@ -126,20 +181,24 @@ def cmd_check_baseline(args: argparse.Namespace) -> int:
     else:
         settings = update_settings(directory, args.scenario, args.set, args.replications, args.seed)
         total = settings.replications * len(settings.scenario_files)
-    with Progress(total, "check-baseline") as bar:
+    cache = study_cache(args)
+    with Progress(total, "check-baseline") as bar, study_executor_of(args, total) as executor:
         progress = bar.update
         if args.update:
             written = update_baseline(directory, settings.scenario_files, overrides=settings.overrides,
                                       replications=settings.replications, seed=settings.seed,
-                                      workers=args.workers, progress=progress, force=args.force)
+                                      workers=args.workers, executor=executor, progress=progress,
+                                      force=args.force, cache=cache)
             names = ", ".join(e.name for e in written.scenarios)
             print(f"recorded {len(written.scenarios)} scenarios ({names}) x {written.replications} replications, "
                   f"seed {written.seed}, in {duration(bar.elapsed())}")
             print(f"wrote {directory}/summary.csv ({len(written.summary)} rows), baseline.json, README.md")
+            _cache_note(cache, total)
             return 0
         print(f"check-baseline: {len(baseline.scenarios)} scenarios x {baseline.replications} replications, "
               f"{args.workers} worker(s)", flush=True)
-        result = check_baseline(baseline, workers=args.workers, progress=progress, fwer=args.alpha)
+        result = check_baseline(baseline, workers=args.workers, executor=executor, progress=progress,
+                                fwer=args.alpha, cache=cache)
     for warning in result.warnings:
         print(f"warning: {warning}")
     for note in result.notes:
@@ -147,6 +206,7 @@ def cmd_check_baseline(args: argparse.Namespace) -> int:
     print(result.report())
     for write, target in reports:
         print(f"wrote {write(result, target)}")
+    _cache_note(cache, total)
     return 0 if result.passed else 1
 
 
@@ -252,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a scenario value")
     run.add_argument("--records", choices=("parquet", "csv"), default="parquet",
                      help="format of the per-change records: changes.parquet (default) or changes.csv.gz")
+    add_executor_options(run)
     run.set_defaults(func=cmd_run)
 
     comp = sub.add_parser("compare", help="run scenarios with common random numbers and compare them with the first")
@@ -263,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "replaced, other files are never touched")
     comp.add_argument("--force", action="store_true", help="write into an existing directory that holds other files (only this command's outputs are replaced)")
     comp.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value in every scenario")
+    add_executor_options(comp)
     comp.set_defaults(func=cmd_compare)
 
     figs = sub.add_parser("figures", help="run the policy comparison and sweeps, write the figures (PNG, SVG) and README.md")
@@ -283,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="replications per scenario and ensemble draw (default 2)")
     figs.add_argument("--scenario-dir", metavar="DIR",
                       help="directory holding monolith, runways, lieutenants, split, sponsorship .toml (default data/scenarios)")
+    add_executor_options(figs)
     figs.set_defaults(func=cmd_figures)
 
     base = sub.add_parser("check-baseline",
@@ -305,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--junit", metavar="FILE",
                       help="also write the check as JUnit XML (one testcase per scenario x metric, a failure "
                            "for each moved or missing one), atomically, whatever the verdict")
+    add_executor_options(base)
     base.set_defaults(func=cmd_check_baseline)
 
     val = sub.add_parser("validate", help="check the simulation against queueing theory and the gate formula "

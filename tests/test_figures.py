@@ -273,7 +273,7 @@ def test_failed_figure_leaves_no_output(small: Comparison, tmp_path: Path, monke
 
 def test_failed_make_figures_leaves_no_output(small: Comparison, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake_compare(scenarios, replications, seed, executor, progress):
+    def fake_compare(scenarios, replications, seed, executor, progress, cache):
         return small  # skip the simulations: any comparison serves until the sweep frames need their names
 
     monkeypatch.setattr(figures, "_compare", fake_compare)

@@ -34,9 +34,9 @@ from sim.baseline.store import (
     write_baseline,
 )
 from sim.outputs.report import package_versions
-from sim.runs import metrics
 from sim.runs.compare import check_distinct_names
-from sim.runs.runner import Task, run_tasks
+from sim.runs.online import summarize_study
+from sim.runs.runner import TaskCache
 from sim.scenario import Scenario, load_scenario
 
 Progress = Callable[[int], Any]  # called with 1 after each replication (e.g. tqdm's update)
@@ -51,24 +51,20 @@ def run_summary(
     executor: Executor | None = None,
     progress: Progress | None = None,
     areas: Iterable[str] | None = None,
+    cache: TaskCache | None = None,
 ) -> pd.DataFrame:
     """Summary rows of ``scenarios`` run as one comparison (common random numbers under ``seed``).
 
     The same numbers as ``sim.runs.compare.compare(scenarios, replications, seed).summary``,
     keeping only each replication's metrics (:func:`sim.runs.metrics.replication_metrics`, not its
-    changes), all scenarios through one pool. ``areas`` restricts the rows to those areas.
+    changes), all scenarios through one pool, aggregated online (:func:`sim.runs.online.summarize_study`). ``areas`` restricts the rows to those areas.
+    ``cache`` reads back replications already run and stores the others.
     """
     if replications < 1:
         raise ValueError(f"replications must be >= 1, got {replications}")
     check_distinct_names(scenarios)
-    tasks = [Task(sc, r, seed) for sc in scenarios for r in range(replications)]
-    per_rep = list(run_tasks(metrics.replication_metrics, tasks, workers=workers, executor=executor,
-                             count=len(tasks), progress=progress))
-    summary = pd.concat([
-        metrics.summarize(pd.concat(per_rep[i * replications:(i + 1) * replications], ignore_index=True),
-                          sc.scenario.name, sc.policy.name)
-        for i, sc in enumerate(scenarios)
-    ], ignore_index=True)
+    summary = summarize_study(scenarios, replications, seed, workers=workers, executor=executor,
+                              progress=progress, cache=cache)
     if areas is not None:
         summary = summary[summary["area"].isin(list(areas))].reset_index(drop=True)
     return summary
@@ -86,6 +82,7 @@ def build_baseline(
     workers: int = 1,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    cache: TaskCache | None = None,
 ) -> Baseline:
     """Run ``scenario_files`` (with ``overrides``) as one comparison and return the baseline.
 
@@ -99,7 +96,7 @@ def build_baseline(
     root = scenarios[0].run.seed if seed is None else seed
     start = time.perf_counter()
     summary = run_summary(scenarios, replications, root, workers=workers, executor=executor,
-                          progress=progress, areas=areas)
+                          progress=progress, areas=areas, cache=cache)
     return Baseline(
         seed=root, replications=replications, overrides=list(overrides),
         scenarios=[scenario_entry(f, sc) for f, sc in zip(scenario_files, scenarios, strict=True)],
@@ -120,6 +117,7 @@ def update_baseline(
     executor: Executor | None = None,
     progress: Progress | None = None,
     force: bool = False,
+    cache: TaskCache | None = None,
 ) -> Baseline:
     """Re-record the baseline in ``directory`` (atomically) and return it.
 
@@ -134,7 +132,7 @@ def update_baseline(
     baseline = build_baseline(
         s.scenario_files, overrides=s.overrides, replications=s.replications, seed=s.seed,
         metric_names=s.metric_names, areas=s.areas, fwer=s.fwer,
-        workers=workers, executor=executor, progress=progress,
+        workers=workers, executor=executor, progress=progress, cache=cache,
     )
     write_baseline(baseline, target)
     return baseline
@@ -147,6 +145,7 @@ def check_baseline(
     executor: Executor | None = None,
     progress: Progress | None = None,
     fwer: float | None = None,
+    cache: TaskCache | None = None,
 ) -> CheckResult:
     """Re-run the recorded scenarios (recorded seed, replications, overrides) and compare
     (:func:`sim.baseline.check.compare_summaries`).
@@ -166,7 +165,7 @@ def check_baseline(
                if sc.scenario.name != e.name else sc for e, sc in zip(baseline.scenarios, scenarios, strict=True)]
     start = time.perf_counter()
     new = run_summary(renamed, baseline.replications, baseline.seed, workers=workers, executor=executor,
-                      progress=progress, areas=baseline.areas)
+                      progress=progress, areas=baseline.areas, cache=cache)
     seconds = time.perf_counter() - start
     table = compare_summaries(baseline.summary, new, baseline.metrics, baseline.areas, alpha, baseline.confidence)
     causes = {e.name: diagnosis.cause(e.name) for e in baseline.scenarios}

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from sim import argtypes, paths
 from sim.calibrate import DataError
+from sim.paths import DATA
+from sim.runs.study import TaskCache
 
 MAX_BOOTSTRAP = 100_000  # resamples: beyond, the quantile intervals no longer move
 MAX_BUDGET = 100_000  # simulation evaluations: days of computing, beyond any fit here
@@ -173,6 +175,15 @@ def load_changes_file(path: str) -> list[tuple[str, object, str]]:
     return changes
 
 
+def _cache(args: argparse.Namespace) -> TaskCache | None:
+    """The study runner's task cache of ``--cache`` (checked now), or None."""
+    if args.cache is None:
+        return None
+    cache = TaskCache(Path(args.cache))
+    cache.check()
+    return cache
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit (or predict) a cycle; exit 0 when every criterion of a fit is met, 3 when one is not."""
     from sim.calibrate.pipeline import calibrate_cycle, predict_cycle
@@ -191,13 +202,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             changes = load_changes_file(args.changes) if args.changes else []
             check = predict_cycle(data, args.cycle, args.predict_from, changes, out, results=results,
                                   figures=figures, replications=args.check_replications, seed=args.seed,
-                                  workers=args.workers, force=args.force)
+                                  workers=args.workers, force=args.force, cache=_cache(args))
         else:
             check = calibrate_cycle(data, args.cycle, template, out, results=results,
                                     figures=figures, budget=DEFAULT_BUDGET if args.budget is None else args.budget,
                                     replications=args.replications or DEFAULT_REPLICATIONS,
                                     check_replications=args.check_replications, seed=args.seed, workers=args.workers,
-                                    force=args.force)
+                                    force=args.force, cache=_cache(args))
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -272,4 +283,7 @@ def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
     cal.add_argument("--changes", metavar="CHANGES.toml", help="with --predict-from: what the facts say changed")
     cal.add_argument("--force", action="store_true",
                      help="let --out, --results and --figures replace files this command did not write")
+    cal.add_argument("--cache", metavar="DIR",
+                     help="keep each simulated replication under DIR (the study runner's task cache): a killed fit "
+                          "re-run reads back what it ran (default: no cache)")
     cal.set_defaults(func=cmd_calibrate)

@@ -61,7 +61,7 @@ from sim.runs.metrics import (
     phase_quantiles,
     weekly_merge_counts,
 )
-from sim.runs.runner import Task, run_tasks
+from sim.runs.runner import StudyMeasure, Task, TaskCache, run_tasks
 from sim.scenario import Scenario, validate_scenario
 from sim.simulate import simulate
 
@@ -196,20 +196,39 @@ def calibration_measure(records: Records, with_times: bool) -> tuple[pd.DataFram
     return calibration_metrics(records, changes).assign(replication=records.replication), times
 
 
+def _encode_calibration(result: tuple[pd.DataFrame, pd.DataFrame | None]) -> dict[str, pd.DataFrame]:
+    metrics, times = result
+    return {"metrics": metrics} if times is None else {"metrics": metrics, "times": times}
+
+
+def _decode_calibration(tables: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    return tables["metrics"], tables.get("times")
+
+
+# The calibration's measures as the study cache stores them (a killed fit re-run reads back what it ran).
+CALIBRATION_MEASURES: dict[bool, StudyMeasure[tuple[pd.DataFrame, pd.DataFrame | None]]] = {
+    with_times: StudyMeasure("calibration+times" if with_times else "calibration",
+                             functools.partial(calibration_measure, with_times=with_times),
+                             _encode_calibration, _decode_calibration)
+    for with_times in (False, True)
+}
+
+
 def simulate_many(scenario: Scenario, replications: Sequence[int], seed: int,
-                  executor: Executor | None = None) -> pd.DataFrame:
+                  executor: Executor | None = None, cache: TaskCache | None = None) -> pd.DataFrame:
     """Calibration metrics of several replications: columns area, metric, value, replication."""
-    return simulate_with_times(scenario, replications, seed, executor, with_times=False)[0]
+    return simulate_with_times(scenario, replications, seed, executor, with_times=False, cache=cache)[0]
 
 
 def simulate_with_times(scenario: Scenario, replications: Sequence[int], seed: int, executor: Executor | None = None,
-                        *, with_times: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+                        *, with_times: bool = True,
+                        cache: TaskCache | None = None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Calibration metrics of several replications and, pooled, the time to merge of every change
     merged in their windows (columns area, time_to_merge_days), through the one runner
-    (``executor`` None: in this process)."""
+    (``executor`` None: in this process; ``cache``: the study runner's task cache)."""
     tasks = [Task(scenario, r, seed) for r in replications]
-    measure = functools.partial(calibration_measure, with_times=with_times)
-    results = list(run_tasks(measure, tasks, executor=executor, count=len(tasks)))
+    results = list(run_tasks(CALIBRATION_MEASURES[with_times], tasks, executor=executor, count=len(tasks),
+                             cache=cache))
     per_rep = pd.concat([m for m, _ in results], ignore_index=True)
     times = pd.concat([t for _, t in results], ignore_index=True) if with_times else None
     return per_rep, times
@@ -282,13 +301,15 @@ class Calibrator:
 
     def __init__(self, raw: dict[str, Any], targets: pd.DataFrame, observed_rates: dict[str, float], *,
                  replications: Sequence[int], seed: int, executor: Executor | None = None,
-                 origin: str = "<calibration>", log: Callable[[str], None] = print) -> None:
+                 origin: str = "<calibration>", log: Callable[[str], None] = print,
+                 cache: TaskCache | None = None) -> None:
         self.raw = raw
         self.targets = targets.reset_index(drop=True)
         self.observed_rates = observed_rates
         self.replications = list(replications)
         self.seed = seed
         self.executor = executor
+        self.cache = cache
         self.origin = origin
         self.log = log
         self.values: dict[str, float] = {}
@@ -302,11 +323,12 @@ class Calibrator:
 
     def simulate(self, values: dict[str, float] | None = None) -> pd.DataFrame:
         self.evaluations += 1
-        return summarize_runs(simulate_many(self.scenario(values), self.replications, self.seed, self.executor))
+        return summarize_runs(simulate_many(self.scenario(values), self.replications, self.seed, self.executor,
+                                            self.cache))
 
     def _noise_scale(self) -> np.ndarray:
         """s_i: observed bootstrap sd and the simulation's sd of the mean, in log(1 + x) (at the start)."""
-        per_rep = simulate_many(self.scenario(), self.replications, self.seed, self.executor)
+        per_rep = simulate_many(self.scenario(), self.replications, self.seed, self.executor, self.cache)
         per_rep = per_rep.assign(value=np.log1p(per_rep["value"]))
         sim_sd = per_rep.groupby(["area", "metric"])["value"].std(ddof=1) / math.sqrt(len(self.replications))
         keys = list(zip(self.targets["area"], self.targets["metric"]))

@@ -51,6 +51,7 @@ from sim.calibrate.writer import annotated_toml
 from sim.runs.metrics import ALL
 from sim.runs.pool import worker_pool
 from sim.runs.stats import t_half_width
+from sim.runs.study import TaskCache
 from sim.safe_output import FilesInto, ResultDirectory, ResultFile
 from sim.scenario import Scenario, merge_tables, read_scenario_tables, validate_scenario
 
@@ -88,9 +89,9 @@ def load_cycle(data: str | Path, cycle: str, template: Scenario, template_path: 
 
 
 def check_cycle(scenario: Scenario, cd: CycleData, replications: int, seed: int,
-                executor: Executor | None = None) -> CycleCheck:
+                executor: Executor | None = None, cache: TaskCache | None = None) -> CycleCheck:
     """Simulate ``replications`` fresh replications and set them beside the cycle's targets."""
-    per_rep, sim_changes = simulate_with_times(scenario, range(replications), seed, executor)
+    per_rep, sim_changes = simulate_with_times(scenario, range(replications), seed, executor, cache=cache)
     grouped = per_rep.groupby(["area", "metric"])["value"]  # undefined values (NaN) skipped
     simulated = pd.DataFrame({"mean": grouped.mean(),
                               "half": t_half_width(grouped.std(ddof=1).fillna(0.0), grouped.count())})
@@ -111,14 +112,14 @@ def check_cycle(scenario: Scenario, cd: CycleData, replications: int, seed: int,
 
 
 def capacity_sensitivity(scenario: Scenario, replications: int, seed: int, executor: Executor | None = None,
-                         steps: Sequence[float] = CAPACITY_STEPS) -> pd.DataFrame:
+                         steps: Sequence[float] = CAPACITY_STEPS, cache: TaskCache | None = None) -> pd.DataFrame:
     """All-area time-to-merge median and p90 as review capacity moves by each factor in ``steps``."""
     raw = scenario.to_toml_dict()
     base = scenario.review.reviews_per_core_per_day
     rows = []
     for factor in steps:
         sc = validate_scenario(set_values(raw, {CAPACITY_KEY: base * factor}))
-        per_rep = simulate_many(sc, range(replications), seed, executor)
+        per_rep = simulate_many(sc, range(replications), seed, executor, cache)
         for metric in ("time_to_merge_median_days", "time_to_merge_p90_days", "abandoned_fraction"):
             values = per_rep[(per_rep["area"] == ALL) & (per_rep["metric"] == metric)]["value"].to_numpy()
             values = values[np.isfinite(values)]  # undefined in a replication (nothing closed): skipped
@@ -169,6 +170,7 @@ def calibrate_cycle(
     workers: int = 2,
     log: Callable[[str], None] = _log,
     force: bool = False,
+    cache: TaskCache | None = None,
 ) -> CycleCheck:
     """Fit ``template_path`` to ``cycle`` of ``data``; write the scenario, the report and the figure.
 
@@ -193,13 +195,14 @@ def calibrate_cycle(
     with worker_pool(workers) as executor:
         log(f"fitting {cycle}: {len(goal)} targets, {replications} replications per evaluation (seed {seed})")
         calibrator = Calibrator(raw, goal, rates, replications=range(replications), seed=seed, executor=executor,
-                                origin=str(template_path), log=log)
+                                origin=str(template_path), log=log, cache=cache)
         fit = calibrator.fit(default_stages(template.area_names, budget))
         scenario = validate_scenario(fit.raw, str(out))
         fresh = seed + 1_000_003  # seeds the optimiser never saw
         log(f"checking on {check_replications} fresh replications (seed {fresh})")
-        check = check_cycle(scenario, cd, check_replications, fresh, executor)
-        check.sensitivity = capacity_sensitivity(scenario, max(4, check_replications // 2), fresh, executor)
+        check = check_cycle(scenario, cd, check_replications, fresh, executor, cache)
+        check.sensitivity = capacity_sensitivity(scenario, max(4, check_replications // 2), fresh, executor,
+                                                 cache=cache)
     header = (f"Nova calibrated on the {cycle} cycle by `python -m sim calibrate` (seed {seed}, "
               f"{fit.evaluations} evaluations).\nEach value's comment says where it comes from: data, fitted "
               f"(with its 95 % interval), fact or assumption.\nFit report: {_shown(results)}/")
@@ -232,6 +235,7 @@ def predict_cycle(
     workers: int = 2,
     log: Callable[[str], None] = _log,
     force: bool = False,
+    cache: TaskCache | None = None,
 ) -> CycleCheck:
     """Out of sample: ``base_path``'s hidden parameters, ``cycle``'s observables, and ``changes``
     (key, value, reason) for what the facts say changed. Writes the scenario, tables and figure
@@ -253,10 +257,11 @@ def predict_cycle(
     rates = {a: v["rate_per_day"] for a, v in observed["areas"].items()}
     with worker_pool(workers) as executor:
         for _ in range(2):  # arrivals of merged work, raised for the abandonment the model predicts
-            summary = summarize_runs(simulate_many(validate_scenario(raw, str(out)), range(replications), seed, executor))
+            summary = summarize_runs(simulate_many(validate_scenario(raw, str(out)), range(replications), seed,
+                                                   executor, cache))
             raw = set_values(raw, abandonment_adjusted_rates(summary, rates))
         scenario = validate_scenario(raw, str(out))
-        check = check_cycle(scenario, cd, replications, seed + 1_000_003, executor)
+        check = check_cycle(scenario, cd, replications, seed + 1_000_003, executor, cache)
     sources = {f"areas.{a}.{k}": f"data: {cycle}, changes authored in the cycle" for a, v in observed["areas"].items()
                for k in v}
     sources.update({f"areas.{a}.rate_per_day": f"data: {cycle} authored changes per day, raised for the simulated "

@@ -33,8 +33,9 @@ from sim.outputs.style import SVG_HASH_SALT
 from sim.progress import Progress as ProgressLog
 from sim.runs.compare import Comparison, compare
 from sim.runs.ensemble import AGREEMENT, draw_parameters, load_spec, robustness, run_ensemble
+from sim.runs.executors import study_executor
 from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS
-from sim.runs.pool import worker_pool
+from sim.runs.runner import TaskCache
 from sim.runs.sweeps import (
     GATE_AREA,
     GATE_CONFIG_JOBS,
@@ -337,6 +338,9 @@ def make_figures(
     ensemble_draws: int = 0,
     ensemble_replications: int = DEFAULT_ENSEMBLE_REPLICATIONS,
     ensemble_spec: Path | str | None = None,
+    cache: TaskCache | None = None,
+    scheduler: str | None = None,
+    dask_local: int | None = None,
 ) -> list[FigureOutput]:
     """Run the policy comparison and the sweeps, draw the eight figures, write them into ``out_dir``.
 
@@ -357,6 +361,9 @@ def make_figures(
     figure files are replaced only when everything succeeded; other files there are kept (an
     existing figure file is overwritten only where ``figures.json`` marks a previous output, or
     with ``force``).
+    ``cache`` reads back replications already run and stores the others (a killed run resumes);
+    ``scheduler`` (a dask address) or ``dask_local`` (local dask workers) run the replications
+    instead of ``workers`` local processes (:func:`sim.runs.executors.study_executor`).
     """
     if replications < 1:
         raise ValueError(f"replications must be >= 1, got {replications}")
@@ -380,10 +387,13 @@ def make_figures(
 
     bar = ProgressLog(total, "figures") if progress is True else None
     tick: Progress | None = bar.update if bar is not None else (progress if callable(progress) else None)
-    with bar if bar is not None else nullcontext(), worker_pool(workers, total) as executor:
-        everything = _compare(scenarios + staffed, replications, seed, executor, tick)
-        gate_cmp = _compare([sc for _, _, sc in gate_points], n_sweep, seed, executor, tick)
-        runway_cmp = _compare([sc for _, _, sc in runway_points], n_sweep, seed, executor, tick)
+    if cache is not None:
+        cache.check()
+    with bar if bar is not None else nullcontext(), study_executor(
+            workers, tasks=total, scheduler=scheduler, dask_local=dask_local) as executor:
+        everything = _compare(scenarios + staffed, replications, seed, executor, tick, cache)
+        gate_cmp = _compare([sc for _, _, sc in gate_points], n_sweep, seed, executor, tick, cache)
+        runway_cmp = _compare([sc for _, _, sc in runway_points], n_sweep, seed, executor, tick, cache)
         if ensemble_draws > 0:
             effects = run_ensemble(files, spec, drawn, ensemble_replications, seed, ENSEMBLE_FIGURE_METRICS,
                                    extra_overrides=overrides, executor=executor, progress=tick)
@@ -449,8 +459,8 @@ def nova_2014_gate(monolith: Scenario, comparison: Comparison) -> tuple[float, f
 
 
 def _compare(scenarios: list[Scenario], replications: int, seed: int, executor: Executor | None,
-             progress: Progress | None) -> Comparison:
-    return compare(scenarios, replications, seed, executor=executor, progress=progress)
+             progress: Progress | None, cache: TaskCache | None) -> Comparison:
+    return compare(scenarios, replications, seed, executor=executor, progress=progress, cache=cache)
 
 
 def _make_header(files: Sequence[Path], seed: int, replications: int, n_sweep: int, overrides: Sequence[str]) -> list[str]:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.runs.pool import pool_or
-from sim.runs.runner import RunResult, run_replications
+from sim.runs.runner import RunResult, TaskCache, run_replications
 from sim.runs.stats import mean_ci
 from sim.scenario import Scenario, ScenarioError
 
@@ -64,13 +64,16 @@ def compare(
     workers: int = 1,
     executor: Executor | None = None,
     progress: Callable[[int], Any] | None = None,
+    cache: TaskCache | None = None,
 ) -> Comparison:
-    """Run every scenario ``replications`` times under ``seed`` and compare each with the first."""
+    """Run every scenario ``replications`` times under ``seed`` and compare each with the first
+    (``cache``: read back replications already run, store the others)."""
     if not scenarios:
         raise ValueError("compare needs at least one scenario")
     check_distinct_names(scenarios)
     with pool_or(executor, workers, replications * len(scenarios)) as shared:
-        runs = [run_replications(sc, replications, seed, executor=shared, progress=progress) for sc in scenarios]
+        runs = [run_replications(sc, replications, seed, executor=shared, progress=progress, cache=cache)
+                for sc in scenarios]
     return Comparison(seed, replications, runs, comparison_table(runs))
 
 

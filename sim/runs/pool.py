@@ -1,7 +1,7 @@
-"""Worker processes that die with their parent, and an ordered stream of tasks in a bounded window.
+"""Worker processes that die with their parent.
 
-Every command that runs replications in parallel goes through :func:`worker_pool` and
-:func:`ordered_map`:
+Every command that runs replications in parallel goes through :func:`worker_pool` (unless given
+another executor: :mod:`sim.runs.executors`) and the study runner (:func:`sim.runs.study.run_study`):
 
 - The pool has at most as many workers as there are tasks and CPU cores available to the process
   (``DRIVERSPLIT_OVERSUBSCRIBE=1`` lifts the cores cap; pass your own ``executor`` to go further).
@@ -9,7 +9,7 @@ Every command that runs replications in parallel goes through :func:`worker_pool
   SIGKILL (``PR_SET_PDEATHSIG``), and each worker also watches its parent's PID, so no worker
   outlives it for more than a fraction of a second. Workers ignore Ctrl-C: the parent handles it,
   cancels what is queued and terminates what runs, so an interrupt is honoured at once.
-- :func:`ordered_map` keeps at most ``window`` tasks submitted at a time and yields results in
+- The study runner keeps at most :data:`WINDOW` tasks submitted at a time and yields results in
   task order (the order, not the finishing time, decides every output, whatever the number of
   workers), so memory and the latency of an interrupt do not grow with the number of tasks.
 
@@ -26,14 +26,9 @@ import signal
 import sys
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
-from typing import Any, TypeVar
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -109,46 +104,6 @@ def terminate(pool: ProcessPoolExecutor) -> None:
         process.join(max(0.0, deadline - time.monotonic()))
         if process.is_alive():
             process.kill()
-
-
-def ordered_map(
-    fn: Callable[[T], R],
-    tasks: Iterable[T],
-    executor: Executor | None,
-    *,
-    window: int = WINDOW,
-    progress: Callable[[int], Any] | None = None,
-) -> Iterator[R]:
-    """``fn(task)`` for each task, in task order, with at most ``window`` tasks submitted at once.
-
-    ``executor`` None runs the tasks here, one by one. ``progress(1)`` follows each result.
-    Abandoning the iterator (or an exception in a task) cancels the tasks not yet started.
-    """
-    if executor is None:
-        for task in tasks:
-            result = fn(task)
-            if progress is not None:
-                progress(1)
-            yield result
-        return
-    pending: deque[Future[R]] = deque()
-    try:
-        for task in tasks:
-            pending.append(executor.submit(fn, task))
-            if len(pending) >= window:
-                yield _next(pending, progress)
-        while pending:
-            yield _next(pending, progress)
-    finally:
-        for future in pending:
-            future.cancel()
-
-
-def _next(pending: deque[Future[R]], progress: Callable[[int], Any] | None) -> R:
-    result = pending.popleft().result()
-    if progress is not None:
-        progress(1)
-    return result
 
 
 # ------------------------------------------------------------------------------ inside a worker

@@ -3,8 +3,9 @@
 A *task* is one replication of one scenario under one root seed; a *measure* turns its records
 into what the caller keeps (the standard metrics and change rows of :func:`replicate`, a
 baseline's metrics only, a calibration's quantiles). :func:`run_tasks` runs any tasks with any
-measure through one pool (:mod:`sim.runs.pool`), in task order; :func:`run_replications` is the
-common case of one scenario.
+measure through the study runner (:func:`sim.runs.study.run_study`: a bounded window, in task
+order, optionally resumable from a task cache); :func:`run_replications` is the common case of
+one scenario.
 
 Replication r of any scenario draws its random numbers from ``SeedSequence(seed, (r, stream))``,
 so every scenario compared under one seed sees the same arrivals, sizes, defects and patience,
@@ -25,44 +26,47 @@ import pandas as pd
 
 from sim.model.records import Records
 from sim.runs import metrics
-from sim.runs.pool import ordered_map, pool_or
+from sim.runs.study import Measure, StudyMeasure, Tables, Task, TaskCache, run_study
 from sim.scenario import Scenario
 from sim.simulate import simulate
 
 T = TypeVar("T")
-Measure = Callable[[Records], T]  # a module-level function (or a partial of one): it travels to the workers
 
-
-@dataclass(frozen=True)
-class Task:
-    """One replication of one scenario under a root seed."""
-
-    scenario: Scenario
-    replication: int
-    seed: int
-
-
-def _run(job: tuple[Measure[T], Task]) -> T:
-    measure, task = job
-    return measure(simulate(task.scenario, task.replication, task.seed))
+__all__ = [
+    "METRICS_ONLY",
+    "REPLICATION",
+    "Measure",
+    "ReplicationResult",
+    "RunResult",
+    "StudyMeasure",
+    "Task",
+    "TaskCache",
+    "measure_replication",
+    "replicate",
+    "run_replications",
+    "run_tasks",
+]
 
 
 def run_tasks(
-    measure: Measure[T],
+    measure: Measure[T] | StudyMeasure[T],
     tasks: Iterable[Task],
     *,
     workers: int = 1,
     executor: Executor | None = None,
     count: int | None = None,
     progress: Callable[[int], Any] | None = None,
+    cache: TaskCache | None = None,
 ) -> Iterator[T]:
-    """``measure`` of each task's records, in task order.
+    """``measure`` of each task's records, in task order (:func:`sim.runs.study.run_study`).
 
     ``executor`` runs them (any ``concurrent.futures`` executor), else a pool of ``workers``
-    processes (capped at ``count`` tasks when given). ``progress(1)`` follows each result.
+    processes (capped at ``count`` tasks when given). ``cache`` (with a
+    :class:`~sim.runs.study.StudyMeasure`) reads back finished tasks and stores new ones.
+    ``progress(1)`` follows each result.
     """
-    with pool_or(executor, workers, count) as pool:
-        yield from ordered_map(_run, ((measure, task) for task in tasks), pool, progress=progress)
+    yield from run_study(measure, tasks, workers=workers, executor=executor, count=count, progress=progress,
+                         cache=cache)
 
 
 @dataclass
@@ -106,6 +110,33 @@ def measure_replication(records: Records, keep_records: bool = False) -> Replica
     return ReplicationResult(records.replication, df, per_rep, reviewers, little, records if keep_records else None)
 
 
+def _encode_replication(result: ReplicationResult) -> Tables:
+    little = pd.DataFrame([{"replication": result.replication, **result.littles_law}])
+    return {"metrics": result.metrics, "changes": result.changes, "reviewers": result.reviewers, "littles_law": little}
+
+
+def _decode_replication(tables: Tables) -> ReplicationResult:
+    little = tables["littles_law"].iloc[0].to_dict()
+    replication = int(little.pop("replication"))
+    return ReplicationResult(replication, tables["changes"], tables["metrics"], tables["reviewers"],
+                             {k: float(v) for k, v in little.items()})
+
+
+def _encode_metrics(frame: pd.DataFrame) -> Tables:
+    return {"metrics": frame}
+
+
+def _decode_metrics(tables: Tables) -> pd.DataFrame:
+    return tables["metrics"]
+
+
+# The cacheable measures: the standard one (without records), and the metrics only (the baseline's).
+REPLICATION: StudyMeasure[ReplicationResult] = StudyMeasure(
+    "replication", measure_replication, _encode_replication, _decode_replication)
+METRICS_ONLY: StudyMeasure[pd.DataFrame] = StudyMeasure(
+    "metrics", metrics.replication_metrics, _encode_metrics, _decode_metrics)
+
+
 def replicate(scenario: Scenario, replication: int, seed: int, keep_records: bool = False) -> ReplicationResult:
     """Run replication ``replication`` of ``scenario`` and compute its metrics."""
     return measure_replication(simulate(scenario, replication, seed), keep_records)
@@ -120,19 +151,23 @@ def run_replications(
     executor: Executor | None = None,
     keep_records: bool = False,
     progress: Callable[[int], Any] | None = None,
+    cache: TaskCache | None = None,
 ) -> RunResult:
     """Run ``replications`` replications of ``scenario`` and summarise them.
 
     ``workers`` > 1 uses a process pool unless an ``executor`` is given. ``progress`` is called
-    with 1 after each finished replication (e.g. ``tqdm.update``).
+    with 1 after each finished replication (e.g. ``tqdm.update``). ``cache`` reads back
+    replications already run (not with ``keep_records``: records are not cached).
     """
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
     if n < 1:
         raise ValueError(f"replications must be >= 1, got {n}")
-    measure = functools.partial(measure_replication, keep_records=keep_records)
+    measure: Measure[ReplicationResult] | StudyMeasure[ReplicationResult] = (
+        functools.partial(measure_replication, keep_records=True) if keep_records else REPLICATION)
     tasks = (Task(scenario, r, root) for r in range(n))
-    results = list(run_tasks(measure, tasks, workers=workers, executor=executor, count=n, progress=progress))
+    results = list(run_tasks(measure, tasks, workers=workers, executor=executor, count=n, progress=progress,
+                             cache=cache))
     return _collect(scenario, root, results)
 
 
