@@ -624,3 +624,13 @@ def test_a_trial_fit_never_writes_the_committed_calibration() -> None:
     assert paths("--write", "--out", "x.toml", "--figures", "f") == (Path("x.toml"), Path("results/calibration_juno"),
                                                                     Path("f"))
     assert paths("--results", "r")[1] == Path("r")
+
+
+def test_a_fit_logs_its_progress_with_counts(observed: pd.DataFrame, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each stage logs done/total evaluations on stderr (the last line at least), so a long fit in a
+    log file is never silent for a whole stage."""
+    small_fit(observed, 5, None)
+    err = capsys.readouterr().err
+    stages = [line for line in err.splitlines() if line.startswith("fit ") and " evaluations (" in line]
+    assert stages, err
+    assert all(re.match(r"fit \w+: \d+/\d+ evaluations \(\d+%\), ", line) for line in stages), stages

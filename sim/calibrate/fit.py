@@ -36,8 +36,9 @@ from __future__ import annotations
 import copy
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from sim.model.records import Records
+from sim.progress import Progress
 from sim.runs.metrics import (
     ALL,
     KIND_AREAS,
@@ -314,6 +316,7 @@ class Calibrator:
         self.log = log
         self.values: dict[str, float] = {}
         self.evaluations = 0
+        self.progress: Progress | None = None  # the running stage's evaluation count (log lines, ETA)
         self.scale = self._noise_scale()
 
     # -------------------------------------------------------------- evaluation
@@ -323,8 +326,11 @@ class Calibrator:
 
     def simulate(self, values: dict[str, float] | None = None) -> pd.DataFrame:
         self.evaluations += 1
-        return summarize_runs(simulate_many(self.scenario(values), self.replications, self.seed, self.executor,
-                                            self.cache))
+        summary = summarize_runs(simulate_many(self.scenario(values), self.replications, self.seed, self.executor,
+                                               self.cache))
+        if self.progress is not None:
+            self.progress.update()
+        return summary
 
     def _noise_scale(self) -> np.ndarray:
         """s_i: observed bootstrap sd and the simulation's sd of the mean, in log(1 + x) (at the start)."""
@@ -389,14 +395,26 @@ class Calibrator:
             return forward_jacobian(fun, x, r, upper)
 
         try:
-            message = least_squares(fun, x0, jac=jac, bounds=(lower, upper), method="trf",
-                                    loss="soft_l1", f_scale=ROBUST_SCALE).message
+            with self._counting(stage.max_evaluations, stage.name):
+                message = least_squares(fun, x0, jac=jac, bounds=(lower, upper), method="trf",
+                                        loss="soft_l1", f_scale=ROBUST_SCALE).message
         except _BudgetSpent:
             message = "evaluation budget spent"
         self.values.update({p.key: float(math.exp(v)) for p, v in zip(params, best[1])})
         info = {"stage": stage.name, "evaluations": self.evaluations - start, "cost": best[0], "status": message}
         self.log(f"  stage {stage.name}: cost {best[0]:.1f}, {info['evaluations']} evaluations ({message})")
         return info
+
+    @contextmanager
+    def _counting(self, evaluations: int, stage: str) -> Iterator[None]:
+        """Progress of a stage: a log line every half minute with evaluations done, of at most
+        ``evaluations``, and the time left (:class:`sim.progress.Progress`)."""
+        with Progress(evaluations, f"fit {stage}", "evaluations") as bar:
+            self.progress = bar
+            try:
+                yield
+            finally:
+                self.progress = None
 
     def match_rounds(self, params: Sequence[Free], iterations: int) -> dict[str, Any]:
         """Per-area latent defects (``params``) by moment matching: scale each area's defects by
@@ -409,14 +427,15 @@ class Calibrator:
         metric = "revision_phase_p75_days"
         observed = self.targets[self.targets["metric"] == metric].set_index("area")["observed"]
         start = self.evaluations
-        for _ in range(iterations):
-            summary = self.simulate()
-            for p in params:
-                simulated = summary["mean"].get((p.area, metric), np.nan)
-                if p.area not in observed.index or not np.isfinite(simulated):
-                    continue
-                ratio = (1.0 + observed[p.area]) / (1.0 + simulated)
-                self.values[p.key] = float(np.clip(self._current(p) * ratio, p.lower, p.upper))
+        with self._counting(iterations, "rounds"):
+            for _ in range(iterations):
+                summary = self.simulate()
+                for p in params:
+                    simulated = summary["mean"].get((p.area, metric), np.nan)
+                    if p.area not in observed.index or not np.isfinite(simulated):
+                        continue
+                    ratio = (1.0 + observed[p.area]) / (1.0 + simulated)
+                    self.values[p.key] = float(np.clip(self._current(p) * ratio, p.lower, p.upper))
         cost = robust_cost(self.residuals(self.simulate()))
         self.log(f"  stage rounds: cost {cost:.1f}, {self.evaluations - start} evaluations")
         return {"stage": "rounds", "evaluations": self.evaluations - start, "cost": cost, "status": "moment matching"}
