@@ -115,7 +115,9 @@ def scorecard_rows(card: Scorecard, outcomes: Sequence[Outcome]) -> list[dict[st
             c = hit[0]
             cells.append({"cls": c.verdict.replace(" ", "-").replace("/", ""),
                           "verdict": f"{ARROWS[direction(c)]} {c.verdict}",
-                          "size": size_text(c, o, short=True), "ci": ci_text(c, o)})
+                          "size": size_text(c, o, short=True),
+                          "ci": ci_text(c, o) + (f"; {c.ensemble_share:.0%} of draws agree"
+                                                 if c.ensemble_share is not None else "")})
         rows.append({"name": sentence_name(policy), "reference": False, "cells": cells})
     return rows
 
