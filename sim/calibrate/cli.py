@@ -15,11 +15,13 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim import argtypes, paths
 from sim.calibrate import DataError
-from sim.paths import DATA
-from sim.runs.study import TaskCache
+
+if TYPE_CHECKING:
+    from sim.runs.study import TaskCache
 
 MAX_BOOTSTRAP = 100_000  # resamples: beyond, the quantile intervals no longer move
 MAX_BUDGET = 100_000  # simulation evaluations: days of computing, beyond any fit here
@@ -179,6 +181,8 @@ def _cache(args: argparse.Namespace) -> TaskCache | None:
     """The study runner's task cache of ``--cache`` (checked now), or None."""
     if args.cache is None:
         return None
+    from sim.runs.study import TaskCache  # here, not at the top: building the parser stays light
+
     cache = TaskCache(Path(args.cache))
     cache.check()
     return cache
