@@ -45,8 +45,8 @@ def add_executor_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run the replications on a dask.distributed scheduler (e.g. tcp://host:8786) instead of "
                             "--workers local processes")
-    where.add_argument("--dask-local", type=argtypes.positive, metavar="N",
-                       help="run the replications on a local dask cluster of N worker processes")
+    where.add_argument("--dask-local", type=argtypes.whole(1, 256), metavar="N",
+                       help="run the replications on a local dask cluster of N worker processes (1 to 256)")
 
 
 def study_cache(args: argparse.Namespace) -> TaskCache | None:

@@ -75,7 +75,9 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("report", "screenshot"): OUT_FILE,
     ("ensemble", "spec"): IN_TOML, ("ensemble", "scenario_dir"): IN_DIR, ("ensemble", "out"): OUT_DIR,
 }
-NOT_PATHS = {"set", "cycle", "branch", "default_area", "what", "records"}  # string options that name no file
+# String options that name no file; and --cache, a directory that only ever gains its own files (any
+# directory will do; tests/test_study.py checks a file in its place is refused).
+NOT_PATHS = {"set", "cycle", "branch", "default_area", "what", "scheduler", "records", "cache"}
 # Commands whose arguments depend on a mode, and the path options that apply only in one mode.
 MODES: dict[str, tuple[str, ...]] = {"check-baseline": ("check", "update"), "calibrate": ("fit", "predict"),
                                      "validate": ("theory", "cases")}

@@ -130,11 +130,12 @@ def test_make_figures_writes_the_scorecard_first(small: Comparison, tmp_path: Pa
 
     from sim.outputs import figures, plots
 
-    monkeypatch.setattr(figures, "_compare", lambda scenarios, replications, seed, executor, progress: small)
+    monkeypatch.setattr(figures, "_compare", lambda scenarios, replications, seed, executor, progress, cache=None: small)
     monkeypatch.setattr(Comparison, "subset", lambda self, names: self)
     monkeypatch.setattr(figures, "gate_sweep_frame", lambda points, cmp: pd.DataFrame())
     monkeypatch.setattr(figures, "runways_sweep_frame", lambda points, cmp: pd.DataFrame())
     monkeypatch.setattr(figures, "gate_theory", lambda *a, **k: pd.DataFrame())
+    monkeypatch.setattr(figures, "nova_2014_gate", lambda *a, **k: (13.0, 1.0))
     for name in ("plot_gate_sweep", "plot_runways_sweep", "plot_interface_usable", "plot_staffing"):
         monkeypatch.setattr(plots, name, lambda *a, **k: (Figure(), "a stubbed finding"))
     out = tmp_path / "figs"

@@ -110,7 +110,7 @@ def _sim(*args: str) -> list[str]:
 
 
 RUN = ["run", str(MMC), "--set", "run.cycles=1", "--replications", "16", "--seed", "3"]
-OUTPUTS = ("summary.csv", "changes.csv.gz", "run.json")
+OUTPUTS = ("summary.csv", "changes.parquet", "run.json")
 
 
 def test_a_killed_study_resumes_with_identical_bytes(tmp_path):
