@@ -30,6 +30,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -40,6 +41,8 @@ import pandas as pd
 from sim.errors import InputError, OutputError
 from sim.model.records import Records
 from sim.runs.pool import WINDOW, pool_or
+
+RESULT_POLL_SECONDS = 0.5  # the longest a pending signal waits while a replication's result is awaited
 from sim.scenario import Scenario
 from sim.simulate import simulate
 
@@ -273,6 +276,17 @@ def run_study(
                     item.future.cancel()
 
 
+def _result(future: Future[Any]) -> Any:
+    """``future.result()``, waking every half second: a signal the kernel delivered to another
+    thread (pyarrow's, the executor's) is then handled at once by the main thread, instead of when
+    the awaited replication ends (Ctrl-C, SIGTERM and SIGHUP stop a run at once)."""
+    while True:
+        try:
+            return future.result(timeout=RESULT_POLL_SECONDS)
+        except FuturesTimeout:
+            continue
+
+
 class ModelVersionMismatch(InputError):
     """A worker (of a dask cluster) runs another version of the model than this process."""
 
@@ -289,7 +303,7 @@ def _finish(item: _Pending[T], cached: StudyMeasure[T] | None, cache: TaskCache 
         assert cached is not None and cache is not None and item.key is not None
         result = cached.decode(cache.load(cached.name, item.key))
     else:
-        outcome = item.future.result()
+        outcome = _result(item.future)
         if item.versioned:
             worker_version, result = outcome  # type: ignore[misc]
             if worker_version != model_version():
