@@ -293,6 +293,8 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sim.outputs import ensemble_command  # light: its heavy imports are inside the command
+
     installed_command = Path(sys.argv[0]).name == "driversplit"  # the console script of [project.scripts]
     parser = argparse.ArgumentParser(prog="driversplit" if installed_command else "python -m sim",
                                      description=__doc__.splitlines()[0],
@@ -338,11 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     figs.add_argument("--seed", type=argtypes.count, help="root seed shared by every run (default: the monolith's)")
     figs.add_argument("--workers", type=argtypes.positive, default=2, help="parallel worker processes (default 2)")
     figs.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a value in every scenario")
-    figs.add_argument("--ensemble-draws", type=argtypes.whole(0, 10_000), default=50,
-                      help="draws of the parameter ensemble behind each headline (data/ensemble.toml; 0 to 10000, default 50, "
+    figs.add_argument("--ensemble-draws", type=argtypes.whole(0, 10_000), default=ensemble_command.DEFAULT_DRAWS,
+                      help="draws of the parameter ensemble behind each headline (data/ensemble.toml; 0 to 10000, "
+                           f"default {ensemble_command.DEFAULT_DRAWS}, "
                            "0: none, titles then rest on simulation noise only)")
-    figs.add_argument("--ensemble-replications", type=argtypes.replications, default=2,
-                      help="replications per scenario and ensemble draw (default 2)")
+    figs.add_argument("--ensemble-replications", type=argtypes.replications,
+                      default=ensemble_command.DEFAULT_REPLICATIONS,
+                      help=f"replications per scenario and ensemble draw (default {ensemble_command.DEFAULT_REPLICATIONS})")
     figs.add_argument("--scenario-dir", metavar="DIR",
                       help="directory holding monolith, runways, lieutenants, split, sponsorship .toml (default data/scenarios)")
     add_executor_options(figs)

@@ -26,6 +26,8 @@ from sim import paths
 from sim.outputs import plots
 from sim.outputs.prepare import table_value
 from sim.outputs.report import package_versions
+from sim.outputs.ensemble_command import DEFAULT_DRAWS
+from sim.outputs.ensemble_command import DEFAULT_REPLICATIONS as ENSEMBLE_REPLICATIONS
 from sim.outputs.robustness import HEADLINES, annotate, headline_rows, robustness_markdown
 from sim.outputs.scorecard import ENSEMBLE_METRICS, build_scorecard, readme_lines, with_ensemble
 from sim.outputs.scorecard_plot import plot_scorecard
@@ -66,8 +68,8 @@ DEFAULT_WORKERS = 2
 DPI = 150
 FORMATS: tuple[str, ...] = ("png", "svg")
 MANIFEST = "figures.json"  # marks a directory holding figures this package wrote
-DEFAULT_ENSEMBLE_DRAWS = 50  # `sim figures` (make figures): draws of the parameter ensemble
-DEFAULT_ENSEMBLE_REPLICATIONS = 2  # replications per scenario and draw
+# `sim figures` (make figures) runs the ensemble as `sim ensemble` does by default.
+DEFAULT_ENSEMBLE_DRAWS, DEFAULT_ENSEMBLE_REPLICATIONS = DEFAULT_DRAWS, ENSEMBLE_REPLICATIONS
 # What the ensemble measures: the headline effects, the scorecard's outcomes, figure 1's groups.
 ENSEMBLE_FIGURE_METRICS: tuple[tuple[str, str], ...] = tuple(dict.fromkeys([
     *((a, m) for a, m, _, _ in HEADLINES), *ENSEMBLE_METRICS.values(),
