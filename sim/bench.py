@@ -26,7 +26,7 @@ import simpy
 
 from sim._compiled import PURE_ENV, compiled, extensions
 from sim.engine.clock import Clock
-from sim.outputs.records_io import CSV, PARQUET, write_changes
+from sim.runs.records_io import CSV, PARQUET, write_changes
 from sim.paths import BASELINE_SCENARIO, ROOT
 from sim.runs.runner import measure_replication
 from sim.scenario import Scenario, load_scenario

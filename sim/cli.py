@@ -74,8 +74,8 @@ def _cache_note(cache: TaskCache | None, total: int) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim.outputs.records_io import changes_file
-    from sim.outputs.report import headline_table, result_directory, write_run
+    from sim.runs.records_io import changes_file
+    from sim.outputs.report import headline_table, result_directory, run_output, write_run_files
     from sim.runs.runner import run_replications
     from sim.scenario import load_scenario
 
@@ -86,10 +86,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     target = result_directory(out, args.force)
     target.check()
     cache = study_cache(args)
-    with Progress(n, scenario.scenario.name) as bar, study_executor_of(args, n) as executor:
-        result = run_replications(scenario, n, seed, workers=args.workers, executor=executor, progress=bar.update,
-                                  cache=cache)
-    write_run(result, target, args.records)
+    with run_output(target, args.records) as (tmp, changes):
+        with Progress(n, scenario.scenario.name) as bar, study_executor_of(args, n) as executor:
+            result = run_replications(scenario, n, seed, workers=args.workers, executor=executor,
+                                      progress=bar.update, cache=cache, changes_to=changes.write)
+        write_run_files(result, tmp)
     _cache_note(cache, n)
     print(f"{scenario.scenario.name} (policy {scenario.policy.name}): {n} replications, seed {seed}")
     print(headline_table(result.summary))

@@ -10,7 +10,7 @@ import pytest
 from simtest import MMC, MONOLITH, run_cli
 
 import sim
-from sim.outputs.records_io import read_changes
+from sim.runs.records_io import read_changes
 from sim.runs.metrics import METRICS, WHOLE_RUN_METRICS
 from sim.runs.runner import run_replications
 from sim.scenario import load_scenario

@@ -1,4 +1,4 @@
-"""The per-change records on disk (sim/outputs/records_io.py): Parquet by default, gzipped CSV on
+"""The per-change records on disk (sim/runs/records_io.py): Parquet by default, gzipped CSV on
 request, one reader for both."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from simtest import MMC, run_cli
 
 from sim.errors import InputError
-from sim.outputs.records_io import CHANGES_FILES, read_changes, write_changes
+from sim.runs.records_io import CHANGES_FILES, ChangesWriter, read_changes, write_changes
 from sim.runs.runner import run_replications
 from sim.scenario import load_scenario
 
@@ -77,3 +77,32 @@ def test_run_writes_csv_on_request_with_the_same_rows(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(read_changes(tmp_path / "csv"), read_changes(tmp_path / "parquet"), check_exact=True)
     bad = run_cli("run", str(MMC), "--records", "xlsx", "--out", str(tmp_path / "bad"))
     assert bad.returncode == 2 and "--records" in bad.stderr and not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("records", ["parquet", "csv"])
+def test_rows_streamed_replication_by_replication_read_back_as_one_frame(tmp_path: Path, records: str) -> None:
+    """`sim run`'s path: each replication's rows go to disk as they arrive and the result keeps none."""
+    scenario = load_scenario(MMC, ["run.cycles=1"])
+    frames: list[pd.DataFrame] = []
+    with ChangesWriter(tmp_path, records) as writer:
+        result = run_replications(scenario, 3, 4, workers=2,
+                                  changes_to=lambda frame: (frames.append(frame), writer.write(frame)))
+    assert result.changes.empty and list(result.changes.columns) == list(frames[0].columns)
+    assert [f["replication"].unique().tolist() for f in frames] == [[0], [1], [2]]  # in replication order
+    kept = run_replications(scenario, 3, 4).changes
+    assert writer.rows == len(kept)
+    pd.testing.assert_frame_equal(read_changes(writer.path), kept, check_exact=True)
+    pd.testing.assert_frame_equal(result.summary, run_replications(scenario, 3, 4).summary)
+
+
+def test_only_empty_frames_still_write_a_file_of_the_columns(changes: pd.DataFrame, tmp_path: Path) -> None:
+    with ChangesWriter(tmp_path) as writer:
+        writer.write(changes.iloc[:0])
+        writer.write(changes.iloc[:0])
+    back = read_changes(writer.path)
+    assert back.empty and list(back.columns) == list(changes.columns)
+    (tmp_path / "mixed").mkdir()
+    with ChangesWriter(tmp_path / "mixed") as writer:  # an empty first frame does not fix the types
+        writer.write(changes.iloc[:0])
+        writer.write(changes)
+    pd.testing.assert_frame_equal(read_changes(writer.path), changes, check_exact=True)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sim.outputs.records_io import PARQUET, write_changes
+from sim.runs.records_io import PARQUET, ChangesWriter
 from sim.runs.compare import Comparison
 from sim.runs.runner import RunResult
 from sim.safe_output import ResultDirectory
@@ -69,11 +70,28 @@ def run_manifest(result: RunResult, extra: dict[str, Any] | None = None) -> dict
 
 def write_run(result: RunResult, out: Path | ResultDirectory, records: str = PARQUET) -> None:
     """Write one run's outputs into ``out`` (replacing a previous result there, nothing else); the
-    change records as ``records`` (:data:`sim.outputs.records_io.RECORD_FORMATS`)."""
-    with result_directory(out).commit() as tmp:
-        result.summary.to_csv(tmp / "summary.csv", index=False)
-        write_changes(result.changes, tmp, records)
-        (tmp / "run.json").write_text(json.dumps(run_manifest(result), indent=2) + "\n")
+    change records as ``records`` (:data:`sim.runs.records_io.RECORD_FORMATS`)."""
+    with run_output(out, records) as (tmp, changes):
+        changes.write(result.changes)
+        write_run_files(result, tmp)
+
+
+@contextmanager
+def run_output(out: Path | ResultDirectory, records: str = PARQUET) -> Iterator[tuple[Path, ChangesWriter]]:
+    """A run's output written while it runs: the temporary directory and the change-record writer.
+
+    The change rows stream into the writer replication by replication (memory flat in the number
+    of replications); end with :func:`write_run_files`. Everything becomes the result in ``out``
+    only when the block succeeds: an interrupted run leaves nothing there.
+    """
+    with result_directory(out).commit() as tmp, ChangesWriter(tmp, records) as changes:
+        yield tmp, changes
+
+
+def write_run_files(result: RunResult, tmp: Path) -> None:
+    """``summary.csv`` and ``run.json`` of ``result`` into ``tmp`` (see :func:`run_output`)."""
+    result.summary.to_csv(tmp / "summary.csv", index=False)
+    (tmp / "run.json").write_text(json.dumps(run_manifest(result), indent=2) + "\n")
 
 
 COMPARISON_HEADLINE: tuple[tuple[str, str, str], ...] = (  # (metric, area, label)

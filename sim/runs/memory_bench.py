@@ -6,8 +6,9 @@ that process (the parent, which receives and aggregates the results) and of its 
 processes, then the ratio of the largest count's parent peak to the smallest's.
 
 Modes: ``summary`` is the path of ``check-baseline`` (each replication's metrics aggregated online
-into the summary rows: :func:`sim.runs.online.summarize_study`); ``run`` is ``sim run`` (every
-replication's change rows kept for ``changes.csv.gz``).
+into the summary rows: :func:`sim.runs.online.summarize_study`); ``run`` is ``sim run`` (each
+replication's change rows streamed to ``changes.parquet`` by a
+:class:`sim.runs.records_io.ChangesWriter` as it arrives, none kept in the parent).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from sim import paths
 from sim.runs.online import summarize_study
+from sim.runs.records_io import ChangesWriter
 from sim.runs.runner import run_replications
 from sim.scenario import load_scenario
 
@@ -41,8 +45,9 @@ def child(replications: int, mode: str, scenario_path: str, overrides: Sequence[
     if mode == "summary":
         rows = len(summarize_study([scenario], replications, 1, workers=workers))
     else:
-        result = run_replications(scenario, replications, 1, workers=workers)
-        rows = len(result.changes)
+        with tempfile.TemporaryDirectory() as tmp, ChangesWriter(Path(tmp)) as changes:
+            run_replications(scenario, replications, 1, workers=workers, changes_to=changes.write)
+            rows = changes.rows
     return {"replications": replications, "mode": mode, "rows": rows, "seconds": time.perf_counter() - start,
             "parent_peak_mib": _peak_mib(resource.RUSAGE_SELF),
             "workers_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN)}

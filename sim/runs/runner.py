@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -152,12 +152,16 @@ def run_replications(
     keep_records: bool = False,
     progress: Callable[[int], Any] | None = None,
     cache: TaskCache | None = None,
+    changes_to: Callable[[pd.DataFrame], Any] | None = None,
 ) -> RunResult:
     """Run ``replications`` replications of ``scenario`` and summarise them.
 
     ``workers`` > 1 uses a process pool unless an ``executor`` is given. ``progress`` is called
     with 1 after each finished replication (e.g. ``tqdm.update``). ``cache`` reads back
-    replications already run (not with ``keep_records``: records are not cached).
+    replications already run (not with ``keep_records``: records are not cached). ``changes_to``
+    receives each replication's change rows in replication order and the result keeps none
+    (``changes`` then has the columns only), so memory stays flat in the number of replications
+    (``sim run`` streams them to disk with :class:`sim.runs.records_io.ChangesWriter`).
     """
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
@@ -166,9 +170,15 @@ def run_replications(
     measure: Measure[ReplicationResult] | StudyMeasure[ReplicationResult] = (
         functools.partial(measure_replication, keep_records=True) if keep_records else REPLICATION)
     tasks = (Task(scenario, r, root) for r in range(n))
-    results = list(run_tasks(measure, tasks, workers=workers, executor=executor, count=n, progress=progress,
-                             cache=cache))
-    return _collect(scenario, root, results)
+    results = run_tasks(measure, tasks, workers=workers, executor=executor, count=n, progress=progress, cache=cache)
+    if changes_to is not None:
+        results = map(functools.partial(_hand_over_changes, changes_to), results)
+    return _collect(scenario, root, list(results))
+
+
+def _hand_over_changes(changes_to: Callable[[pd.DataFrame], Any], result: ReplicationResult) -> ReplicationResult:
+    changes_to(result.changes)
+    return replace(result, changes=result.changes.iloc[:0])
 
 
 def _collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) -> RunResult:
