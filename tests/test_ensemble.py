@@ -74,6 +74,41 @@ def test_draws_are_reproducible_within_their_ranges_and_end_with_the_capacity_st
     assert overrides(steps.iloc[0].to_dict(), [CAPACITY, "areas.core.defects_mean"]) == [f"{CAPACITY}=2.25"]
 
 
+def with_covariance(tmp_path: Path, text: str) -> Path:
+    spec = write_spec(tmp_path, GOOD)
+    (tmp_path / "covariance.csv").write_text(text)
+    spec.write_text('covariance = "covariance.csv"\n' + spec.read_text())
+    return spec
+
+
+COVARIANCE = ("key,review.reviews_per_core_per_day,areas.core.defects_mean\n"
+              "review.reviews_per_core_per_day,0.01,-0.008\nareas.core.defects_mean,-0.008,0.01\n")
+
+
+def test_fitted_parameters_are_drawn_with_the_fits_correlation_and_their_intervals_spread(small_files, tmp_path) -> None:
+    """Capacity and review rounds trade off in the fit (correlation -0.8 here): the draws keep it,
+    while each parameter's spread stays its interval's (log sd = log(high/low) / 3.92)."""
+    scenario = load_scenario(small_files[0])
+    independent = draw_parameters(load_spec(write_spec(tmp_path, GOOD), scenario), 2000, 3)
+    correlated = draw_parameters(load_spec(with_covariance(tmp_path, COVARIANCE), scenario), 2000, 3)
+    for frame, rho in ((independent, 0.0), (correlated, -0.8)):
+        logs = np.log(frame[frame["label"] == "draw"][[CAPACITY, "areas.core.defects_mean"]])
+        assert np.corrcoef(logs.T)[0, 1] == pytest.approx(rho, abs=0.05)
+        assert logs[CAPACITY].std() == pytest.approx(math.log(3.0 / 2.0) / 3.92, rel=0.06)
+        assert logs["areas.core.defects_mean"].std() == pytest.approx(math.log(1.9 / 1.2) / 3.92, rel=0.06)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("key,review.reviews_per_core_per_day\nareas.core.defects_mean,0.01\n", "square table"),
+    ("key,review.nope\nreview.nope,0.01\n", "review.nope: not a fitted parameter"),
+    (COVARIANCE.replace("-0.008\nareas", "0.002\nareas"), "symmetric"),
+    (COVARIANCE.replace("-0.008", "-0.02"), "positive semi-definite"),
+])
+def test_a_bad_covariance_is_refused_naming_the_file(small_files, tmp_path, text, message) -> None:
+    with pytest.raises(ScenarioError, match=rf"covariance\.csv: .*{message}"):
+        load_spec(with_covariance(tmp_path, text), load_scenario(small_files[0]))
+
+
 @pytest.mark.parametrize("share_negative, share_positive, expected", [
     (0.95, 0.05, "falls"), (0.9, 0.1, "falls"), (0.05, 0.95, "rises"), (0.85, 0.15, "depends"), (0.5, 0.5, "depends"),
 ])

@@ -3,9 +3,11 @@
 A policy effect from one calibrated parameter set carries simulation noise only. The ensemble
 repeats the paired comparison (common random numbers within each draw) over draws of
 
-- the **fitted parameters**: each drawn log-normally from its calibration interval (the 95 %
-  interval of the Gauss-Newton covariance, ``data/calibrated/<cycle>_fitted.csv``), independently
-  (the file keeps no correlations, so the spread is if anything too wide), clipped to the
+- the **fitted parameters**: drawn log-normally, each with the spread of its calibration interval
+  (the 95 % interval of the Gauss-Newton covariance, ``data/calibrated/<cycle>_fitted.csv``) and,
+  when the spec names the fit's covariance (``covariance``, log scale), with its correlations
+  (fitted parameters trade off against each other: capacity against review rounds); without it
+  independently (the spread of an effect is then if anything too wide); clipped to the
   parameter's schema range; and
 - the **policy assumptions**: each drawn uniformly over the range stated in the ensemble spec
   (``data/ensemble.toml``), by Latin hypercube so that few draws cover every range,
@@ -65,6 +67,7 @@ class EnsembleSpec:
     fitted: tuple[Range, ...]
     assumptions: tuple[Range, ...]
     path: Path
+    correlation: pd.DataFrame | None = None  # of the fitted parameters' logs (keys x keys), from the fit
 
     @property
     def ranges(self) -> tuple[Range, ...]:
@@ -84,6 +87,10 @@ def load_spec(path: str | Path, reference: Scenario) -> EnsembleSpec:
     if not isinstance(fitted_file, str):
         raise ScenarioError(f"{path}: fitted: expected the path of a calibration's _fitted.csv")
     fitted = tuple(_fitted_ranges(path.parent / fitted_file))
+    covariance_file = raw.get("covariance")
+    if covariance_file is not None and not isinstance(covariance_file, str):
+        raise ScenarioError(f"{path}: covariance: expected the path of a calibration's _covariance.csv")
+    correlation = None if covariance_file is None else _correlation(path.parent / covariance_file, fitted)
     table = raw.get("assumptions", {})
     if not isinstance(table, dict):
         raise ScenarioError(f"{path}: [assumptions]: expected a table of parameter = {{low, high, source}}")
@@ -100,7 +107,7 @@ def load_spec(path: str | Path, reference: Scenario) -> EnsembleSpec:
         if low < lo or high > hi:
             raise ScenarioError(f"{where}: [{low}, {high}] leaves the parameter's range [{lo}, {hi}]")
         assumptions.append(Range(key, centre, float(low), float(high), "assumption", str(entry["source"])))
-    return EnsembleSpec(fitted, tuple(assumptions), path)
+    return EnsembleSpec(fitted, tuple(assumptions), path, correlation)
 
 
 def _fitted_ranges(path: Path) -> list[Range]:
@@ -119,6 +126,29 @@ def _fitted_ranges(path: Path) -> list[Range]:
         ranges.append(Range(str(row.key), float(row.value), float(row.low), float(row.high), "fitted",
                             f"fitted, 95 % interval ({path.name})"))
     return ranges
+
+
+def _correlation(path: Path, fitted: Sequence[Range]) -> pd.DataFrame:
+    """The correlation matrix of the fitted parameters' logs from the fit's covariance at ``path``
+    (a square table: first column the parameter keys, then one column per key)."""
+    try:
+        table = pd.read_csv(path, comment="#", index_col=0)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ScenarioError(f"{path}: cannot read the fit's covariance: {exc}") from None
+    keys = [str(k) for k in table.index]
+    if keys != [str(c) for c in table.columns]:
+        raise ScenarioError(f"{path}: expected a square table, rows and columns the same parameter keys in order")
+    unknown = sorted(set(keys) - {r.key for r in fitted})
+    if unknown:
+        raise ScenarioError(f"{path}: {unknown[0]}: not a fitted parameter of the intervals file")
+    values = table.to_numpy(dtype=float)
+    if not np.isfinite(values).all() or not np.allclose(values, values.T, rtol=1e-6, atol=1e-12):
+        raise ScenarioError(f"{path}: the covariance must be finite and symmetric")
+    sd = np.sqrt(np.diag(values))
+    if not (sd > 0).all() or np.linalg.eigvalsh(values).min() < -1e-9 * float(np.diag(values).max()):
+        raise ScenarioError(f"{path}: the covariance must be positive semi-definite with positive variances")
+    correlation = np.clip(values / np.outer(sd, sd), -1.0, 1.0)
+    return pd.DataFrame(correlation, index=keys, columns=keys)
 
 
 def _schema_bounds(key: str, where: str) -> tuple[float, float]:
@@ -149,10 +179,11 @@ def draw_parameters(spec: EnsembleSpec, draws: int, seed: int) -> pd.DataFrame:
 
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0xE5]))
     columns: dict[str, np.ndarray] = {}
+    normals = _fitted_normals(spec, draws, rng)
     for r in spec.fitted:
         sd = math.log(r.high / r.low) / (2 * 1.959964) if r.high > r.low else 0.0
         lo, hi = _schema_bounds(r.key, str(spec.path))
-        values = np.exp(math.log(r.centre) + sd * rng.standard_normal(draws))
+        values = np.exp(math.log(r.centre) + sd * normals[r.key])
         columns[r.key] = np.clip(values, max(lo, 1e-12), hi)
     if spec.assumptions:
         unit = qmc.LatinHypercube(d=len(spec.assumptions), seed=rng).random(draws)
@@ -167,6 +198,20 @@ def draw_parameters(spec: EnsembleSpec, draws: int, seed: int) -> pd.DataFrame:
         frame = pd.concat([frame, pd.DataFrame(steps)], ignore_index=True)
     frame.insert(0, "draw", range(len(frame)))
     return frame
+
+
+def _fitted_normals(spec: EnsembleSpec, draws: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Standard normal deviates per fitted key: correlated as the fit's covariance says for the keys
+    it covers, independent for the others (one column of ``rng`` each, in the intervals file's order)."""
+    if spec.correlation is None:
+        return {r.key: rng.standard_normal(draws) for r in spec.fitted}
+    keys = list(spec.correlation.index)
+    joint = rng.multivariate_normal(np.zeros(len(keys)), spec.correlation.to_numpy(), size=draws, method="eigh")
+    normals = {k: joint[:, i] for i, k in enumerate(keys)}
+    for r in spec.fitted:
+        if r.key not in normals:
+            normals[r.key] = rng.standard_normal(draws)
+    return normals
 
 
 def draw_seed(seed: int, draw: int) -> int:
