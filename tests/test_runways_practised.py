@@ -355,7 +355,7 @@ def test_neutral_runways_without_their_lane_are_the_monolith_bit_for_bit(where: 
     holds nothing back, with or without its zero-share lane."""
     mono, neutral = _pair(where)
     world = started_world(neutral, 0, 4)
-    assert [share for share, _ in world.policy.board.lanes] == [0.0]
+    assert [share for share, *_ in world.policy.board.lanes] == [0.0]
     world.policy.board.lanes.clear()
     records = world.run()
     assert records.extra["runways_granted"] > 0, "the runways did grant"

@@ -8,7 +8,9 @@ they already reviewed at this patch set. With ``review.engaged_priority``, that 
 reviewer's picks goes first to the waiting changes they reviewed before (engagement: cores come
 back to the changes they took up). A policy may add priority lanes (runway items, sponsored
 blueprints): with the lane's share of picks, the reviewer first picks by the same rule among the
-lane's waiting changes. A waiting change whose
+lane's waiting changes. A lane may draw from another board's queue (split driver teams reviewing
+nova's interface changes): the change is reviewed by this board's reviewer and goes back to its
+own board afterwards. A waiting change whose
 author's patience runs out is abandoned at that moment; the board notices lazily, when a
 reviewer draws it or at the end of the run, which costs no events and changes no outcome.
 A review lasts its effort divided by the reviewer's rate, times the cycle's activity multiplier
@@ -83,12 +85,13 @@ class ReviewBoard:
         self.attention_decay = attention_decay
         self.workweek = workweek
         self.attention_origin = 0.0
-        self.lanes: list[tuple[float, Callable[[Reviewer], Iterable[Change]]]] = []
+        # (share of picks, candidates of a reviewer, the board whose queue they wait in)
+        self.lanes: list[tuple[float, Callable[[Reviewer], Iterable[Change]], ReviewBoard]] = []
         self.first_attention = first_attention
         self.engaged: dict[int, list[Change]] = {}  # reviewer id -> open changes they reviewed
         self.track_engagement = engaged_priority > 0.0
         if self.track_engagement:
-            self.lanes.append((engaged_priority, self._engaged_changes))
+            self.lanes.append((engaged_priority, self._engaged_changes, self))
         self.watchers: list[Callable[[ReviewBoard, Reviewer, Change], None]] = []  # see watch()
         self._review_end = self._finish  # bound once, not per scheduled review end
 
@@ -107,9 +110,12 @@ class ReviewBoard:
         """Call ``callback(board, reviewer, change)`` whenever a review starts (for checks and traces)."""
         self.watchers.append(callback)
 
-    def add_lane(self, share: float, candidates: Callable[[Reviewer], Iterable[Change]]) -> None:
-        """A priority lane: ``share`` of a reviewer's picks go to ``candidates(reviewer)`` when one is waiting."""
-        self.lanes.append((share, candidates))
+    def add_lane(self, share: float, candidates: Callable[[Reviewer], Iterable[Change]],
+                 source: ReviewBoard | None = None) -> None:
+        """A priority lane: ``share`` of a reviewer's picks go to ``candidates(reviewer)`` when one is
+        waiting in ``source``'s queue (default: this board's). A change picked from another board is
+        reviewed here, by this board's reviewer, and offered back to its own board afterwards."""
+        self.lanes.append((share, candidates, self if source is None else source))
 
     # ------------------------------------------------------------------ offering work
 
@@ -208,9 +214,9 @@ class ReviewBoard:
         now = self.clock.now()
         queue = self.queue
         selection = self.selection
-        for share, candidates in self.lanes:
-            if share > 0.0 and queue.size and selection.uniform() < share:  # share 0: no draw, as without the lane
-                change = self._pick_among(reviewer, candidates(reviewer))
+        for share, candidates, source in self.lanes:
+            if share > 0.0 and source.queue.size and selection.uniform() < share:  # share 0: no draw, as without the lane
+                change = source._pick_among(reviewer, candidates(reviewer))
                 if change is not None:
                     return change
         weights = reviewer.weights
@@ -291,7 +297,8 @@ class ReviewBoard:
         if change is None:
             self.idle.append(reviewer)
         else:
-            self.queue.remove(change, self.position)
+            board = change.board if change.board is not None else self  # the queue it waits in (see offer)
+            board.queue.remove(change, board.position)
             self._start(reviewer, change)
 
     # ------------------------------------------------------------------ end of run

@@ -30,12 +30,25 @@ boundary (:func:`sim.calibrate.observe.split_costs`):
   driver (not ``driver_only``) needs a nova change as well: a small change in ``cross_repo_area``,
   reviewed by nova's cores, which the driver change depends on; the driver change enters its gate
   only once the nova change merged, and is abandoned if the nova change is.
+
+Two readings of the driver teams' part, each a parameter:
+
+- **Adoption is not optional.** A follow-up or a fix is what its driver needs to keep working;
+  ``followup_abandon_factor`` multiplies the chance one is abandoned: that share of them (drawn
+  at upload) have an author who may give up like any author, the others never do (infinite
+  patience). A nova part of a cross-repository change serves an ordinary driver change and is
+  abandoned like one.
+- **Driver teams review interface changes.** With ``interface_review_share`` > 0, that share of a
+  driver team member's picks go to the waiting nova changes touching the interface (a priority
+  lane of the driver's board drawing from nova's queue; the member weighs every nova area 1). Such
+  a review finds defects like a core's (a -1 sends the change back to its author), but its vote is
+  a +1: only votes of nova's own reviewers count toward approval.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from sim.model.policy import Mechanism
@@ -90,6 +103,35 @@ class Split(Mechanism):
         self.red: dict[int, list[GateItem]] = {a: [] for a in self.indices}  # items kept from a red gate
         self.depends_on: dict[int, Change] = {}  # driver change id -> its nova change
         self.waiting: dict[int, GateItem] = {}  # nova change id -> the driver change's item waiting for it
+        self.abandon_factor = config.followup_abandon_factor
+        self.visitors: set[int] = set()  # ids of the driver teams' members who review nova's interface changes
+        self.interface_open: dict[int, Change] = {}  # open nova changes touching the interface (when visited)
+        if config.interface_review_share > 0.0:
+            self._visit_interface_changes(config.interface_review_share)
+
+    def _visit_interface_changes(self, share: float) -> None:
+        """Every driver team member gives ``share`` of their picks to nova's waiting interface changes."""
+        nova = self.policy.board
+        n = len(self.scenario.area_names)
+        for a, board in self.boards.items():
+            weights = [1.0 if b == a or b not in self.boards else 0.0 for b in range(n)]
+            for reviewer in board.reviewers:
+                reviewer.weights = list(weights)
+                self.visitors.add(reviewer.id)
+            board.add_lane(share, self._interface_lane, source=nova)
+
+    def _interface_lane(self, reviewer: Reviewer) -> Iterable[Change]:
+        """The lane of a visiting driver team member: nova's open interface changes (those waiting count)."""
+        return self.interface_open.values()
+
+    def approved(self, change: Change) -> bool | None:
+        """A nova change a driver team member voted on: only nova's reviewers' votes approve it."""
+        if not self.visitors or change.board is not self.policy.board:
+            return None
+        votes = change.votes
+        if not any(v.id in self.visitors for v in votes):
+            return None
+        return sum(v.id not in self.visitors for v in votes) >= self.policy.votes_required
 
     def route(self, change: Change) -> None:
         board = self.boards.get(change.area)
@@ -99,6 +141,8 @@ class Split(Mechanism):
             if not change.driver_only and change.parent < 0 and self.cross_repo_area >= 0:
                 self._nova_part(change)
         elif change.touches_interface and change.parent < 0:
+            if self.visitors:
+                self.interface_open[change.id] = change
             extra = self.stream.poisson(self.scenario.policy.split.interface_extra_defects)
             change.defects += extra
             change.defects_initial += extra
@@ -141,6 +185,7 @@ class Split(Mechanism):
     def on_closed(self, change: Change) -> None:
         merged = not math.isnan(change.merged)
         area = change.area
+        self.interface_open.pop(change.id, None)
         waiting = self.waiting.pop(change.id, None)
         if waiting is not None:  # a driver change waited for this nova change
             if merged:
@@ -182,7 +227,7 @@ class Split(Mechanism):
         self.world.clock.after(delay, self._fix, breaking, area)
 
     def _fix(self, breaking: Change, area: int) -> None:
-        fix = self._adoption_change(breaking, area, kind="bug")  # a bug fix: no feature freeze holds it
+        fix = self._adoption_change(breaking, area, kind="bug", needed=True)  # a bug fix: no feature freeze holds it
         self.fix_for[fix.id] = area
         self.fixes[area].append(fix)
         self.world.arrive(fix)
@@ -195,14 +240,20 @@ class Split(Mechanism):
 
     def _followup(self, parent: Change, area: int) -> None:
         self.followups += 1
-        self.world.arrive(self._adoption_change(parent, area))
+        self.world.arrive(self._adoption_change(parent, area, needed=True))
 
-    def _adoption_change(self, parent: Change, area: int, kind: str | None = None) -> Change:
-        """A small change in ``area`` that exists because of ``parent`` (a follow-up, fix or nova part)."""
+    def _adoption_change(self, parent: Change, area: int, kind: str | None = None, *, needed: bool = False) -> Change:
+        """A small change in ``area`` that exists because of ``parent`` (a follow-up, fix or nova part);
+        ``needed``: its driver needs it (a follow-up or fix), so its author may never give up on it."""
         config = self.scenario.policy.split
-        return self.world.factory.make_followup(parent, area, self.world.clock.now(), self.stream,
-                                                median_size=config.followup_size_lines,
-                                                defects_mean=config.followup_defects_mean, kind=kind)
+        change = self.world.factory.make_followup(parent, area, self.world.clock.now(), self.stream,
+                                                  median_size=config.followup_size_lines,
+                                                  defects_mean=config.followup_defects_mean, kind=kind)
+        factor = self.abandon_factor
+        # Factor 1 draws nothing, so the records are those of the reading where authors give up alike.
+        if needed and factor < 1.0 and (factor == 0.0 or self.stream.uniform() >= factor):
+            change.patience = math.inf
+        return change
 
     def extra_records(self) -> dict[str, Any]:
         return {"followups_created": self.followups, "driver_breakages": self.breakages,

@@ -640,6 +640,20 @@ class SplitConfig(_Section):
         source="assumption: a small mechanical change, well below any area's fitted defects_mean",
         description="Mean latent defects (Poisson) of a follow-up change",
     )
+    followup_abandon_factor: float = param(
+        0.0, ge=0, le=1, unit="-",
+        source="assumption: a driver team does not drop the adoption or fix its driver needs to keep working "
+               "(0); 1 = its author gives up like any author (the reading before issue 14)",
+        description="Multiplies the chance that an interface follow-up or a breakage fix is abandoned: that share "
+                    "of them have an author who may give up like any author (patience), the others never do",
+    )
+    interface_review_share: float = param(
+        0.0, ge=0, le=1, unit="share of picks",
+        source="assumption: whether driver teams review the nova changes that alter their interface (0 = not, as "
+               "before issue 14)",
+        description="Share of a driver team member's picks going to waiting nova changes that touch the virt "
+                    "interface; their review finds defects like a core's, but only nova's reviewers' votes approve",
+    )
     breakage_scale: float = param(
         1.0, ge=0, le=10, unit="-",
         source="assumption: 1 = every nova change that also edited the driver in one repository breaks it out of "
