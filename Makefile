@@ -53,12 +53,17 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
-# Fit Juno (data/calibrated/juno.toml + juno.md, figures/calibration_juno.*), then predict Kilo.
+# Fit Juno (data/calibrated/juno.toml + juno.md, figures/calibration_juno.*), then predict Kilo, and
+# Icehouse and Liberty for the natural experiments of data/validation/ (scenario + .md only).
 calibrate: $(STAMP)
 	$(BIN)/python -m sim calibrate --write --cycle juno --budget 250 --replications 8 --check-replications 12 \
 	    --workers $(WORKERS)
 	$(BIN)/python -m sim calibrate --write --cycle kilo --predict-from data/calibrated/juno.toml \
 	    --changes data/calibration/kilo_changes.toml --check-replications 10 --workers $(WORKERS)
+	for cycle in icehouse liberty; do \
+	    $(BIN)/python -m sim calibrate --cycle $$cycle --predict-from data/calibrated/juno.toml \
+	        --changes data/calibration/$${cycle}_changes.toml --out data/calibrated/$$cycle.toml \
+	        --check-replications 10 --workers $(WORKERS) || exit 1; done
 
 # Accept the current results of the calibrated scenarios as the CI baseline.
 baseline: $(STAMP)

@@ -1,9 +1,12 @@
 """The natural-experiment registry (sim.cases, ``python -m sim validate cases``).
 
-- the shipped case (data/validation/kilo_core_cut.toml) loads and runs end to end; its CSV has
-  sim.cases.COLUMNS, every verdict follows the rule and the exit code follows the verdicts;
-- the values it reads off the data are those sim.calibrate.observe.targets computes for the Juno
-  and Kilo cycles (subset all and per kind, where the model's area mapping plays no part);
+- the shipped cases (data/validation/: the Kilo core-team cut, Icehouse -> Juno, Kilo -> Liberty)
+  load, state what the facts say changed, and run end to end; their cycle scenarios are predictions
+  from the committed Juno fit (every fitted value is Juno's); the CSV has sim.cases.COLUMNS, every
+  verdict follows the rule and the exit code follows the verdicts (a miss is reported, exit 3, not
+  failed: the cases confront the model with what happened);
+- the values they read off the data are those sim.calibrate.observe.targets computes for each
+  case's two cycles (subset all and per kind, where the model's area mapping plays no part);
 - a researcher's case with explicit numbers runs without code; bad case files and a foreign --out
   file are refused with exit 2 and one line;
 - the rule itself, on a case whose before and after are one scenario: under common random numbers
@@ -29,6 +32,10 @@ from sim.paths import CASES_DIR
 from sim.runs.metrics import KIND_AREAS
 
 KILO = CASES_DIR / "kilo_core_cut.toml"
+SHIPPED = {"icehouse-juno-roster": ("icehouse", "juno"), "kilo-core-cut": ("juno", "kilo"),
+           "liberty-gate-roster": ("kilo", "liberty")}  # case -> observed cycles (before, after)
+JUNO = CASES_DIR.parent / "calibrated" / "juno.toml"
+JUNO_FITTED = CASES_DIR.parent / "calibrated" / "juno_fitted.csv"
 
 
 def holds_by_rule(row: pd.Series) -> bool:
@@ -50,21 +57,51 @@ def check_table(table: pd.DataFrame, code: int) -> None:
 # ------------------------------------------------------------------------------ the shipped case
 
 
-def test_the_shipped_case_loads() -> None:
-    loaded = cases.load_cases()
-    assert [lc.case.name for lc in loaded] == ["kilo-core-cut"]
-    (kilo,) = loaded
+def test_the_shipped_cases_load() -> None:
+    loaded = {lc.case.name: lc for lc in cases.load_cases()}
+    assert list(loaded) == sorted(SHIPPED)  # file name order
+    for name, cycles in SHIPPED.items():
+        case = loaded[name].case
+        assert case.observed.cycles is not None
+        assert (case.observed.cycles.before, case.observed.cycles.after) == cycles
+        assert case.factor == 1.25 and len(case.outcome) == 6
+        assert all(o.metric in cases.DATA_METRICS for o in case.outcome)
+        assert loaded[name].before.scenario.name != loaded[name].after.scenario.name
+    kilo = loaded["kilo-core-cut"]
     assert kilo.path == KILO
-    assert kilo.case.observed.cycles is not None
-    assert (kilo.case.observed.cycles.before, kilo.case.observed.cycles.after) == ("juno", "kilo")
     assert kilo.before.review.cores == 20 and kilo.after.review.cores == 15 and kilo.after.review.reference_cores == 20
-    assert kilo.before.scenario.name != kilo.after.scenario.name
-    assert kilo.case.factor == 1.25 and len(kilo.case.outcome) == 6
-    assert all(o.metric in cases.DATA_METRICS for o in kilo.case.outcome)
+    icehouse = loaded["icehouse-juno-roster"]
+    assert icehouse.before.review.cores == 19 and icehouse.before.review.reference_cores == 20
+    assert icehouse.after.review.cores == 20
+    liberty = loaded["liberty-gate-roster"]
+    assert liberty.before.review.cores == 15 and liberty.after.review.cores == 14
+    jobs = {name: {j.name: j.count for j in lc.gate.jobs} for name, lc in
+            (("kilo", liberty.before), ("liberty", liberty.after))}
+    assert jobs == {"kilo": {"dsvm": 9, "unit": 4}, "liberty": {"dsvm": 11, "unit": 6}}
+
+
+def _value(scenario: object, key: str) -> object:
+    for part in key.split("."):
+        scenario = scenario[part] if isinstance(scenario, dict) else getattr(scenario, part)
+    return scenario
+
+
+@pytest.mark.parametrize("cycle", ["icehouse", "kilo", "liberty"])
+def test_the_cycle_scenarios_are_predictions_from_the_committed_juno_fit(cycle: str) -> None:
+    """Every value the Juno calibration fitted is the same in the cycle's scenario: after a refit
+    (make calibrate) the cases' scenarios must be predicted again, not left on the old fit."""
+    from sim.scenario import load_scenario
+
+    fitted = pd.read_csv(JUNO_FITTED, comment="#")["key"].tolist()
+    assert len(fitted) >= 10
+    juno, other = load_scenario(JUNO), load_scenario(CASES_DIR.parent / "calibrated" / f"{cycle}.toml")
+    for key in fitted:
+        assert _value(other, key) == _value(juno, key), key
+    assert other.scenario.name == f"nova-{cycle}-predicted"
 
 
 @pytest.fixture(scope="module")
-def kilo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, pd.DataFrame]:
+def shipped_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, pd.DataFrame]:
     """`python -m sim validate cases --replications 2` on the shipped registry."""
     out = tmp_path_factory.mktemp("cases") / "cases.csv"
     proc = run_cli("validate", "cases", "--replications", "2", "--workers", "1", "--out", str(out), timeout=300)
@@ -72,13 +109,12 @@ def kilo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, pd.Dat
     return proc.returncode, proc.stdout, pd.read_csv(out)
 
 
-def test_validate_cases_writes_the_table_and_exits_by_its_verdicts(kilo_run: tuple[int, str, pd.DataFrame]) -> None:
-    code, stdout, table = kilo_run
+def test_validate_cases_writes_the_table_and_exits_by_its_verdicts(shipped_run: tuple[int, str, pd.DataFrame]) -> None:
+    code, stdout, table = shipped_run
     check_table(table, code)
-    loaded = cases.load_case(KILO)
-    assert [(r.subset, r.metric) for r in table.itertuples()] == [(o.subset, o.metric) for o in loaded.case.outcome]
-    assert (table["case"] == "kilo-core-cut").all() and (table["replications"] == 2).all()
-    assert (table["factor"] == 1.25).all()
+    expected = [(lc.case.name, o.subset, o.metric) for lc in cases.load_cases() for o in lc.case.outcome]
+    assert [(r.case, r.subset, r.metric) for r in table.itertuples()] == expected
+    assert (table["replications"] == 2).all() and (table["factor"] == 1.25).all()
     assert f"{int(table['holds'].sum())} of {len(table)} outcomes" in stdout
     # the data's 90 % bootstrap interval of the ratio is an interval around a ratio near 1
     assert (table["observed_low"] < table["observed_high"]).all()
@@ -89,32 +125,34 @@ def cycle_targets() -> dict[str, pd.DataFrame]:
     """targets() of Juno and Kilo, every change in one model area (the mapping cannot matter for
     ``all`` and the kinds)."""
     table = load_changes(NOVA_CHANGES)
-    return {cycle: targets(cycle_data(table, cycle, {"nova": ["other"]}, ()), n_boot=10) for cycle in ("juno", "kilo")}
+    cycles = sorted({c for pair in SHIPPED.values() for c in pair})
+    return {cycle: targets(cycle_data(table, cycle, {"nova": ["other"]}, ()), n_boot=10) for cycle in cycles}
 
 
-def test_observed_values_are_the_calibration_targets(kilo_run: tuple[int, str, pd.DataFrame],
+def test_observed_values_are_the_calibration_targets(shipped_run: tuple[int, str, pd.DataFrame],
                                                      cycle_targets: dict[str, pd.DataFrame]) -> None:
-    _, _, table = kilo_run
+    _, _, table = shipped_run
     checked = 0
     for row in table.itertuples():
         if row.subset != "all" and row.subset not in KIND_AREAS:
             continue
-        for side, cycle in (("before", "juno"), ("after", "kilo")):
+        for side, cycle in zip(("before", "after"), SHIPPED[row.case]):
             t = cycle_targets[cycle]
             hit = t[(t["area"] == row.subset) & (t["metric"] == row.metric)]
             assert len(hit) == 1, (row.subset, row.metric)
             assert getattr(row, f"observed_{side}") == pytest.approx(hit["observed"].iloc[0], rel=1e-12)
             assert getattr(row, f"n_{side}") == hit["n"].iloc[0]
         checked += 1
-    assert checked == 4  # all (median, p75), kind:blueprint, kind:bug
+    assert checked == 4 * len(SHIPPED)  # per case: all (median, p75), kind:blueprint, kind:bug
 
 
-def test_observed_from_data_pure_call_matches_the_csv(kilo_run: tuple[int, str, pd.DataFrame]) -> None:
+def test_observed_from_data_pure_call_matches_the_csv(shipped_run: tuple[int, str, pd.DataFrame]) -> None:
     """The same reading without the command line, group subsets included."""
-    _, _, csv = kilo_run
-    loaded = cases.load_case(KILO)
+    _, _, csv = shipped_run
     table = load_changes(NOVA_CHANGES)
-    for outcome, row in zip(loaded.case.outcome, csv.itertuples()):
+    pairs = [(lc, o) for lc in cases.load_cases() for o in lc.case.outcome]
+    assert len(pairs) == len(csv)
+    for (loaded, outcome), row in zip(pairs, csv.itertuples()):
         observed = cases.observed_from_data(loaded, outcome, table)
         for key in ("observed_before", "observed_after", "n_before", "n_after", "observed_ratio"):
             assert observed[key] == pytest.approx(getattr(row, key), rel=1e-12), key
