@@ -178,7 +178,7 @@ def run_replications(
 
 def _hand_over_changes(changes_to: Callable[[pd.DataFrame], Any], result: ReplicationResult) -> ReplicationResult:
     changes_to(result.changes)
-    return replace(result, changes=result.changes.iloc[:0])
+    return replace(result, changes=result.changes.iloc[:0].copy())  # a copy: an empty view would keep the rows alive
 
 
 def _collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) -> RunResult:
