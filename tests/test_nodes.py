@@ -245,9 +245,9 @@ def test_unbounded_pool_leaves_the_records_as_they_were(name: str) -> None:
 def test_a_small_pool_makes_nova_wait_and_is_reported() -> None:
     """A short monolith on a pool too small for its load: nova's check runs wait (gate jobs go first), the
     wait shows in the metrics and in the changes' CI time; node waits are never negative."""
-    overrides = ["run.warmup_days=10", "run.cycle_weeks=8", "cycle.feature_freeze=false", "gate.background_rate_per_day=5"]
+    overrides = ["run.warmup_days=10", "cycle.feature_freeze=false", "gate.background_rate_per_day=5"]
     free = simulate(load_scenario(MONOLITH, overrides=overrides), 0)
-    tight = simulate(load_scenario(MONOLITH, overrides=[*overrides, "ci.nodes=40"]), 0)
+    tight = simulate(load_scenario(MONOLITH, overrides=[*overrides, "ci.nodes=100"]), 0)
     assert tight.nodes is not None
     runs = np.asarray(tight.nodes.run_values, dtype=float).reshape(-1, 5)
     assert np.all(runs[:, 1] >= runs[:, 0])
