@@ -275,3 +275,19 @@ def test_what_if_scenarios_differ_only_in_policy_and_where_the_configuration_job
     assert m.check_nodes[nova_area] - s.check_nodes[nova_area] == 100
     kept = job_tables(load_scenario(SCENARIOS / "split_all_ci.toml", overrides=["policy.split.config_jobs_in_nova=true"]))
     assert kept.gate_nodes[nova_area] == m.gate_nodes[nova_area]
+
+
+def test_insertion_queue_keeps_simpys_order() -> None:
+    """The pool's queue of waiting requests orders them as SimPy's SortedQueue does: by key, FIFO among equals."""
+    from types import SimpleNamespace
+
+    from simpy.resources.resource import SortedQueue
+
+    from sim.model.nodes import InsertionQueue
+    rng = np.random.default_rng(5)
+    ours, simpys = InsertionQueue(), SortedQueue()
+    for i in range(300):
+        item = SimpleNamespace(key=(int(rng.integers(2)), float(rng.integers(20)), False), i=i)
+        ours.append(item)
+        simpys.append(item)
+    assert [x.i for x in ours] == [x.i for x in simpys]

@@ -13,11 +13,13 @@ every run starts when asked, exactly as before the pool existed.
 
 from __future__ import annotations
 
+from bisect import insort_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import simpy
+from simpy.resources.resource import SortedQueue
 
 from sim.engine.clock import Clock
 
@@ -113,12 +115,31 @@ class NodeRun:
         return sum(min(max(until - start, 0.0), self.duration) for start in self.granted)
 
 
+def _request_key(request: Any) -> Any:
+    return request.key
+
+
+class InsertionQueue(SortedQueue):
+    """SimPy's queue of waiting requests, in the same order (by key; FIFO among equal keys) but kept by
+    binary insertion: SimPy's own re-sorts the whole queue on every request, which costs as much as the queue
+    is long, and a pool's queue can hold thousands of waiting jobs."""
+
+    def append(self, item: Any) -> None:
+        insort_right(self, item, key=_request_key)
+
+
+class PriorityNodes(simpy.PriorityResource):
+    """:class:`simpy.PriorityResource` with :class:`InsertionQueue`."""
+
+    PutQueue = InsertionQueue
+
+
 class NodePool:
     """``capacity`` test nodes on the replication's SimPy environment."""
 
     def __init__(self, clock: Clock, capacity: int) -> None:
         self.clock = clock
-        self.resource = simpy.PriorityResource(clock.env, capacity=capacity)
+        self.resource = PriorityNodes(clock.env, capacity=capacity)
         self.log = NodeLog()
 
     def run(self, jobs: int, duration: float, pipeline: int, area: int, on_started: Callable[[], None]) -> NodeRun:
