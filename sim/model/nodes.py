@@ -49,8 +49,8 @@ class NodeLog:
 class NodeRun:
     """The jobs of one pipeline run on the pool: calls ``on_started()`` once every job holds a node."""
 
-    __slots__ = ("pool", "requests", "granted", "duration", "requested", "pipeline", "area", "on_started",
-                 "cancelled", "held", "batch")
+    __slots__ = ("area", "batch", "cancelled", "duration", "granted", "held", "on_started", "pipeline", "pool",
+                 "requested", "requests")
 
     def __init__(self, pool: NodePool, jobs: int, duration: float, pipeline: int, area: int,
                  on_started: Callable[[], None]) -> None:
