@@ -238,12 +238,18 @@ def test_theory_curve_is_q_over_one_minus_q(tmp_path: Path) -> None:
     for _, row in curve.iterrows():
         k = row["config_jobs_per_driver"]
         own = 0.9**3 * 0.98**2 * 0.96  # nova's own jobs: they stay in nova's gate under a split
-        passes = own * (0.97**k * 0.95**2 if row["scenario"] == "mono" else 1.0)
+        # ... and so do the driver's configuration jobs, which test nova code (policy.split.config_jobs_in_nova);
+        # its third-party CI leaves
+        passes = own * 0.97**k * (0.95**2 if row["scenario"] == "mono" else 1.0)
         q = 1.0 - passes
         assert row["q"] == pytest.approx(q, rel=1e-12)
         assert row["expected"] == pytest.approx(q / (1.0 - q), rel=1e-12)
         assert row["jobs"] == 3 + 2 + 1 + k + 2  # x: the monolith's job count
-        assert row["own_jobs"] == (8 + k if row["scenario"] == "mono" else 6)
+        assert row["own_jobs"] == (8 + k if row["scenario"] == "mono" else 6 + k)
+    moved = load_scenario(path, ["policy.mechanisms=['split']", "policy.split.config_jobs_in_nova=false"])
+    curve = sweeps.gate_theory({"mono": mono, "split": moved}, "mono", range(6))
+    for _, row in curve[curve["scenario"] == "split"].iterrows():  # the reading where they leave with the driver
+        assert row["q"] == pytest.approx(1.0 - 0.9**3 * 0.98**2 * 0.96, rel=1e-12) and row["own_jobs"] == 6
     # the same job set as the simulation's pipeline (job_tables), on the shipped monolith
     shipped = load_scenario(MONOLITH, ["gate.third_party_gating=true", "gate.config_jobs_per_driver=7"])
     g = shipped.gate

@@ -24,6 +24,7 @@ from simtest import SCENARIOS, Z, assert_positive, mean_se, per_replication, sta
 from test_world import assert_identity, check_conservation
 
 from sim.model.change import Change
+from sim.model.ci import job_tables
 from sim.model.records import Records
 from sim.model.reviewers import Reviewer
 from sim.model.world import World
@@ -488,13 +489,19 @@ def test_split_driver_gate_false_failures_follow_its_own_jobs(third_party_gating
     assert {area for _t, area, _o, _j in records.gates["drv"].runs} == {DRV}
     assert all(area != DRV for _t, area, _o, _j in records.gates["nova"].runs)
     assert {jobs for *_x, jobs in records.gates["drv"].runs} == {2 + 3 + 2 + (1 if third_party_gating else 0)}
-    # nova's job table: the drv2 driver (still in nova) keeps its configuration jobs; drv's are gone
+    # nova's job table: the drv2 driver (still in nova) keeps its configuration jobs and its third-party CI;
+    # drv's third-party CI is gone, its configuration jobs test nova code and stay on nova's own changes
+    # (policy.split.config_jobs_in_nova, default true), but not on drv2's
     policy = world.policy
     gate = sc.gate
     base = math.prod((1 - g.false_failure_prob) ** g.count for g in gate.jobs)
-    assert policy.gate_pass[CORE] == pytest.approx(base * 0.97**2)
+    assert policy.gate_pass[CORE] == pytest.approx(base * 0.97**2 * 0.97**2)
     assert policy.gate_pass[DRV2] == pytest.approx(base * 0.97**2)
-    assert policy.gate_job_count[CORE] == sum(g.count for g in gate.jobs) + 2
+    assert policy.gate_job_count[CORE] == sum(g.count for g in gate.jobs) + 2 + 2
+    moved = job_tables(sc.model_copy(update={"policy": sc.policy.model_copy(
+        update={"split": sc.policy.split.model_copy(update={"config_jobs_in_nova": False})})}))
+    assert moved.gate_pass[CORE] == pytest.approx(base * 0.97**2)
+    assert moved.gate_jobs[CORE] == sum(g.count for g in gate.jobs) + 2
 
 
 def test_split_removes_driver_caused_resets_from_novas_gate() -> None:

@@ -93,6 +93,8 @@ class JobTables:
     gate_jobs: list[int]  # jobs in a gate run
     background_pass: float  # P(no false failure) of another project's change in the shared gate
     background_jobs: int  # its jobs (the integrated jobs, not nova's own driver jobs)
+    check_nodes: list[int]  # test nodes a check run takes (its jobs but third-party CI, which runs elsewhere)
+    gate_nodes: list[int]  # test nodes a gate run takes
 
 
 def job_tables(scenario: Scenario) -> JobTables:
@@ -101,7 +103,10 @@ def job_tables(scenario: Scenario) -> JobTables:
     Nova's pipelines run the gate's (the check's) common jobs plus ``gate.extra_config_jobs`` on
     every change, and the own jobs of each driver still inside nova on the changes they apply to.
     A split driver's changes run in its own repository: ``policy.split.driver_jobs``, the driver's
-    configuration jobs and, with ``policy.split.third_party_gating``, its third-party CI.
+    configuration jobs and, with ``policy.split.third_party_gating``, its third-party CI. With
+    ``policy.split.config_jobs_in_nova`` a split driver's configuration jobs, which test nova code,
+    also stay in nova's pipelines on the changes outside the drivers. Third-party CI runs on the
+    vendor's machines: it takes no test node (``check_nodes``, ``gate_nodes``).
     """
     g = scenario.gate
     split = split_drivers(scenario)
@@ -113,19 +118,31 @@ def job_tables(scenario: Scenario) -> JobTables:
 
     check_pass, _ = nova(scenario.check.jobs)
     gate_pass, gate_jobs = nova(g.jobs)
+    _, check_nodes = per_area_pass(scenario, scenario.check.jobs, extra_jobs=g.extra_config_jobs, drivers=in_nova)
+    _, gate_nodes = per_area_pass(scenario, g.jobs, extra_jobs=g.extra_config_jobs, drivers=in_nova)
     config = scenario.policy.split
+    if config.config_jobs_in_nova and g.config_jobs_per_driver:
+        # The split drivers' configuration jobs test nova code: nova's pipelines keep them.
+        kept_pass, kept_jobs = per_area_pass(scenario, (), drivers=split)
+        for table in (check_pass, gate_pass):
+            table[:] = [p * q for p, q in zip(table, kept_pass, strict=True)]
+        for counts in (gate_jobs, check_nodes, gate_nodes):
+            counts[:] = [n + k for n, k in zip(counts, kept_jobs, strict=True)]
     for driver in split:
         a = scenario.area_names.index(driver)
         p, n = per_area_pass(scenario, config.driver_jobs, drivers=(driver,), third_party_voting=config.third_party_gating)
         check_pass[a] = gate_pass[a] = p[a]
         gate_jobs[a] = n[a]
+        _, on_nodes = per_area_pass(scenario, config.driver_jobs, drivers=(driver,))
+        check_nodes[a] = gate_nodes[a] = on_nodes[a]
     background_pass, background_jobs = per_area_pass(scenario, g.jobs)
-    return JobTables(check_pass, gate_pass, gate_jobs, background_pass[0], background_jobs[0])
+    return JobTables(check_pass, gate_pass, gate_jobs, background_pass[0], background_jobs[0], check_nodes, gate_nodes)
 
 
 def nova_gate_job_probs(scenario: Scenario) -> list[float]:
     """Per-job false-failure probabilities of a non-driver change's run in nova's gate (the jobs
-    :func:`job_tables` counts: common, extra configuration jobs, the own jobs of drivers in nova)."""
+    :func:`job_tables` counts: common, extra configuration jobs, the own jobs of drivers in nova,
+    and the split drivers' configuration jobs nova keeps)."""
     g = scenario.gate
     probs = [grp.false_failure_prob for grp in g.jobs for _ in range(grp.count)]
     probs += [g.extra_job_false_failure_prob] * g.extra_config_jobs
@@ -133,4 +150,6 @@ def nova_gate_job_probs(scenario: Scenario) -> list[float]:
     in_nova = [d for d in scenario.driver_areas if d not in split]
     for groups in own_jobs(scenario, in_nova, g.third_party_gating).values():
         probs += [p for count, p in groups for _ in range(count)]
+    if scenario.policy.split.config_jobs_in_nova:
+        probs += [g.config_job_false_failure_prob] * (g.config_jobs_per_driver * len(split))
     return probs

@@ -22,7 +22,13 @@ started, and the earliest pending run end is on the engine whenever the engine p
 event, so the engine processes the remaining events in exactly the order it did before.
 An armed run end is never cancelled: a reset cancels only runs behind the failing item, which
 started no earlier than the failing run, and an armed run ended before every run pending when it
-was armed, the failing one included. ``stale_run_ends`` counts any that would be (0 by that argument).
+was armed, the failing one included. ``stale_run_ends`` counts any that would be (0 by that argument
+with an unbounded node pool).
+
+Test nodes. With a finite pool (``ci.nodes``, :mod:`sim.model.nodes`) a run first asks for one node
+per job and its run end is pending only once its last job has started; a reset withdraws the
+cancelled runs' requests and frees their nodes. A run then starts as its nodes free up, not in
+queue order, so an armed run end may be cancelled after all: ``_finish`` drops it (``stale_run_ends``).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from typing import TYPE_CHECKING, Final
 
 from sim.engine.clock import Clock
 from sim.engine.rng import Stream
+from sim.model.nodes import GATE, NodePool, NodeRun
 from sim.model.records import GateLog, Outcome
 
 if TYPE_CHECKING:
@@ -55,10 +62,12 @@ class GateItem:
 
     __slots__ = (
         "change", "area", "jobs_pass", "defect_pass", "jobs", "state", "generation", "started", "ended", "true_failure",
-        "armed",
+        "armed", "nodes", "node_jobs",
     )
 
-    def __init__(self, change: Change | None, area: int, jobs_pass: float, defect_pass: float, jobs: int) -> None:
+    def __init__(self, change: Change | None, area: int, jobs_pass: float, defect_pass: float, jobs: int,
+                 node_jobs: int | None = None) -> None:
+        """``node_jobs``: the jobs that run on test nodes (default all ``jobs``; third-party CI runs elsewhere)."""
         self.change = change  # None for a background change
         self.area = area  # -1 for a background change
         self.jobs_pass = jobs_pass
@@ -70,6 +79,8 @@ class GateItem:
         self.ended = 0.0  # end of the last completed run
         self.true_failure = False
         self.armed = 0  # the generation whose run end is on the engine's heap (0: none yet)
+        self.nodes: NodeRun | None = None  # its current run's test nodes (finite pool only)
+        self.node_jobs = jobs if node_jobs is None else node_jobs
 
 
 # A pending run end: (end time in days, engine event id, item, the item's generation, outcome code).
@@ -93,8 +104,11 @@ class Gate:
         stream: Stream,
         on_merge: Callable[[Change], None],
         on_reject: Callable[[Change, bool], None],
+        nodes: NodePool | None = None,
     ) -> None:
+        """``nodes``: the test-node pool runs wait for (None: unbounded, a run starts when asked)."""
         self.clock = clock
+        self.nodes = nodes
         self.name = name
         self.run_time_days = run_time_days
         self.run_time_cv = run_time_cv
@@ -157,9 +171,20 @@ class Gate:
         duration = self.run_time_days * stream.gamma_unit_mean(self.run_time_cv)
         item.true_failure = not defect_ok
         outcome = PASS if (jobs_ok and defect_ok) else (TRUE_FAILURE if not defect_ok else FALSE_FAILURE)
-        heappush(self.pending, (now + duration, self.clock.reserve(), item, generation, outcome))
+        if self.nodes is None:
+            heappush(self.pending, (now + duration, self.clock.reserve(), item, generation, outcome))
+        else:
+            item.nodes = self.nodes.run(item.node_jobs, duration, GATE, item.area,
+                                        lambda: self._on_nodes(item, generation, duration, outcome))
         if item.change is not None:
             item.change.gate_attempts += 1
+
+    def _on_nodes(self, item: GateItem, generation: int, duration: float, outcome: int) -> None:
+        """Every job of the item's run holds a test node: the run is under way, ending in ``duration`` days."""
+        now = self.clock.now()
+        item.started = now
+        heappush(self.pending, (now + duration, self.clock.reserve(), item, generation, outcome))
+        self._arm_earliest()
 
     def _arm_earliest(self) -> None:
         """Put the earliest valid pending run end on the engine's heap, if it is not there yet."""
@@ -206,7 +231,13 @@ class Gate:
             if state == WAITING:
                 continue
             ran_until = now if state == RUNNING else item.ended  # finished runs idle while waiting
-            wasted += (ran_until - item.started) * item.jobs * HOURS_PER_DAY
+            nodes = item.nodes
+            if nodes is None:
+                wasted += (ran_until - item.started) * item.jobs * HOURS_PER_DAY
+            else:  # only the jobs that got a node ran, each from its own start
+                wasted += nodes.job_days(ran_until) * HOURS_PER_DAY
+                nodes.cancel()
+                item.nodes = None
             item.state = WAITING
             item.generation += 1  # its pending run end is now cancelled
             restarted += 1

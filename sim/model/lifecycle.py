@@ -27,6 +27,7 @@ from sim.engine.rng import Streams
 from sim.engine.workweek import WorkWeek
 from sim.model.change import Change
 from sim.model.gate import GateItem
+from sim.model.nodes import CHECK, NodePool
 from sim.model.reviewers import Reviewer
 from sim.scenario import Scenario
 
@@ -48,9 +49,12 @@ class Lifecycle:
         merge: Callable[[Change], None],
         abandon: Callable[[Change, float], None],
         freeze_hold: Callable[[Change], float],
+        nodes: NodePool | None = None,
     ) -> None:
         """``merge(change)`` and ``abandon(change, at)`` close a change; ``freeze_hold(change)`` is
-        how long an approved change waits out the feature freeze (days)."""
+        how long an approved change waits out the feature freeze (days); ``nodes``: the test-node
+        pool check runs wait for (None: unbounded)."""
+        self.nodes = nodes
         self.clock = clock
         sc = scenario
         self.scenario = sc
@@ -124,7 +128,17 @@ class Lifecycle:
         if not self.check_on:
             self._check_passed(change)
             return
+        if self.nodes is not None:
+            requested = self.clock.now()
+            self.nodes.run(self.policy.check_nodes(change), self.check_time, CHECK, change.area,
+                           lambda: self._check_started(change, requested))
+            return
         change.ci_time += self.check_time
+        self.clock.after(self.check_time, self._check_done_call, change)
+
+    def _check_started(self, change: Change, requested: float) -> None:
+        """Every check job holds a test node (since ``requested``, days): the run takes ``check_time``."""
+        change.ci_time += self.clock.now() - requested + self.check_time
         self.clock.after(self.check_time, self._check_done_call, change)
 
     def _check_done(self, change: Change) -> None:
@@ -195,7 +209,7 @@ class Lifecycle:
         defect_pass = (1.0 - self.gate_catch) ** change.defects if change.defects else 1.0
         now = self.clock.now()
         change.gate_time -= now  # added back when the change leaves the gate
-        self.policy.enter_gate(GateItem(change, change.area, jobs_pass, defect_pass, jobs))
+        self.policy.enter_gate(GateItem(change, change.area, jobs_pass, defect_pass, jobs, self.policy.gate_nodes(change)))
 
     def merged(self, change: Change) -> None:
         now = self.clock.now()

@@ -105,6 +105,7 @@ class Policy:
                                                   effort_factor=self._effort_factor())
         jobs = job_tables(sc)
         self.check_pass, self.gate_pass, self.gate_job_count = jobs.check_pass, jobs.gate_pass, jobs.gate_jobs
+        self.check_node_count, self.gate_node_count = jobs.check_nodes, jobs.gate_nodes
         self.gate = None
         if sc.gate.enabled:
             self.gate = world.add_gate("nova", background_rate=sc.gate.background_rate_per_day,
@@ -173,6 +174,14 @@ class Policy:
 
     def check_pass_prob(self, change: Change) -> float:
         return self.check_pass[change.area]
+
+    def check_nodes(self, change: Change) -> int:
+        """Test nodes a check run of ``change`` takes (one per job on OpenStack's nodes)."""
+        return self.check_node_count[change.area]
+
+    def gate_nodes(self, change: Change) -> int:
+        """Test nodes a gate run of ``change`` takes (one per job on OpenStack's nodes)."""
+        return self.gate_node_count[change.area]
 
     def gate_jobs(self, change: Change) -> tuple[float, int]:
         return self.gate_pass[change.area], self.gate_job_count[change.area]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, NamedTuple
 
+from sim.model.nodes import NodeLog
+
 
 class ChangeRecord(NamedTuple):
     """One change, as a row of ``changes.csv.gz`` (times in days since the replication started; NaN:
@@ -130,3 +132,4 @@ class Records:
     open_time_integral: float  # integral of the open-change count over the window (change-days)
     sim_events: int
     extra: dict[str, Any] = field(default_factory=dict)  # policy-specific records
+    nodes: NodeLog | None = None  # the test-node pool's runs (None: unbounded pool, ``ci.nodes`` unset)

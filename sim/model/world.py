@@ -19,6 +19,7 @@ from sim.model.change import Change
 from sim.model.divergence import CHECK_EVERY_ARRIVALS, FIRST_CHECK_DAY, explain
 from sim.model.gate import Gate
 from sim.model.lifecycle import Lifecycle
+from sim.model.nodes import NodePool
 from sim.model.policy import Policy
 from sim.model.records import Records, ReviewerRecord
 from sim.model.review import ReviewBoard
@@ -57,8 +58,11 @@ class World:
         self.max_open = scenario.run.max_open_changes
         self.max_events_per_day = scenario.run.max_events_per_day
         self.policy = policy
+        # The test nodes every check and gate job waits for (None: unbounded, no waiting).
+        self.nodes = NodePool(self.clock, scenario.ci.nodes) if scenario.ci.nodes is not None else None
         self.lifecycle = Lifecycle(scenario, self.clock, self.streams, policy, self.workweek,
-                                   merge=self.merge, abandon=self.abandon, freeze_hold=self.freeze_hold)
+                                   merge=self.merge, abandon=self.abandon, freeze_hold=self.freeze_hold,
+                                   nodes=self.nodes)
         self.factory = ChangeFactory(scenario, self.streams)
         self.policy.build(self)
         self.arrivals = Arrivals(scenario, self.clock, self.streams["arrivals"], self.factory, self.workweek, self.arrive)
@@ -118,7 +122,7 @@ class World:
             self.clock, name, run_time_days=g.run_time_days, run_time_cv=g.run_time_cv,
             window=g.window, window_floor=g.window_floor, window_increase=g.window_increase,
             window_decrease_factor=g.window_decrease_factor, stream=self.streams["gate"],
-            on_merge=self.lifecycle.merged, on_reject=self.lifecycle.rejected,
+            on_merge=self.lifecycle.merged, on_reject=self.lifecycle.rejected, nodes=self.nodes,
         )
         gate.start_background(
             background_rate, background_pass, 1.0 - g.background_defect_fail_prob, background_jobs,
@@ -215,4 +219,5 @@ class World:
             open_time_integral=self._integral,
             sim_events=self.clock.processed(),
             extra=self.policy.extra_records(),
+            nodes=self.nodes.log if self.nodes is not None else None,
         )

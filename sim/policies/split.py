@@ -5,8 +5,9 @@ reviewers, each knowing only that driver; with ``experts_move``, the nova cores 
 driver leave nova for its team) and gated in the driver's own gate: the driver repository's jobs
 (``driver_jobs``), the driver's configuration jobs and, with ``third_party_gating``, its
 third-party CI (the job tables are :func:`sim.model.ci.job_tables`). No background changes share
-a driver gate. Nova's pipelines drop the split drivers' own jobs, so nova's gate no longer pays
-for resets caused by driver changes.
+a driver gate. Nova's pipelines drop the split drivers' third-party CI, so nova's gate no longer pays
+for resets caused by driver changes; a split driver's configuration jobs test nova code and stay in
+nova's pipelines too (``config_jobs_in_nova``).
 
 The price: the virt driver interface becomes a versioned API. A nova change touching it carries
 ``interface_extra_defects`` more latent defects on average (extra review rounds), and once it

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sim.model.nodes import GATE as GATE_PIPELINE
 from sim.model.records import RECORD_FIELDS, Records, ReviewerRecord
 from sim.runs.stats import mean_ci
 from sim.scenario import KINDS
@@ -342,6 +343,29 @@ def gate_metrics(records: Records, area: int | Iterable[int] | None, n_merged: i
     }
 
 
+MINUTES_PER_DAY = 1440.0
+
+
+def node_metrics(records: Records) -> dict[str, float]:
+    """Mean wait for test nodes (minutes from a run's request until its last job started) of the check and gate
+    runs of nova's own changes requested inside the window, and the pool's busy node-days per day over every run
+    (other projects' included); empty without a finite pool (``ci.nodes`` unset), so default outputs keep their rows.
+    One pass over the node log."""
+    if records.nodes is None:
+        return {}
+    a, b = records.window
+    runs = np.asarray(records.nodes.run_values, dtype=float).reshape(-1, 5)  # requested, started, pipeline, area, jobs
+    runs = runs[(runs[:, 0] >= a) & (runs[:, 0] < b)]
+    nova = runs[runs[:, 3] >= 0]
+    wait = (nova[:, 1] - nova[:, 0]) * MINUTES_PER_DAY
+    is_gate = nova[:, 2] == GATE_PIPELINE
+    return {
+        "check_node_wait_minutes": _mean(wait[~is_gate]),
+        "gate_node_wait_minutes": _mean(wait[is_gate]),
+        "node_runs_per_week": per_week(len(runs), records.window),
+    }
+
+
 def staffing_metrics(records: Records) -> dict[str, float]:
     """The roster as the world built it: total review capacity (reviews/day), and each role's
     capacity and headcount (0 for a role the policy does not have)."""
@@ -413,6 +437,7 @@ def replication_metrics(records: Records, df: pd.DataFrame | None = None) -> pd.
         if index is None and name == ALL:
             values.update(reviewer_metrics(records))
             values.update(staffing_metrics(records))
+            values.update(node_metrics(records))
             values["sim_events"] = float(records.sim_events)
         rows += [(rep, name, metric, value) for metric, value in values.items()]
     return pd.DataFrame(rows, columns=["replication", "area", "metric", "value"])

@@ -508,6 +508,20 @@ class Gate(_Section):
         return self
 
 
+class CI(_Section):
+    """The test nodes every check and gate job runs on (OpenStack's node pool, facts §2.3)."""
+
+    nodes: int | None = param(
+        None, ge=1, le=100_000, unit="nodes",
+        source="assumption: no published 2014 node count (facts §2.3 gives only the wait, 'at worse 10 - 20 "
+               "minutes'); None = unbounded, every job starts at once as in the calibrated model",
+        description="Test nodes available to the modelled jobs: nova's check and gate, the split drivers' pipelines "
+                    "and the other projects' changes in the integrated gate (the share of OpenStack's pool the "
+                    "unmodelled check traffic of other projects leaves them). One job holds one node for its "
+                    "run; gate jobs are served before check jobs",
+    )
+
+
 class Cycle(_Section):
     """Release-cycle rules."""
 
@@ -620,6 +634,14 @@ class SplitConfig(_Section):
     third_party_gating: bool = param(
         True, unit="-", source="fact §3: Berrange expected third-party CI to gate only its driver repo",
         description="A driver's third-party CI votes in its own repository's gate",
+    )
+    config_jobs_in_nova: bool = param(
+        True, unit="-",
+        source="issue 14: a driver's configuration jobs test nova code with the driver, so nova keeps gating on them "
+               "(like Minesweeper, facts §3, they run on every change outside the drivers)",
+        description="A split driver's configuration jobs (gate.config_jobs_per_driver) still run in nova's check and "
+                    "gate on the changes outside the drivers, as well as in the driver's repository; false = only "
+                    "in the driver's repository",
     )
     interface_extra_defects: float = param(
         1.0, ge=0, le=20, unit="defects", source="assumption: a versioned interface costs review rounds",
@@ -765,6 +787,7 @@ class Scenario(_Section):
     authors: Authors = Authors()
     check: Check = Check()
     gate: Gate = Gate()
+    ci: CI = CI()
     cycle: Cycle = Cycle()
     policy: PolicyConfig = PolicyConfig()
 
