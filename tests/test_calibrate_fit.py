@@ -537,7 +537,13 @@ def test_calibrate_cli_end_to_end(tmp_path: Path) -> None:
     published = pd.read_csv(results / "published_checks.csv")
     assert list(published["metric"]) == [m for m, _, _ in PUBLISHED]  # every published number has its simulated twin
     assert (published["simulated"] > 0).all() and np.allclose(published["ratio"], published["simulated"] / published["published"])
-    assert "## Checks against published numbers (not fitted)" in out.with_suffix(".md").read_text(encoding="utf-8")
+    report = out.with_suffix(".md").read_text(encoding="utf-8")
+    assert "## Checks against published numbers (time to approval: also fit targets; the rest not fitted)" in report
+    assert "## Shrinkage of the per-area parameters" in report and "| lambda | fold |" in report
+    covariance = pd.read_csv(tmp_path / "juno_covariance.csv", comment="#", index_col="key")
+    assert list(covariance.index) == list(covariance.columns) == list(fitted["key"])
+    assert np.allclose(covariance.to_numpy(), covariance.to_numpy().T) and (np.diag(covariance.to_numpy()) >= 0).all()
+    assert (pd.read_csv(results / "shrinkage_cv.csv")["heldout_mse"] >= 0).all()
     activity = scenario.review.weekly_activity
     assert activity is not None and len(activity) == scenario.run.cycle_weeks
     assert sum(activity) / len(activity) == pytest.approx(1.0, abs=0.01)
