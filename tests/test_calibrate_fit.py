@@ -415,7 +415,14 @@ def test_an_undefined_abandoned_share_leaves_the_rate_as_observed() -> None:
 def test_fact_targets() -> None:
     facts = fact_targets()
     assert list(facts.columns) == TARGET_COLUMNS
-    assert len(facts) == 1
+    assert list(facts["metric"]) == ["abandoned_fraction", "time_to_approval_median_days",
+                                     "virt_time_to_approval_median_days"]
+    approval = facts.set_index("metric")
+    # facts §1.3: 11 d all nova, 18 d virt, read with 90 % intervals of +-15 % and +-25 %
+    assert approval.loc["time_to_approval_median_days", ["observed", "low", "high"]].tolist() == pytest.approx(
+        [11.0, 9.35, 12.65])
+    assert approval.loc["virt_time_to_approval_median_days", ["observed", "low", "high"]].tolist() == pytest.approx(
+        [18.0, 13.5, 22.5])
     row = facts.iloc[0]
     assert (row["area"], row["phase"], row["metric"], row["n"]) == ("all", "fact", "abandoned_fraction", 0)
     assert math.isnan(row["q"])
