@@ -74,7 +74,7 @@ DEFECTS_BOUNDS = (0.02, 40.0)  # areas.<a>.defects_mean
 ATTENTION_BOUNDS = (0.02, 50.0)  # areas.<a>.attention (relative to the reference area's 1)
 ENGAGED_BOUNDS = (0.01, 0.95)  # review.engaged_priority (a share of picks)
 REFERENCE_AREA = "other"  # its attention stays 1: attention is relative, one area fixes the scale
-SHRINKAGE_STRENGTHS: tuple[float, ...] = (0.3, 3.0, 30.0)  # lambda grid of the cross-validation
+SHRINKAGE_STRENGTHS: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)  # lambda grid of the cross-validation
 MAX_ABANDONED = 0.95  # a trial point where nearly everything is abandoned must not ask for infinite arrivals
 ROBUST_SCALE = 2.0  # residuals beyond 2 noise sds weigh less (soft L1): a target the model cannot reach does not dominate
 
