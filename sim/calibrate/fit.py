@@ -73,7 +73,7 @@ DIFF_STEP = 0.1  # in log parameters: a 10 % change, wide enough to see through 
 DEFECTS_BOUNDS = (0.02, 40.0)  # areas.<a>.defects_mean
 ATTENTION_BOUNDS = (0.02, 50.0)  # areas.<a>.attention (relative to the reference area's 1)
 ENGAGED_BOUNDS = (0.01, 0.95)  # review.engaged_priority (a share of picks)
-REFERENCE_AREA = "other"  # its attention stays 1: attention is relative, one area fixes the scale
+ATTENTION_POOLED = 1.0  # attention is relative: its pooled value is fixed (the reference), every area is fitted
 SHRINKAGE_STRENGTHS: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)  # lambda grid of the cross-validation
 MAX_ABANDONED = 0.95  # a trial point where nearly everything is abandoned must not ask for infinite arrivals
 ROBUST_SCALE = 2.0  # residuals beyond 2 noise sds weigh less (soft L1): a target the model cannot reach does not dominate
@@ -134,11 +134,11 @@ def shared_parameters() -> list[Free]:
     ]
 
 
-def area_parameters(areas: Sequence[str], reference: str = REFERENCE_AREA) -> list[Free]:
-    """Per area: latent defects (how many review rounds its changes need) and, except in the
-    ``reference`` area (attention 1), cores' attention to its new changes."""
+def area_parameters(areas: Sequence[str]) -> list[Free]:
+    """Per area: latent defects (how many review rounds its changes need) and cores' attention to
+    its new changes (relative to the pooled value :data:`ATTENTION_POOLED`, see :class:`Shrinkage`)."""
     return [*(Free(f"areas.{a}.defects_mean", *DEFECTS_BOUNDS, area=a) for a in areas),
-            *(Free(f"areas.{a}.attention", *ATTENTION_BOUNDS, area=a) for a in areas if a != reference)]
+            *(Free(f"areas.{a}.attention", *ATTENTION_BOUNDS, area=a) for a in areas)]
 
 
 def per_area_group(key: str) -> str | None:
@@ -155,13 +155,15 @@ class Shrinkage:
     of the areas' values weighted by their ``weights`` (merged changes); each fitted area adds the
     residual row sqrt(strength) x (log theta_a - log theta_pooled) to the least-squares problem,
     i.e. a normal prior on log theta_a around the pooled value with sd 1 / sqrt(strength).
-    ``fixed``: per-area values that are not fitted but enter the pooled value (the reference
-    area's attention, 1).
+    ``fixed``: per-area values that are not fitted but enter the pooled value. ``anchors``: a
+    quantity whose pooled value is fixed instead (attention: 1, the reference that makes a
+    relative weight identified).
     """
 
     strength: float
     weights: dict[str, float]
     fixed: dict[str, float] = field(default_factory=dict)
+    anchors: dict[str, float] = field(default_factory=dict)
 
     def rows(self, values: dict[str, float], params: Sequence[Free]) -> np.ndarray:
         """The penalty rows of the per-area ``params`` given every per-area value in ``values``."""
@@ -173,6 +175,8 @@ class Shrinkage:
                     for key, v in {**self.fixed, **values}.items() if per_area_group(key) == group]
             total = sum(w for w, _ in logs)
             pooled[group] = sum(w * x for w, x in logs) / total if total > 0 else 0.0
+            if group in self.anchors:
+                pooled[group] = math.log(self.anchors[group])
         root = math.sqrt(self.strength)
         return np.array([root * (math.log(values[p.key]) - pooled[g]) for p in params
                          if (g := per_area_group(p.key)) is not None])
