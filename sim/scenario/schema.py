@@ -236,7 +236,7 @@ class Area(_Section):
     )
     attention: float = param(
         1.0, gt=0, le=100, unit="multiplier",
-        source="fitted by `sim calibrate` (per area, relative to `other` = 1, shrunk toward the pooled value; "
+        source="fitted by `sim calibrate` (per area, shrunk toward the pooled value, fixed at 1 as the reference; "
                "1 = no per-area attention)",
         description="Selection weight of the area's changes until their first core review (cores' attention to a "
                     "new change of this area, relative to other areas)",
