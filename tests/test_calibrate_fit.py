@@ -502,7 +502,7 @@ def test_calibrate_cli_end_to_end(tmp_path: Path) -> None:
     assert "\nwarmup_days = 182\n" in text
     template.write_text(text.replace("\nwarmup_days = 182\n", "\nwarmup_days = 14\n"), encoding="utf-8")
     out, results, figures = tmp_path / "juno.toml", tmp_path / "res", tmp_path / "fig"
-    result = run_cli("calibrate", "--cycle", "juno", "--budget", "3", "--replications", "1",
+    result = run_cli("calibrate", "--cycle", "juno", "--identified", "--budget", "3", "--replications", "1",
                      "--check-replications", "2", "--workers", "1", "--template", str(template),
                      "--out", str(out), "--results", str(results), "--figures", str(figures), timeout=300)
     assert result.returncode in (0, 3), result.stderr[-3000:]

@@ -117,9 +117,10 @@ class Free:
     area: str = ALL  # the targets it mostly moves (per-area parameters: their area)
 
 
-def shared_parameters() -> list[Free]:
-    """The parameters every area shares."""
-    return [
+def shared_parameters(identified: bool = True) -> list[Free]:
+    """The parameters every area shares (``identified``: with engagement, issue 14)."""
+    engagement = [Free("review.engaged_priority", *ENGAGED_BOUNDS)] if identified else []
+    return [*engagement,
         Free("review.reviews_per_core_per_day", 0.8, 8.0),
         Free("authors.response_median_days", 0.1, 10.0),
         Free("review.attractiveness_sigma", 0.2, 3.0),
@@ -130,15 +131,15 @@ def shared_parameters() -> list[Free]:
         Free("review.attention_halflife_days", 2.0, 2000.0),
         Free("review.bug_defects_factor", 0.1, 10.0),
         Free("review.blueprint_defects_factor", 0.1, 10.0),
-        Free("review.engaged_priority", *ENGAGED_BOUNDS),
     ]
 
 
-def area_parameters(areas: Sequence[str]) -> list[Free]:
-    """Per area: latent defects (how many review rounds its changes need) and cores' attention to
-    its new changes (relative to the pooled value :data:`ATTENTION_POOLED`, see :class:`Shrinkage`)."""
+def area_parameters(areas: Sequence[str], identified: bool = True) -> list[Free]:
+    """Per area: latent defects (how many review rounds its changes need) and, ``identified``,
+    cores' attention to its new changes (relative to the pooled value :data:`ATTENTION_POOLED`,
+    see :class:`Shrinkage`)."""
     return [*(Free(f"areas.{a}.defects_mean", *DEFECTS_BOUNDS, area=a) for a in areas),
-            *(Free(f"areas.{a}.attention", *ATTENTION_BOUNDS, area=a) for a in areas)]
+            *(Free(f"areas.{a}.attention", *ATTENTION_BOUNDS, area=a) for a in areas if identified)]
 
 
 def per_area_group(key: str) -> str | None:
@@ -190,7 +191,7 @@ def gaussian_rows(r: np.ndarray) -> np.ndarray:
     return np.sign(r) * c * np.sqrt((1.0 + r * r / (2.0 * c * c)) ** 2 - 1.0)
 
 
-def fact_targets() -> pd.DataFrame:
+def fact_targets(identified: bool = True) -> pd.DataFrame:
     """Published numbers the fit must also respect (rows in the format of ``observe.targets``).
 
     The share of closed changes that were abandoned: the data hold merged changes only, so
@@ -204,10 +205,12 @@ def fact_targets() -> pd.DataFrame:
     attention from quality: the first review's wait is part of the time to approval, the rounds
     a change needs are part of both it and the revision phase. Read with 90 % intervals of
     +-15 % (all) and +-25 % (virt, a fraction of the 800; assumption: no interval was published).
+    Without ``identified`` (the fit of defects alone) only the abandoned share.
     """
     rows = [(ALL, "fact", math.nan, "abandoned_fraction", 0, 0.15, 0.05, 0.30),
             (ALL, "fact", math.nan, "time_to_approval_median_days", 800, 11.0, 11.0 * 0.85, 11.0 * 1.15),
             (ALL, "fact", math.nan, "virt_time_to_approval_median_days", 0, 18.0, 18.0 * 0.75, 18.0 * 1.25)]
+    rows = rows if identified else rows[:1]
     frame = pd.DataFrame(rows, columns=["area", "phase", "q", "metric", "n", "observed", "low", "high"])
     frame["log_sd"] = (np.log1p(frame["high"]) - np.log1p(frame["low"])) / (2 * 1.6448536269514722)
     return frame
@@ -695,13 +698,15 @@ class Calibrator:
                          self.covariance, cv, strength)
 
 
-def default_stages(areas: Sequence[str], budget: int, warm_start: bool = False) -> list[FitStage]:
+def default_stages(areas: Sequence[str], budget: int, warm_start: bool = False,
+                   identified: bool = True) -> list[FitStage]:
     """Shared parameters on the all-area targets; per-area rounds by moment matching; then everything.
 
     ``budget`` is the number of evaluations of the least-squares stages. ``warm_start``: the start
     values are a previous optimum, so only the joint stage runs, with the whole budget.
+    ``identified``: attention per area and engagement fitted too (issue 14).
     """
-    shared, per_area = shared_parameters(), area_parameters(areas)
+    shared, per_area = shared_parameters(identified), area_parameters(areas, identified)
     defects = [p for p in per_area if per_area_group(p.key) == "defects_mean"]
     if warm_start:
         return [FitStage("joint", shared + per_area, [*areas, ALL, *KIND_AREAS], max(20, budget))]
