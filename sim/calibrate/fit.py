@@ -673,6 +673,10 @@ class Calibrator:
         held-out fit and refit the per-area parameters with it (stage ``shrunk``)."""
         params = list({p.key: p for stage in stages for p in stage.params}.values())
         self.pooled = [p for p in params if per_area_group(p.key) is not None]
+        for p in params:  # a start outside the bounds (engaged_priority's default 0) starts at the nearest bound
+            start = self._current(p)
+            if not p.lower <= start <= p.upper:
+                self.values[p.key] = min(max(start, p.lower), p.upper)
         self.match_arrivals()
         history = []
         for stage in stages:
