@@ -415,7 +415,14 @@ def test_an_undefined_abandoned_share_leaves_the_rate_as_observed() -> None:
 def test_fact_targets() -> None:
     facts = fact_targets()
     assert list(facts.columns) == TARGET_COLUMNS
-    assert len(facts) == 1
+    assert list(facts["metric"]) == ["abandoned_fraction", "time_to_approval_median_days",
+                                     "virt_time_to_approval_median_days"]
+    approval = facts.set_index("metric")
+    # facts §1.3: 11 d all nova, 18 d virt, read with 90 % intervals of +-15 % and +-25 %
+    assert approval.loc["time_to_approval_median_days", ["observed", "low", "high"]].tolist() == pytest.approx(
+        [11.0, 9.35, 12.65])
+    assert approval.loc["virt_time_to_approval_median_days", ["observed", "low", "high"]].tolist() == pytest.approx(
+        [18.0, 13.5, 22.5])
     row = facts.iloc[0]
     assert (row["area"], row["phase"], row["metric"], row["n"]) == ("all", "fact", "abandoned_fraction", 0)
     assert math.isnan(row["q"])
@@ -437,7 +444,8 @@ def test_every_fact_target_is_a_simulated_metric() -> None:
 def test_default_parameters_are_inside_their_bounds() -> None:
     template = load_scenario(TEMPLATE)
     dumped = template.model_dump()
-    for p in [*shared_parameters(), *area_parameters(template.area_names)]:
+    # the template starts the default fit (defects alone); --identified starts engaged_priority at its lower bound
+    for p in [*shared_parameters(identified=False), *area_parameters(template.area_names, identified=False)]:
         node = dumped
         for part in p.key.split("."):
             node = node[part]
@@ -495,7 +503,7 @@ def test_calibrate_cli_end_to_end(tmp_path: Path) -> None:
     assert "\nwarmup_days = 182\n" in text
     template.write_text(text.replace("\nwarmup_days = 182\n", "\nwarmup_days = 14\n"), encoding="utf-8")
     out, results, figures = tmp_path / "juno.toml", tmp_path / "res", tmp_path / "fig"
-    result = run_cli("calibrate", "--cycle", "juno", "--budget", "3", "--replications", "1",
+    result = run_cli("calibrate", "--cycle", "juno", "--identified", "--budget", "3", "--replications", "1",
                      "--check-replications", "2", "--workers", "1", "--template", str(template),
                      "--out", str(out), "--results", str(results), "--figures", str(figures), timeout=300)
     assert result.returncode in (0, 3), result.stderr[-3000:]
@@ -537,7 +545,13 @@ def test_calibrate_cli_end_to_end(tmp_path: Path) -> None:
     published = pd.read_csv(results / "published_checks.csv")
     assert list(published["metric"]) == [m for m, _, _ in PUBLISHED]  # every published number has its simulated twin
     assert (published["simulated"] > 0).all() and np.allclose(published["ratio"], published["simulated"] / published["published"])
-    assert "## Checks against published numbers (not fitted)" in out.with_suffix(".md").read_text(encoding="utf-8")
+    report = out.with_suffix(".md").read_text(encoding="utf-8")
+    assert "## Checks against published numbers (time to approval: also fit targets; the rest not fitted)" in report
+    assert "## Shrinkage of the per-area parameters" in report and "| lambda | fold |" in report
+    covariance = pd.read_csv(tmp_path / "juno_covariance.csv", comment="#", index_col="key")
+    assert list(covariance.index) == list(covariance.columns) == list(fitted["key"])
+    assert np.allclose(covariance.to_numpy(), covariance.to_numpy().T) and (np.diag(covariance.to_numpy()) >= 0).all()
+    assert (pd.read_csv(results / "shrinkage_cv.csv")["heldout_mse"] >= 0).all()
     activity = scenario.review.weekly_activity
     assert activity is not None and len(activity) == scenario.run.cycle_weeks
     assert sum(activity) / len(activity) == pytest.approx(1.0, abs=0.01)

@@ -14,6 +14,8 @@ of time to merge, each with the bootstrap standard deviation of log(1 + value) a
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -188,6 +190,20 @@ def targets(cd: CycleData, min_changes: int = 1, n_boot: int = 2000, seed: int =
                 rows.append((area, phase, q, metric_name(phase, q), len(x), float(np.quantile(x, q)),
                              float(low[i]), float(high[i]), float(log_sd[i])))
     return pd.DataFrame(rows, columns=["area", "phase", "q", "metric", "n", "observed", "low", "high", "log_sd"])
+
+
+def split_halves(cd: CycleData, seed: int = 0) -> tuple[CycleData, CycleData]:
+    """The cycle's merged changes split into two halves at random (fixed ``seed``), stratified by
+    model area: each area's changes are shuffled and cut in the middle (the cross-validation of
+    the shrinkage strength fits on one half and scores on the other)."""
+    rng = np.random.default_rng(seed)
+    first: list[int] = []
+    for _, sub in cd.merged.groupby("model_area", sort=True):
+        order = rng.permutation(len(sub))
+        first += list(sub.index[order[: len(sub) // 2]])
+    in_first = cd.merged.index.isin(first)
+    return (dataclasses.replace(cd, merged=cd.merged[in_first]),
+            dataclasses.replace(cd, merged=cd.merged[~in_first]))
 
 
 def weekly_merges(cd: CycleData) -> np.ndarray:

@@ -236,7 +236,8 @@ class Area(_Section):
     )
     attention: float = param(
         1.0, gt=0, le=100, unit="multiplier",
-        source="assumption until fitted (issue 14: an area's slowness is change quality or reviewer attention)",
+        source="fitted by `sim calibrate --identified` (per area, shrunk toward the pooled value, fixed at 1 as "
+               "the reference); 1 = no per-area attention, as in the committed calibration (issue 14)",
         description="Selection weight of the area's changes until their first core review (cores' attention to a "
                     "new change of this area, relative to other areas)",
     )
@@ -333,8 +334,9 @@ class Review(_Section):
     )
     engaged_priority: float = param(
         0.0, ge=0, le=1, unit="share of picks",
-        source="assumption (Thongtanunam et al. 2017: a reviewer's past participation on a patch is the strongest "
-               "predictor of further review); 0 = no priority",
+        source="fitted by `sim calibrate --identified` (mechanism: Thongtanunam et al. 2017, a reviewer's past "
+               "participation on a patch is the strongest predictor of further review); 0 = no priority, as in the "
+               "committed calibration (issue 14)",
         description="Share of a core's picks that go first to waiting changes the core reviewed before (engagement)",
     )
     context_switch_share: float = param(
