@@ -52,15 +52,20 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         import SALib  # noqa: F401
     except ImportError:
         raise InputError("sim sensitivity needs SALib: pip install 'driversplit[notebooks]' (or SALib>=1.5)") from None
-    from sim.outputs.sensitivity_plot import plot_sensitivity, sensitivity_markdown
-    from sim.outputs.figures import save_figure
     from sim.progress import Progress
     from sim.runs.ensemble import load_spec
     from sim.runs.pool import worker_pool
     from sim.runs.runner import TaskCache
     from sim.scenario import load_scenario
     from sim.sensitivity_study import (
-        StudySize, evaluate, morris_design, morris_table, points_frame, ranges_of, sobol_design, sobol_table,
+        StudySize,
+        evaluate,
+        morris_design,
+        morris_table,
+        points_frame,
+        ranges_of,
+        sobol_design,
+        sobol_table,
         top_factors,
     )
 

@@ -22,7 +22,7 @@ def leading_factor(sobol: pd.DataFrame) -> tuple[str, int, int]:
     cells = sobol.groupby(["policy", "outcome"], sort=False)
     leaders = cells.apply(lambda g: g.loc[g["ST"].idxmax(), "factor"], include_groups=False)
     counts = leaders.value_counts()
-    return str(counts.index[0]), int(counts.iloc[0]), int(len(leaders))
+    return str(counts.index[0]), int(counts.iloc[0]), len(leaders)
 
 
 WIDE = 0.25  # a median bootstrap half-width of ST above this makes the title say the indices are uncertain
@@ -81,9 +81,9 @@ def sensitivity_markdown(sobol: pd.DataFrame, ranking: pd.Series, settings: Mapp
     rank = ranking
     lines = [
         "## Sensitivity study", "",
-        f"![sensitivity](sensitivity.png) ([`sensitivity.png`](sensitivity.png), [`sensitivity.svg`](sensitivity.svg))",
+        "![sensitivity](sensitivity.png) ([`sensitivity.png`](sensitivity.png), [`sensitivity.svg`](sensitivity.svg))",
         "", f"**{finding}.**", "",
-        f"Written by `{settings['command']}` (`make sensitivity`; tables in `data/sensitivity/`). Morris screening "
+        (f"Written by `{settings['command']}` (`make sensitivity`; tables in `data/sensitivity/`). Morris screening "
         f"({mor['trajectories']} trajectories, {mor['design_points']} design points) over all {mor['factors']} factors "
         "of `data/ensemble.toml` (fitted parameters on a log scale within their 95 % interval, policy assumptions "
         f"over their stated range), then Sobol first- and total-order indices (N = {sob['N']}, "
@@ -92,7 +92,7 @@ def sensitivity_markdown(sobol: pd.DataFrame, ranking: pd.Series, settings: Mapp
         f"{len(settings['policies']) * len(settings['outcomes'])} effects. Each effect is a policy's paired difference from the "
         f"monolith ({settings['replications_per_scenario_and_point']} replication(s) per scenario and point, one seed). "
         f"Cost: {cost['replications']:,} replications, {cost['wall_seconds']:.0f} s wall, {cost['cpu_seconds']:.0f} s "
-        f"CPU on {cost['machine']['cpus']} CPUs with {cost['workers']} workers.",
+        f"CPU on {cost['machine']['cpus']} CPUs with {cost['workers']} workers."),
         "", "Morris ranking (mean over every policy x outcome of mu* / that effect's largest mu*): "
         + ", ".join(f"`{f}` {v:.2f}" for f, v in rank.head(6).items()) + ".", "",
         "| policy | outcome | factor | S1 (95 % CI) | ST (95 % CI) |", "|---|---|---|---|---|",
