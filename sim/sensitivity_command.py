@@ -197,9 +197,9 @@ def _version() -> str:
 
 
 def _compiled() -> bool:
-    from sim import _compiled
+    from sim._compiled import compiled
 
-    return bool(_compiled.compiled())
+    return bool(compiled())
 
 
 def add_sensitivity_command(sub: argparse._SubParsersAction) -> None:

@@ -35,10 +35,11 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.runs.ensemble import EnsembleSpec, Range, _schema_bounds
+from sim.runs.ensemble import EnsembleSpec, Range
 from sim.runs.metrics import ALL, DRIVERS, NON_DRIVERS
 from sim.runs.runner import METRICS_ONLY, Task, TaskCache, run_tasks
 from sim.scenario import Scenario, load_scenario
+from sim.scenario.schema import allowed_bounds, field_at
 
 # The outcomes of each policy's effect: (name, area, metric, unit).
 OUTCOMES: tuple[tuple[str, str, str, str], ...] = (
@@ -78,7 +79,8 @@ def values_of(ranges: Sequence[Range], unit_row: np.ndarray) -> dict[str, float]
     out = {}
     for r, x in zip(ranges, unit_row):
         if r.kind == "fitted":
-            lo, hi = _schema_bounds(r.key, r.source)
+            info = field_at(tuple(r.key.split(".")))
+            lo, hi = allowed_bounds(info) if info is not None else (-math.inf, math.inf)
             out[r.key] = float(min(max(math.exp(float(x)), lo), hi))
         else:
             out[r.key] = float(x)
