@@ -30,7 +30,8 @@ DEFAULT_TRAJECTORIES = 20
 DEFAULT_SOBOL_N = 256
 DEFAULT_SOBOL_FACTORS = 3
 DEFAULT_REPLICATIONS = 1
-MARKER = "sensitivity.json"
+MARKER = "sensitivity.json"  # the settings
+RESULT_MARKER = "morris.csv"  # marks a directory as this command's result (as robustness.csv the ensemble's)
 FIGURE_FILES = ("sensitivity.png", "sensitivity.svg", "sensitivity.md")
 
 
@@ -82,7 +83,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                          f"(allowed 1 to {len(ranges)})")
     seed = reference.run.seed if args.seed is None else args.seed
     size = StudySize(args.trajectories, args.sobol_n, args.sobol_factors, args.replications, seed, args.sample_seed)
-    out = ResultDirectory(Path(args.out), MARKER, args.force)
+    out = ResultDirectory(Path(args.out), RESULT_MARKER, args.force)
     out.check()
     figures = FilesInto(Path(args.figures), FIGURE_FILES, "sensitivity.md", args.force, "--figures") if args.figures else None
     if figures is not None:
