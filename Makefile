@@ -16,7 +16,7 @@ JUPYTER_ARGS ?=
 UV      ?= uv
 
 .PHONY: figures report run test test-fast calibrate baseline validate bench params notebooks lock \
-        clean-results fast clean-fast
+        clean-results fast clean-fast sensitivity
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,13 @@ calibrate: $(STAMP)
 # Accept the current results of the calibrated scenarios as the CI baseline.
 baseline: $(STAMP)
 	$(BIN)/python -m sim check-baseline --update --workers $(WORKERS)
+
+# The committed sensitivity study: Morris over every factor of data/ensemble.toml, then Sobol on the top ones
+# (data/sensitivity/, figures/sensitivity.*; README "Sensitivity study" gives its cost). Resumes from the cache.
+SENSITIVITY_CACHE ?= results/cache
+sensitivity: $(STAMP)
+	$(BIN)/python -m sim sensitivity --workers $(WORKERS) --cache $(SENSITIVITY_CACHE) --out data/sensitivity \
+	    --figures figures
 
 validate: $(STAMP)
 	$(BIN)/python -m sim validate

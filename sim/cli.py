@@ -1,6 +1,6 @@
 """Command line: ``python -m sim COMMAND`` (installed: ``driversplit COMMAND``). A thin layer over the Python API.
 
-Commands: run, compare, figures, check-baseline, validate, bench, params, data, calibrate, report, ensemble.
+Commands: run, compare, figures, check-baseline, validate, bench, params, data, calibrate, report, ensemble, sensitivity.
 Global options (given before the command): ``--data-dir DIR``, ``-q``/``-v``, ``--version``.
 Building the parser imports nothing heavy (no numpy, scipy, pandas, SimPy, matplotlib, pydantic):
 each command imports what it needs, so ``--help`` answers at once.
@@ -404,11 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
     from sim.calibrate.cli import add_calibrate_command, add_data_commands
     from sim.outputs.report_command import add_report_command
     from sim.outputs.ensemble_command import add_ensemble_command
+    from sim.sensitivity_command import add_sensitivity_command
 
     add_data_commands(sub)
     add_calibrate_command(sub)
     add_report_command(sub)
     add_ensemble_command(sub)
+    add_sensitivity_command(sub)
     return parser
 
 

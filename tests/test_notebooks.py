@@ -36,7 +36,9 @@ CI_PARAMETERS: dict[str, dict[str, object]] = {
                        "PREDICT_CYCLE": "kilo", "PREDICT_REPLICATIONS": 2, "WORKERS": 2},
     "03_policy_comparison": {"REPLICATIONS": 3, "WORKERS": 2},
     "04_what_if": {"REPLICATIONS": 3, "WARMUP_DAYS": 60.0, "CORES": 15, "WORKERS": 2},
-    "05_sensitivity": {"MORRIS_TRAJECTORIES": 2, "SOBOL_N": 4, "REPLICATIONS": 1, "WARMUP_DAYS": 60.0, "WORKERS": 2},
+    # 05 reads the committed study by default; CI reruns one at smoke size (350 short replications).
+    "05_sensitivity": {"RERUN": True, "TRAJECTORIES": 2, "SOBOL_N": 2, "SOBOL_FACTORS": 2, "REPLICATIONS": 1,
+                       "WARMUP_DAYS": 0.0, "WORKERS": 2},
 }
 
 

@@ -287,9 +287,21 @@ def calibration_figures_in(directory: Path) -> list[tuple[str, str]]:
     return [(stem, label) for stem, label in CALIBRATION_STEMS if (Path(directory) / f"{stem}.png").exists()]
 
 
+def sensitivity_section_in(directory: Path) -> list[str]:
+    """A link to the sensitivity study's section (``sensitivity.md``, written by ``sim sensitivity
+    --figures``) when ``directory`` holds one: that study is too costly to rerun with the figures."""
+    if not (Path(directory) / "sensitivity.md").exists():
+        return []
+    return ["", "## Sensitivity study: what the policy effects depend on", "",
+            ("Written by `make sensitivity` (`python -m sim sensitivity`), not by `python -m sim figures`: Morris "
+            "screening over the fitted parameters and policy assumptions, then Sobol indices on the top factors. "
+            "Finding, method, cost and table: [`sensitivity.md`](sensitivity.md); figure: "
+            "[`sensitivity.png`](sensitivity.png), [`sensitivity.svg`](sensitivity.svg).")]
+
+
 def write_readme(directory: Path, outputs: Sequence[FigureOutput], header: Sequence[str],
-                 calibration: Sequence[tuple[str, str]] = ()) -> None:
-    lines = ["# Figures", "", *header, "", *_figure_sections(outputs, calibration), ""]
+                 calibration: Sequence[tuple[str, str]] = (), sensitivity: Sequence[str] = ()) -> None:
+    lines = ["# Figures", "", *header, "", *_figure_sections(outputs, calibration), *sensitivity, ""]
     (directory / "README.md").write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -428,7 +440,7 @@ def make_figures(
                         if robust is not None else [])
         header = [*readme_lines(card, f"{SCORECARD}.png"), *robust_lines, "## Run settings", "",
                   *_make_header(files, seed, replications, n_sweep, overrides)]
-        write_readme(tmp, outputs, header, calibration_figures_in(Path(out_dir)))
+        write_readme(tmp, outputs, header, calibration_figures_in(Path(out_dir)), sensitivity_section_in(Path(out_dir)))
         manifest = {
             "seed": seed,
             "replications": replications,
