@@ -47,6 +47,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import sim
+from sim.cases import format_cases, load_cases, run_cases
 from sim.outputs import plots
 from sim.outputs.findings import Effect, sentence_name, table_effects
 from sim.outputs.report import headline_frame
@@ -203,3 +204,22 @@ if POLICIES[0] == "monolith" and {"lieutenants", "split"} <= set(POLICIES):
     caps = caps.set_index("scenario")["mean"]
     for _, added, cores in groups:  # the cores got exactly the capacity the new people add
         assert abs(caps[added] - caps[cores]) < 1e-9 * caps[added], (added, caps[added], caps[cores])
+
+# %% [markdown]
+# ## Does the model predict what Nova lived through? The natural experiments
+#
+# A policy finding is only as good as the model's response to a change. `data/validation/` holds the changes
+# Nova really went through (its core team cut for Kilo, the Icehouse -> Juno roster and load, Liberty's gate
+# jobs and roster), each with what the data show before and after; `python -m sim validate cases` predicts them
+# with common random numbers (MODEL.md §4.1 says what each miss means for which policy conclusion). A case can
+# be added without code: a TOML file in that directory.
+
+# %%
+cases = run_cases(load_cases(), REPLICATIONS, seed, workers=WORKERS)
+print(format_cases(cases))
+assert np.isfinite(cases["predicted_ratio"]).all() and (cases["replications"] == REPLICATIONS).all()
+held = cases.groupby("case")["holds"].mean()
+display(Markdown("Share of each case's outcomes the model predicts within the case's factor: "
+                 + "; ".join(f"{name} {share:.0%}" for name, share in held.items())
+                 + ". A case that fails says the model's response to that kind of change is not to be trusted "
+                   "as is: read the findings that rest on it (the assumptions table of MODEL.md) with that in mind."))

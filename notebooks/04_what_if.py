@@ -39,11 +39,13 @@ SEED = -1  # -1: the monolith's run.seed
 WORKERS = 2
 CORES = 15  # starting values of the sliders: here, Kilo's roster cut (20 -> 15) and nothing else
 RUNWAY_SLOTS = 0  # 0: no runways
+RUNWAYS_EXCLUSIVE = False  # True: a change without a slot waits unreviewed (the old reading, not as Nova ran them)
 LIEUTENANTS_PER_DRIVER = 0  # 0: no lieutenants
 SPLIT_DRIVERS = []  # e.g. ["libvirt", "vmwareapi"]
 CONFIG_JOBS_PER_DRIVER = 0
 CONFIG_JOB_FAILURE = 0.01
 FROM_CORES = 1.0  # share of lieutenants' and driver teams' capacity taken from nova's cores (0: new people)
+NODES = 0  # test nodes shared by every check and gate job (0: unbounded, the calibrated default)
 
 # %%
 # %matplotlib inline
@@ -96,11 +98,12 @@ else:
 # fair comparison) and from new people at 0; the headline table's "review capacity" row shows the total.
 
 # %%
-def simulate(cores, runway_slots, lieutenants, split, config_jobs, job_failure, from_cores):
+def simulate(cores, runway_slots, runways_exclusive, lieutenants, split, config_jobs, job_failure, from_cores,
+             nodes):
     """Run the monolith and the what-if with common random numbers; show and return the comparison."""
     overrides = what_if_overrides(DRIVERS, cores=cores, runway_slots=runway_slots, lieutenants=lieutenants,
                                   split=split, config_jobs=config_jobs, job_failure=job_failure,
-                                  from_cores=from_cores)
+                                  from_cores=from_cores, runways_exclusive=runways_exclusive, nodes=nodes)
     warmup = warmup_overrides(WARMUP_DAYS if short_warmup else -1)
     what_if = sim.load_scenario(SCENARIOS / ("split.toml" if split else "monolith.toml"), warmup + overrides)
     monolith = sim.load_scenario(SCENARIOS / "monolith.toml", warmup)
@@ -132,12 +135,14 @@ def simulate(cores, runway_slots, lieutenants, split, config_jobs, job_failure, 
 controls = {
     "cores": widgets.IntSlider(value=CORES, min=2, max=40, description="cores"),
     "runway_slots": widgets.IntSlider(value=RUNWAY_SLOTS, min=0, max=40, description="runway slots"),
+    "runways_exclusive": widgets.Checkbox(value=RUNWAYS_EXCLUSIVE, description="exclusive runways"),
     "lieutenants": widgets.IntSlider(value=LIEUTENANTS_PER_DRIVER, min=0, max=4, description="lieutenants"),
     "split": widgets.SelectMultiple(options=DRIVERS, value=tuple(SPLIT_DRIVERS), description="split"),
     "config_jobs": widgets.IntSlider(value=CONFIG_JOBS_PER_DRIVER, min=0, max=20, description="jobs/driver"),
     "job_failure": widgets.FloatSlider(value=CONFIG_JOB_FAILURE, min=0.0, max=0.05, step=0.0025,
                                        readout_format=".4f", description="job failure"),
     "from_cores": widgets.FloatSlider(value=FROM_CORES, min=0.0, max=1.0, step=0.1, description="from cores"),
+    "nodes": widgets.IntSlider(value=NODES, min=0, max=2000, step=50, description="test nodes"),
 }
 widgets.interact_manual.options(manual_name="Run simulation")(simulate, **controls);
 
@@ -147,14 +152,15 @@ widgets.interact_manual.options(manual_name="Run simulation")(simulate, **contro
 # The same function with the parameters cell's values, so that a headless run shows (and checks) a result.
 
 # %%
-comparison, shown = simulate(CORES, RUNWAY_SLOTS, LIEUTENANTS_PER_DRIVER, SPLIT_DRIVERS,
-                             CONFIG_JOBS_PER_DRIVER, CONFIG_JOB_FAILURE, FROM_CORES)
+comparison, shown = simulate(CORES, RUNWAY_SLOTS, RUNWAYS_EXCLUSIVE, LIEUTENANTS_PER_DRIVER, SPLIT_DRIVERS,
+                             CONFIG_JOBS_PER_DRIVER, CONFIG_JOB_FAILURE, FROM_CORES, NODES)
 
 # %%
 what_if = comparison.run("what-if").scenario
 assert what_if.review.cores == CORES and what_if.gate.config_jobs_per_driver == CONFIG_JOBS_PER_DRIVER
 assert ("split" in what_if.policy.mechanisms) == bool(SPLIT_DRIVERS)
 assert ("runways" in what_if.policy.mechanisms) == bool(RUNWAY_SLOTS)
+assert what_if.ci.nodes == (NODES or None) and what_if.policy.runways.exclusive == bool(RUNWAY_SLOTS and RUNWAYS_EXCLUSIVE)
 t = comparison.comparison
 medians = t[(t["metric"] == "time_to_merge_median_days") & (t["area"] == "all")].set_index("scenario")
 assert np.isfinite(medians["mean"]).all() and (medians["mean"] > 0).all()
@@ -165,7 +171,8 @@ arrivals = t[(t["metric"] == "arrivals_per_week") & (t["area"] == "all")].set_in
 if not SPLIT_DRIVERS:  # common random numbers: same arrivals unless split adds follow-up changes
     assert arrivals.loc["what-if", "diff"] == 0
 settings_are_monolith = (CORES == base.review.cores and not RUNWAY_SLOTS and not LIEUTENANTS_PER_DRIVER
-                         and not SPLIT_DRIVERS and CONFIG_JOBS_PER_DRIVER == base.gate.config_jobs_per_driver)
+                         and not SPLIT_DRIVERS and CONFIG_JOBS_PER_DRIVER == base.gate.config_jobs_per_driver
+                         and not NODES)
 if settings_are_monolith:
     assert (d.fillna(0) == 0).all(), "the what-if is the monolith: every paired difference must be 0"
 if bias is not None:  # the bias table's short-warm-up monolith is this comparison's monolith (same seed)

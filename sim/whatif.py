@@ -23,6 +23,8 @@ def what_if_overrides(
     config_jobs: int = 0,
     job_failure: float = 0.01,
     from_cores: float = 1.0,
+    runways_exclusive: bool = False,
+    nodes: int = 0,
 ) -> list[str]:
     """``section.key=value`` overrides of the monolith for one setting.
 
@@ -31,6 +33,9 @@ def what_if_overrides(
     driver cannot have both). Split drivers keep the team sizes of the scenario they are applied to.
     ``from_cores``: the share of the lieutenants' and driver teams' capacity taken from nova's cores
     (1: equal total review capacity; 0: they are new people), ``policy.staffing.from_cores``.
+    ``runways_exclusive``: runways as an exclusive hold (a change without a slot waits unreviewed)
+    rather than as Nova ran them. ``nodes``: test nodes for every check and gate job (``ci.nodes``;
+    0 leaves the pool unbounded).
     """
     split = [d for d in drivers if d in split]
     kept = [d for d in drivers if d not in split]
@@ -41,6 +46,10 @@ def what_if_overrides(
            f"gate.config_job_false_failure_prob={job_failure}", f"policy.staffing.from_cores={from_cores}"]
     if runway_slots:
         out.append(f"policy.runways.slots={runway_slots}")
+        if runways_exclusive:
+            out.append("policy.runways.exclusive=true")
+    if nodes:
+        out.append(f"ci.nodes={nodes}")
     if lieutenants and kept:
         out += [f"policy.lieutenants.per_driver={lieutenants}", f"policy.lieutenants.drivers={_toml(kept)}"]
     if split:

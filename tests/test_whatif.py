@@ -29,6 +29,15 @@ def test_what_if_composes_mechanisms_and_keeps_lieutenants_off_split_drivers() -
     assert sc.mechanism_drivers("split") == ("vmwareapi", "hyperv")
     assert set(sc.mechanism_drivers("lieutenants")) == {"libvirt", "xenapi", "ironic"}
     assert sc.gate.config_jobs_per_driver == 3 and sc.gate.config_job_false_failure_prob == 0.02
+    assert sc.ci.nodes is None and not sc.policy.runways.exclusive  # the calibrated defaults unless asked
+
+
+def test_what_if_sets_the_test_nodes_and_the_exclusive_runways_reading() -> None:
+    sc = load_scenario(SCENARIOS / "monolith.toml",
+                       what_if_overrides(DRIVERS, cores=20, runway_slots=3, runways_exclusive=True, nodes=400))
+    assert sc.ci.nodes == 400 and sc.policy.runways.exclusive and sc.policy.runways.slots == 3
+    no_runways = load_scenario(SCENARIOS / "monolith.toml", what_if_overrides(DRIVERS, cores=20, runways_exclusive=True))
+    assert "runways" not in no_runways.policy.mechanisms and not no_runways.policy.runways.exclusive
 
 
 def test_overrides_at_writes_every_key_and_rounds_integer_factors() -> None:

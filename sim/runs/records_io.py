@@ -11,7 +11,7 @@ import gzip
 import io
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import pandas as pd
 
@@ -93,7 +93,7 @@ class ChangesWriter:
             self._csv.close()
         self._parquet = self._csv = None
 
-    def __enter__(self) -> ChangesWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
