@@ -53,11 +53,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         import SALib  # noqa: F401
     except ImportError:
         raise InputError("sim sensitivity needs SALib: pip install 'driversplit[notebooks]' (or SALib>=1.5)") from None
+    from sim.outputs.ensemble_command import policy_study
     from sim.progress import Progress
-    from sim.runs.ensemble import load_spec
     from sim.runs.pool import worker_pool
     from sim.runs.runner import TaskCache
-    from sim.scenario import load_scenario
     from sim.sensitivity_study import (
         StudySize,
         evaluate,
@@ -70,13 +69,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         top_factors,
     )
 
-    scenario_dir = Path(args.scenario_dir) if args.scenario_dir else paths.SCENARIOS
-    files = [scenario_dir / f"{name}.toml" for name in paths.POLICY_SCENARIOS]
-    reference = load_scenario(files[0], args.set or ())
-    for f in files[1:]:
-        load_scenario(f, args.set or ())  # bad input fails here, before any simulation
-    spec_path = Path(args.spec) if args.spec else paths.DATA / "ensemble.toml"
-    spec = load_spec(spec_path, reference)
+    files, reference, spec_path, spec = policy_study(args)
     ranges = ranges_of(spec)
     if args.sobol_factors > len(ranges):
         raise InputError(f"--sobol-factors {args.sobol_factors}: the spec {spec_path} has only {len(ranges)} factors "

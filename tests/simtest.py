@@ -18,6 +18,7 @@ import math
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -143,3 +144,19 @@ def run_in_process(argv: Sequence[str], seconds: float = 60.0) -> tuple[int, str
 
 def frame_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True), check_exact=True)
+
+
+def kill_mid_study(proc: subprocess.Popen[bytes], done: Path, at_least: int, total: int, seconds: float) -> int:
+    """SIGKILL ``proc`` (a study writing one marker per finished task into ``done``) once at least
+    ``at_least`` tasks are done, or after ``seconds``; assert the kill came mid-way and return the
+    number of tasks done then."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        if done.is_dir() and len(list(done.glob("*.json"))) >= at_least:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    at_kill = len(list(done.glob("*.json")))
+    assert at_least <= at_kill < total, f"killed with {at_kill} of {total} tasks cached: not mid-way"
+    return at_kill

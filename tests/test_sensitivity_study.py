@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from simtest import ROOT, run_cli
+from simtest import ROOT, kill_mid_study, run_cli
 
 from sim import paths
 from sim.runs.runner import METRICS_ONLY
@@ -97,15 +95,7 @@ def test_a_killed_study_resumes_to_the_same_bytes_and_a_repeat_costs_nothing(spe
                                  "--workers", "2"),
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None:
-        if done.is_dir() and len(list(done.glob("*.json"))) >= 5:
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    at_kill = len(list(done.glob("*.json")))
-    assert 5 <= at_kill < 80, f"killed with {at_kill} of 80 tasks cached: not mid-way"
+    at_kill = kill_mid_study(proc, done, 5, 80, 300)
     assert not out.exists()
 
     for attempt in ("resume", "repeat"):

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import Executor, Future
 
 import pandas as pd
 import pytest
-from simtest import MMC, ROOT
+from simtest import MMC, ROOT, kill_mid_study
 
 from sim.runs import study
 from sim.runs.runner import REPLICATION, run_replications
@@ -122,15 +120,7 @@ def test_a_killed_study_resumes_with_identical_bytes(tmp_path):
     resumed = tmp_path / "resumed"
     proc = subprocess.Popen(_sim(*RUN, "--out", str(resumed), "--cache", str(cache)), cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if done.is_dir() and len(list(done.glob("*.json"))) >= 3:
-            break
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    cached_at_kill = len(list(done.glob("*.json")))
-    assert 3 <= cached_at_kill < 16, f"killed with {cached_at_kill} of 16 tasks cached: not mid-way"
+    cached_at_kill = kill_mid_study(proc, done, 3, 16, 120)
     assert not resumed.exists()
 
     rerun = subprocess.run(_sim(*RUN, "--out", str(resumed), "--cache", str(cache)), cwd=ROOT, env=env,

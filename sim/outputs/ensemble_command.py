@@ -14,12 +14,33 @@ import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sim import argtypes, paths
 from sim.safe_output import ResultDirectory
 
+if TYPE_CHECKING:
+    from sim.runs.ensemble import EnsembleSpec
+    from sim.scenario import Scenario
+
 DEFAULT_DRAWS = 50
 DEFAULT_REPLICATIONS = 2
+def policy_study(args: argparse.Namespace) -> tuple[list[Path], Scenario, Path, EnsembleSpec]:
+    """The policy scenario files of ``args`` (``--scenario-dir``; the monolith first), the reference
+    scenario (with ``--set``) and the ensemble spec (``--spec``) the ensemble and the sensitivity
+    study draw from. Every file is read here, so bad input fails before any simulation."""
+    from sim.runs.ensemble import load_spec
+    from sim.scenario import load_scenario
+
+    scenario_dir = Path(args.scenario_dir) if args.scenario_dir else paths.SCENARIOS
+    files = [scenario_dir / f"{name}.toml" for name in paths.POLICY_SCENARIOS]
+    reference = load_scenario(files[0], args.set or ())
+    for f in files[1:]:
+        load_scenario(f, args.set or ())
+    spec_path = Path(args.spec) if args.spec else paths.DATA / "ensemble.toml"
+    return files, reference, spec_path, load_spec(spec_path, reference)
+
+
 def ensemble_output(out: Path, force: bool = False) -> ResultDirectory:
     return ResultDirectory(out, "robustness.csv", force)
 
@@ -28,17 +49,10 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     # Heavy imports here, not at the top: building the parser must stay fast (python -m sim --help).
     from sim.outputs.robustness import HEADLINES, robustness_markdown
     from sim.progress import Progress
-    from sim.runs.ensemble import AGREEMENT, draw_parameters, load_spec, robustness, run_ensemble
+    from sim.runs.ensemble import AGREEMENT, draw_parameters, robustness, run_ensemble
     from sim.runs.pool import worker_pool
-    from sim.scenario import load_scenario
 
-    scenario_dir = Path(args.scenario_dir) if args.scenario_dir else paths.SCENARIOS
-    files = [scenario_dir / f"{name}.toml" for name in paths.POLICY_SCENARIOS]
-    reference = load_scenario(files[0], args.set or ())
-    for f in files[1:]:
-        load_scenario(f, args.set or ())  # bad input fails here, before any simulation
-    spec_path = Path(args.spec) if args.spec else paths.DATA / "ensemble.toml"
-    spec = load_spec(spec_path, reference)
+    files, reference, spec_path, spec = policy_study(args)
     seed = reference.run.seed if args.seed is None else args.seed
     out = ensemble_output(Path(args.out), args.force)
     out.check()
