@@ -50,13 +50,14 @@ NUMBER_PROBES = ("0", "-1", HUGE, "abc", "", "1.5", "nan")  # each kept for an o
 # Options where a huge value is meant to be accepted: a seed (the schema's run.seed has no upper bound)
 # and --workers (capped at the replications and the machine's cores). Any other count of work given
 # HUGE must be refused before the work starts (as --replications is, at the schema's cap).
-UNBOUNDED_BY_DESIGN = {"seed", "workers"}
+UNBOUNDED_BY_DESIGN = {"seed", "sample_seed", "workers"}
 HUGE_SECONDS = 5  # a huge count that is not refused at once is doing the work: stop it sooner
 
 # Path-like options, by (command, dest): what the command expects there.
 IN_SCENARIO, IN_TOML, IN_CSV, IN_DIR, IN_OUT_MD = "scenario file", "TOML file", "CSV file", "input dir", "markdown"
 OUT_DIR, OUT_FILE, BASELINE_DIR = "output dir", "output file", "baseline dir"
 OUT_FIGURES, OUT_CALIBRATION_FIGURE = "figures dir", "calibration figure dir"  # directories shared with other files
+OUT_SENSITIVITY_FIGURE = "sensitivity figure dir"
 PATH_KINDS: dict[tuple[str, str], str] = {
     ("run", "scenario"): IN_SCENARIO, ("run", "out"): OUT_DIR,
     ("compare", "scenarios"): IN_SCENARIO, ("compare", "out"): OUT_DIR,
@@ -74,6 +75,8 @@ PATH_KINDS: dict[tuple[str, str], str] = {
     ("report", "figures"): IN_DIR, ("report", "out"): OUT_DIR, ("report", "calibration"): IN_DIR,
     ("report", "screenshot"): OUT_FILE,
     ("ensemble", "spec"): IN_TOML, ("ensemble", "scenario_dir"): IN_DIR, ("ensemble", "out"): OUT_DIR,
+    ("sensitivity", "spec"): IN_TOML, ("sensitivity", "scenario_dir"): IN_DIR, ("sensitivity", "out"): OUT_DIR,
+    ("sensitivity", "figures"): OUT_SENSITIVITY_FIGURE,
 }
 # String options that name no file; and --cache, a directory that only ever gains its own files (any
 # directory will do; tests/test_study.py checks a file in its place is refused).
@@ -180,6 +183,8 @@ def base_arguments(command: str, s: Scratch, mode: str | None = None) -> dict[st
         "params": {},
         "report": {"--figures": [str(ROOT / "figures")], "--out": [str(s.out("report"))]},  # reads, no simulation
         "ensemble": {"--draws": ["1"], "--replications": ["1"], "--workers": ["1"], "--out": [str(s.out("ensemble"))]},
+        "sensitivity": {"--trajectories": ["2"], "--sobol-n": ["2"], "--sobol-factors": ["1"], "--replications": ["1"],
+                        "--workers": ["1"], "--out": [str(s.out("sensitivity"))]},
         # The repository's own clone, only read (its --areas and --out are checked before its history).
         "data extract": {"--repo": [str(ROOT)], "--branch": ["HEAD"], "--out": [str(s.out("changes.csv"))]},
         "data summary": {"--cycle": ["juno"], "--bootstrap": ["0"]},
@@ -267,6 +272,8 @@ BAD_PATHS: dict[str, dict[str, Maker]] = {
     OUT_CALIBRATION_FIGURE: {"a-file": A_FILE, "under-a-file": UNDER_A_FILE,
                              "foreign-figure": lambda d: _dir(d / "foreign_figs", "calibration_juno.png",
                                                               "calibration_kilo.png")},
+    OUT_SENSITIVITY_FIGURE: {"a-file": A_FILE, "under-a-file": UNDER_A_FILE,
+                             "foreign-figure": lambda d: _dir(d / "foreign_figs", "sensitivity.png")},  # no sensitivity.md: not ours
     OUT_FILE: {"a-directory": lambda d: _dir(d / "out_dir.csv"), "under-a-file": UNDER_A_FILE,
                "foreign-file": lambda d: _file(d / "foreign.csv", b"not driversplit's\n")},
 }

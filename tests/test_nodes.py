@@ -263,8 +263,8 @@ def test_a_small_pool_makes_nova_wait_and_is_reported() -> None:
 def test_what_if_scenarios_differ_only_in_policy_and_where_the_configuration_jobs_run() -> None:
     """monolith_all_ci and split_all_ci: the same pool and jobs; the split's drivers run theirs in their own
     repositories only, so nova's changes outside the drivers run 100 fewer jobs there."""
-    mono = load_scenario(SCENARIOS / "monolith_all_ci.toml")
-    split = load_scenario(SCENARIOS / "split_all_ci.toml")
+    mono = load_scenario(SCENARIOS / "whatif" / "monolith_all_ci.toml")
+    split = load_scenario(SCENARIOS / "whatif" / "split_all_ci.toml")
     assert mono.ci.nodes == split.ci.nodes is not None
     assert mono.gate.config_jobs_per_driver == split.gate.config_jobs_per_driver == 20
     assert not split.policy.split.config_jobs_in_nova
@@ -273,7 +273,7 @@ def test_what_if_scenarios_differ_only_in_policy_and_where_the_configuration_job
     m, s = job_tables(mono), job_tables(split)
     assert m.gate_nodes[nova_area] - s.gate_nodes[nova_area] == 20 * drivers == 100
     assert m.check_nodes[nova_area] - s.check_nodes[nova_area] == 100
-    kept = job_tables(load_scenario(SCENARIOS / "split_all_ci.toml", overrides=["policy.split.config_jobs_in_nova=true"]))
+    kept = job_tables(load_scenario(SCENARIOS / "whatif" / "split_all_ci.toml", overrides=["policy.split.config_jobs_in_nova=true"]))
     assert kept.gate_nodes[nova_area] == m.gate_nodes[nova_area]
 
 
