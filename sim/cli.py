@@ -463,6 +463,10 @@ def _configure_logging(level: int = logging.INFO) -> None:
         logger.addHandler(handler)
         logger.propagate = False
     logger.setLevel(level)
+    if level >= logging.WARNING:
+        # -q: matplotlib's font fallback ("findfont: ... not found. Falling back to DejaVu Sans", on
+        # installs without its bundled math fonts) is not ours to report; the figures still draw.
+        logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -230,7 +230,8 @@ def calibrate_cycle(
     with outputs.results.commit() as tmp:
         fit.intervals.to_csv(tmp / "fitted.csv", index=False)
         pd.DataFrame(fit.stages).to_csv(tmp / "stages.csv", index=False)
-        fit.cross_validation.to_csv(tmp / "shrinkage_cv.csv", index=False)
+        if not fit.cross_validation.empty:  # only a fit with shrinkage has a cross-validation table
+            fit.cross_validation.to_csv(tmp / "shrinkage_cv.csv", index=False)
         _write_check(check, tmp)
     command = (f"python -m sim calibrate --cycle {cycle}{' --warm-start' if warm_start else ''}"
                f"{' --identified' if identified else ''}")

@@ -68,6 +68,9 @@ class ChangesWriter:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
+            # Arrow's own SIGINT handler, active during some of its calls, can consume a Ctrl-C that lands
+            # in a write (the run then went on to the end): leave signals to Python's handlers.
+            pa.lib.enable_signal_handlers(False)
             if self._parquet is None:
                 table = pa.Table.from_pandas(frame, preserve_index=False)
                 self._parquet = pq.ParquetWriter(self.path, table.schema, compression="zstd")
