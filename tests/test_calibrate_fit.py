@@ -444,7 +444,7 @@ def test_every_fact_target_is_a_simulated_metric() -> None:
 def test_default_parameters_are_inside_their_bounds() -> None:
     template = load_scenario(TEMPLATE)
     dumped = template.model_dump()
-    # the template starts the default fit (defects alone); --identified starts engaged_priority at its lower bound
+    # the template starts the --defects-only fit; the default fit starts engaged_priority at its lower bound
     for p in [*shared_parameters(identified=False), *area_parameters(template.area_names, identified=False)]:
         node = dumped
         for part in p.key.split("."):
@@ -503,7 +503,7 @@ def test_calibrate_cli_end_to_end(tmp_path: Path) -> None:
     assert "\nwarmup_days = 182\n" in text
     template.write_text(text.replace("\nwarmup_days = 182\n", "\nwarmup_days = 14\n"), encoding="utf-8")
     out, results, figures = tmp_path / "juno.toml", tmp_path / "res", tmp_path / "fig"
-    result = run_cli("calibrate", "--cycle", "juno", "--identified", "--budget", "3", "--replications", "1",
+    result = run_cli("calibrate", "--cycle", "juno", "--budget", "3", "--replications", "1",
                      "--check-replications", "2", "--workers", "1", "--template", str(template),
                      "--out", str(out), "--results", str(results), "--figures", str(figures), timeout=300)
     assert result.returncode in (0, 3), result.stderr[-3000:]

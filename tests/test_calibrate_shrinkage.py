@@ -18,9 +18,11 @@ from sim.calibrate.fit import (
     Shrinkage,
     StrengthSelection,
     area_parameters,
+    choose_strength,
     default_stages,
     fact_targets,
     gaussian_rows,
+    heldout_errors,
     per_area_group,
     robust_cost,
     set_values,
@@ -81,7 +83,9 @@ def test_every_area_has_defects_and_attention_and_an_anchor_fixes_the_pooled_att
     assert per_area_group("review.engaged_priority") is None
     assert "review.engaged_priority" in [p.key for p in shared_parameters()]
     rounds = next(s for s in default_stages(areas, 100) if s.name == "rounds")
-    assert all(per_area_group(p.key) == "defects_mean" for p in rounds.params)  # moment matching moves defects only
+    assert {per_area_group(p.key) for p in rounds.params} == {"defects_mean", "attention"}  # split between them
+    plain = next(s for s in default_stages(areas, 100, identified=False) if s.name == "rounds")
+    assert all(per_area_group(p.key) == "defects_mean" for p in plain.params)  # without attention: defects only
 
 
 def test_time_to_approval_are_fit_targets() -> None:
@@ -128,9 +132,53 @@ def test_stage_residuals_carry_the_penalty_rows_and_cross_validation_scores_each
     # held-out error per strength and fold; the best strength is the least mean error
     selection = StrengthSelection([(near, far), (far, near)], (0.1, 10.0), 3)
     cv = calibrator.cross_validate(params, ["api", "libvirt"], selection)
-    assert list(cv.columns) == ["strength", "fold", "train_cost", "heldout_mse"]
+    assert list(cv.columns) == ["strength", "fold", "train_cost", "heldout_mse", "heldout_n", "heldout_sq_sd"]
     assert cv[["strength", "fold"]].values.tolist() == [[0.1, 1], [0.1, 2], [10.0, 1], [10.0, 2]]
     assert (cv["heldout_mse"] >= 0).all()
     assert calibrator.values == base.values  # the folds refit copies, not the calibrator itself
     assert set_values(SMALL, {})["areas"]["libvirt"]["attention"] == 0.5
     assert FitStage("x", params, ["api"], 1).max_evaluations == 1
+
+
+def test_moment_matching_splits_the_slowdown_between_defects_and_attention() -> None:
+    """One moment-matching step with an area's revision-phase p75 four times too short (in 1 + days):
+    alone, its defects go x4; with its attention fitted too, defects x2 and attention / 2 (equal
+    log moves, the shrinkage prior's preferred split)."""
+    calibrator = Calibrator(SMALL, fact_targets().iloc[:1], {"api": 2.0, "libvirt": 1.5}, replications=range(1),
+                            seed=3, log=quiet)
+    simulated = calibrator.simulate()
+    p75 = simulated["mean"][("libvirt", "revision_phase_p75_days")]
+    target = pd.DataFrame([("libvirt", "revision", 0.75, "revision_phase_p75_days", 50, 4 * (1 + p75) - 1,
+                            0.0, 0.0, 0.1)], columns=["area", "phase", "q", "metric", "n", "observed", "low", "high",
+                                                      "log_sd"])
+    defects, attention = (Free("areas.libvirt.defects_mean", 0.1, 100, "libvirt"),
+                          Free("areas.libvirt.attention", 0.01, 10, "libvirt"))
+    alone = calibrator.retarget(target, None)
+    alone.simulate = lambda values=None: simulated  # type: ignore[method-assign]
+    alone.match_rounds([defects], 1)
+    assert alone.values[defects.key] == pytest.approx(4 * 3.0)
+    both = calibrator.retarget(target, None)
+    both.simulate = lambda values=None: simulated  # type: ignore[method-assign]
+    both.match_rounds([defects, attention], 1)
+    assert both.values[defects.key] == pytest.approx(2 * 3.0)
+    assert both.values[attention.key] == pytest.approx(0.5 / 2)
+
+
+def test_one_standard_error_rule_takes_the_strongest_shrinkage_the_held_out_error_cannot_tell_apart() -> None:
+    def cv(means: dict[float, float], sd: float, n: int = 50) -> pd.DataFrame:
+        return pd.DataFrame([(lam, fold, 0.0, m, n, sd) for lam, m in means.items() for fold in (1, 2)],
+                            columns=["strength", "fold", "train_cost", "heldout_mse", "heldout_n", "heldout_sq_sd"])
+
+    means = {0.1: 1.80, 1.0: 1.78, 3.0: 1.83, 10.0: 1.95}
+    # pooled over both folds' 100 targets: se = sd / 10
+    errors = heldout_errors(cv(means, sd=1.0))
+    assert errors.loc[1.0, "mean"] == pytest.approx(1.78) and errors.loc[1.0, "se"] == pytest.approx(1.0 / math.sqrt(100),
+                                                                                                       rel=1e-2)
+    assert choose_strength(cv(means, sd=1.0)) == 3.0  # 1.83 <= 1.78 + 0.1; 1.95 is not
+    assert choose_strength(cv(means, sd=2.0)) == 10.0  # noisier held-out targets: even 1.95 is within 0.2
+    assert choose_strength(cv(means, sd=0.0)) == 1.0  # no noise: the least error itself
+    # folds that disagree widen the standard error (between-fold spread counts)
+    split = cv(means, sd=0.0)
+    split.loc[split["fold"] == 1, "heldout_mse"] -= 0.3
+    split.loc[split["fold"] == 2, "heldout_mse"] += 0.3
+    assert heldout_errors(split).loc[1.0, "se"] == pytest.approx(0.3 / math.sqrt(99), rel=1e-3)

@@ -193,7 +193,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.calibrate.pipeline import calibrate_cycle, predict_cycle
 
     fit_only = {"--template": args.template, "--budget": args.budget, "--replications": args.replications,
-                "--warm-start": args.warm_start or None, "--identified": args.identified or None}
+                "--warm-start": args.warm_start or None, "--defects-only": args.defects_only or None}
     misplaced = ([flag for flag, value in fit_only.items() if value is not None] if args.predict_from
                  else ["--changes"] if args.changes else [])
     if misplaced:
@@ -214,7 +214,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                                     replications=args.replications or DEFAULT_REPLICATIONS,
                                     check_replications=args.check_replications, seed=args.seed, workers=args.workers,
                                     force=args.force, cache=_cache(args), warm_start=args.warm_start,
-                                    identified=args.identified)
+                                    identified=not args.defects_only)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -276,10 +276,11 @@ def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
                      help=f"simulation evaluations of the least-squares stages, 0 to {MAX_BUDGET:,} (default "
                           f"{DEFAULT_BUDGET}; each stage runs at least its floor: 10 shared + 20 joint, so 0 gives the "
                           "smallest fit)")
-    cal.add_argument("--identified", action="store_true",
-                     help="fit per-area attention and engagement beside the per-area defects, with a shrinkage prior "
-                          "whose strength is chosen by 2-fold cross-validation (issue 14; not yet the default: its "
-                          "fit met 18 of 19 criteria)")
+    cal.add_argument("--defects-only", action="store_true",
+                     help="the earlier fit (before issue 14): every per-area difference read as change quality "
+                          "(defects_mean), no per-area attention, no engagement, no shrinkage prior; by default the "
+                          "fit also fits per-area attention and engagement, with a shrinkage prior whose strength is "
+                          "chosen by 2-fold cross-validation")
     cal.add_argument("--warm-start", action="store_true",
                      help="start at the template's values as at an optimum: skip the shared and moment-matching "
                           "stages and spend the budget on the joint stage")

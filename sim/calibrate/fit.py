@@ -518,15 +518,22 @@ class Calibrator:
                 self.progress = None
 
     def match_rounds(self, params: Sequence[Free], iterations: int) -> dict[str, Any]:
-        """Per-area latent defects (``params``) by moment matching: scale each area's defects by
-        the ratio of observed to simulated revision-phase p75 (in 1 + days), a few times.
+        """Per-area latent defects (and, when ``params`` has them, attention) by moment matching:
+        move each area towards the ratio of observed to simulated revision-phase p75 (in 1 + days),
+        a few times.
 
         The revision phase is where areas differ (study §1), and its p75 grows with the rounds a
-        change needs, so the map is monotone and the iteration settles quickly; it gives the joint
-        least-squares stage a start near the optimum.
+        change needs and falls with the cores' attention, so the map is monotone and the iteration
+        settles quickly; it gives the joint least-squares stage a start near the optimum. With both
+        per-area quantities the ratio is split equally in log space (defects x sqrt(ratio),
+        attention / sqrt(ratio)): the split the shrinkage prior, which penalises both log
+        deviations alike, prefers when no target tells them apart. Moving defects alone started
+        the joint stage in the basin where a slow, small area (Hyper-V) is all defects, at their
+        bound, and the joint stage did not leave it.
         """
         metric = "revision_phase_p75_days"
         observed = self.targets[self.targets["metric"] == metric].set_index("area")["observed"]
+        areas_with = {p.area for p in params if per_area_group(p.key) == "attention"}
         start = self.evaluations
         with self._counting(iterations, "rounds"):
             for _ in range(iterations):
@@ -536,7 +543,9 @@ class Calibrator:
                     if p.area not in observed.index or not np.isfinite(simulated):
                         continue
                     ratio = (1.0 + observed[p.area]) / (1.0 + simulated)
-                    self.values[p.key] = float(np.clip(self._current(p) * ratio, p.lower, p.upper))
+                    power = 0.5 if p.area in areas_with else 1.0
+                    power = -power if per_area_group(p.key) == "attention" else power
+                    self.values[p.key] = float(np.clip(self._current(p) * ratio**power, p.lower, p.upper))
         cost = robust_cost(self.residuals(self.simulate()))
         self.log(f"  stage rounds: cost {cost:.1f}, {self.evaluations - start} evaluations")
         return {"stage": "rounds", "evaluations": self.evaluations - start, "cost": cost, "status": "moment matching"}
@@ -631,7 +640,9 @@ class Calibrator:
         refit per fold instead of a simulated one: the per-area values move little from the full
         fit's, and a simulated refit per fold and strength would cost ~20 evaluations each.
 
-        Columns: strength, fold, train_cost (robust cost incl. penalty), heldout_mse.
+        Columns: strength, fold, train_cost (robust cost incl. penalty), heldout_mse, and the
+        number of held-out targets and the sd of their squared residuals (for the standard error
+        of :func:`choose_strength`).
         """
         base, slopes = self.metric_jacobian(params)
         x0 = np.array([math.log(self._current(p)) for p in params])
@@ -663,10 +674,12 @@ class Calibrator:
 
                 x = least_squares(fun, x0, bounds=(lower, upper), method="trf", loss="soft_l1",
                                   f_scale=ROBUST_SCALE).x
-                r = test_r(x)
-                rows.append((strength, k + 1, robust_cost(fun(x)), float(np.mean(r * r))))
+                squared = test_r(x) ** 2
+                rows.append((strength, k + 1, robust_cost(fun(x)), float(np.mean(squared)), len(squared),
+                             float(np.std(squared, ddof=1)) if len(squared) > 1 else 0.0))
                 self.log(f"  cv: lambda {strength:g}, fold {k + 1}: held-out mean squared residual {rows[-1][3]:.3f}")
-        return pd.DataFrame(rows, columns=["strength", "fold", "train_cost", "heldout_mse"])
+        return pd.DataFrame(rows, columns=["strength", "fold", "train_cost", "heldout_mse", "heldout_n",
+                                           "heldout_sq_sd"])
 
     def fit(self, stages: Sequence[FitStage], selection: StrengthSelection | None = None) -> FitResult:
         """Run ``stages``; with ``selection`` (and a shrinkage), choose the shrinkage strength by
@@ -689,9 +702,10 @@ class Calibrator:
         if selection is not None and self.shrinkage is not None and self.pooled:
             areas = sorted({p.area for p in self.pooled})
             cv = self.cross_validate(self.pooled, areas, selection)
-            best = cv.groupby("strength")["heldout_mse"].mean().idxmin()
-            self.shrinkage = dataclasses.replace(self.shrinkage, strength=float(best))
-            self.log(f"  shrinkage strength {best:g} (least held-out error)")
+            best = choose_strength(cv)
+            self.shrinkage = dataclasses.replace(self.shrinkage, strength=best)
+            self.log(f"  shrinkage strength {best:g} (the strongest within one standard error of the least "
+                     "held-out error)")
             history.append(self.run_stage(FitStage("shrunk", self.pooled, areas, selection.max_evaluations)))
             self.match_arrivals()
         intervals = self.intervals(params)
@@ -700,6 +714,32 @@ class Calibrator:
         strength = self.shrinkage.strength if self.shrinkage is not None else 0.0
         return FitResult(dict(self.values), intervals, raw, self.evaluations, 0.5 * float(final @ final), history,
                          self.covariance, cv, strength)
+
+
+def heldout_errors(cv: pd.DataFrame) -> pd.DataFrame:
+    """Per shrinkage strength: the mean squared held-out residual over every fold's held-out
+    targets pooled, and its standard error (sd of the pooled squared residuals / sqrt(n))."""
+    def pooled(group: pd.DataFrame) -> pd.Series:
+        n = group["heldout_n"].to_numpy(dtype=float)
+        mean = float(np.average(group["heldout_mse"], weights=n))
+        within = (n - 1) * group["heldout_sq_sd"].to_numpy() ** 2
+        between = n * (group["heldout_mse"].to_numpy() - mean) ** 2
+        sd = math.sqrt(float(within.sum() + between.sum()) / max(1.0, n.sum() - 1))
+        return pd.Series({"mean": mean, "se": sd / math.sqrt(n.sum())})
+
+    return pd.DataFrame({s: pooled(g) for s, g in cv.groupby("strength")}).T.rename_axis("strength")
+
+
+def choose_strength(cv: pd.DataFrame) -> float:
+    """The one-standard-error rule (Hastie, Tibshirani & Friedman, *Elements of Statistical
+    Learning*, 2nd ed., §7.10): the strongest shrinkage whose mean held-out error is within one
+    standard error of the least one. When the held-out error is flat over the grid (the per-area
+    targets are noisy), the least error alone picks a strength by noise; the rule picks the
+    simplest model the held-out data cannot tell from the best."""
+    errors = heldout_errors(cv)
+    best = errors["mean"].idxmin()
+    within = errors.index[errors["mean"] <= errors.loc[best, "mean"] + errors.loc[best, "se"]]
+    return float(max(within))
 
 
 def default_stages(areas: Sequence[str], budget: int, warm_start: bool = False,
@@ -711,11 +751,10 @@ def default_stages(areas: Sequence[str], budget: int, warm_start: bool = False,
     ``identified``: attention per area and engagement fitted too (issue 14).
     """
     shared, per_area = shared_parameters(identified), area_parameters(areas, identified)
-    defects = [p for p in per_area if per_area_group(p.key) == "defects_mean"]
     if warm_start:
         return [FitStage("joint", shared + per_area, [*areas, ALL, *KIND_AREAS], max(20, budget))]
     return [
         FitStage("shared", shared, [ALL, *KIND_AREAS], max(10, budget // 4)),
-        FitStage("rounds", defects, list(areas), 6),
+        FitStage("rounds", per_area, list(areas), 6),
         FitStage("joint", shared + per_area, [*areas, ALL, *KIND_AREAS], max(20, budget - budget // 4)),
     ]

@@ -15,7 +15,6 @@ of time to merge, each with the bootstrap standard deviation of log(1 + value) a
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from sim.outputs.findings import parameter_words
 from sim.outputs.style import new_figure, policy_colours, set_caption, set_title, styled
 
 
@@ -36,7 +37,7 @@ def finding_text(sobol: pd.DataFrame, n: int) -> str:
     width = float(sobol["ST_conf"].median())
     caveat = (f"; with N = {n} the intervals are wide (median ±{width:.2f}), a ranking not a measure"
               if width > WIDE else "")
-    return (f"Of the uncertain inputs, {factor} moves the policies' effects most: largest total Sobol index in "
+    return (f"Of the uncertain inputs, {parameter_words(factor)} moves the policies' effects most: largest total Sobol index in "
             f"{led} of {cells} policy x outcome effects (median ST {share:.2f}){caveat}")
 
 
@@ -61,7 +62,7 @@ def plot_sensitivity(sobol: pd.DataFrame, settings: Mapping[str, Any]) -> tuple[
         ax.set_xlim(*XLIM)
         ax.set_xlabel("total Sobol index ST\n(share of variance)", fontsize=12)
         ax.axvline(0, color="0.5", linewidth=0.8)
-    axes[0][0].set_yticks(np.arange(len(factors)), [f.split(".")[-1].replace("_", " ") for f in factors])
+    axes[0][0].set_yticks(np.arange(len(factors)), [parameter_words(f) for f in factors])
     axes[0][0].invert_yaxis()
     fig.legend(*axes[0][0].get_legend_handles_labels(), title="policy vs monolith", loc="outside right center")
     finding = finding_text(sobol, int(settings["sobol"]["N"]))
