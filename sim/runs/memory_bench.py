@@ -10,7 +10,8 @@ Parquet writer's buffers live there, not in the heap ``ru_maxrss`` mostly measur
 Modes: ``summary`` is the path of ``check-baseline`` (each replication's metrics aggregated online
 into the summary rows: :func:`sim.runs.online.summarize_study`); ``run`` is ``sim run`` (each
 replication's change rows streamed to ``changes.parquet`` by a
-:class:`sim.runs.records_io.ChangesWriter` as it arrives, none kept in the parent).
+:class:`sim.runs.records_io.ChangesWriter` as it arrives and its metrics aggregated online: the
+parent keeps no replication's frames).
 """
 
 from __future__ import annotations
