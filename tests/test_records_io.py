@@ -89,10 +89,48 @@ def test_rows_streamed_replication_by_replication_read_back_as_one_frame(tmp_pat
                                   changes_to=lambda frame: (frames.append(frame), writer.write(frame)))
     assert result.changes.empty and list(result.changes.columns) == list(frames[0].columns)
     assert [f["replication"].unique().tolist() for f in frames] == [[0], [1], [2]]  # in replication order
-    kept = run_replications(scenario, 3, 4).changes
+    collected = run_replications(scenario, 3, 4)
+    kept = collected.changes
     assert writer.rows == len(kept)
     pd.testing.assert_frame_equal(read_changes(writer.path), kept, check_exact=True)
-    pd.testing.assert_frame_equal(result.summary, run_replications(scenario, 3, 4).summary)
+    pd.testing.assert_frame_equal(result.summary, collected.summary, check_exact=True)  # aggregated online
+    assert result.replications == 3
+    for name in ("per_replication", "reviewers", "littles_law"):  # the columns, none of the rows
+        streamed, full = getattr(result, name), getattr(collected, name)
+        assert streamed.empty and not full.empty and streamed.dtypes.to_dict() == full.dtypes.to_dict(), name
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_streaming_keeps_no_earlier_replication_alive(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                      workers: int) -> None:
+    """Memory flat in the replications (issue 15, item 6): when replication r's rows are handed over,
+    no object of an earlier replication (its result, metric, reviewer or change frames) is alive."""
+    import gc
+    import weakref
+
+    from sim.runs import runner
+
+    alive: list[tuple[int, list[weakref.ref]]] = []  # replication, weak references to its result and frames
+    real_run_tasks = runner.run_tasks
+
+    def watched_run_tasks(*args, **kwargs):
+        for result in real_run_tasks(*args, **kwargs):
+            refs = [weakref.ref(obj) for obj in (result, result.changes, result.metrics, result.reviewers)]
+            alive.append((result.replication, refs))
+            yield result
+
+    def earlier_alive(frame: pd.DataFrame) -> list[int]:
+        now = int(frame["replication"].iloc[0])
+        gc.collect()
+        return [r for r, refs in alive if r < now and any(ref() is not None for ref in refs)]
+
+    monkeypatch.setattr(runner, "run_tasks", watched_run_tasks)
+    leaks: list[int] = []
+    with ChangesWriter(tmp_path) as writer:
+        run_replications(load_scenario(MMC, ["run.cycles=1"]), 4, 4, workers=workers,
+                         changes_to=lambda frame: (leaks.extend(earlier_alive(frame)), writer.write(frame)))
+    assert len(alive) == 4 and writer.rows > 0
+    assert leaks == [], f"replications {sorted(set(leaks))} still alive while later ones were handed over"
 
 
 def test_only_empty_frames_still_write_a_file_of_the_columns(changes: pd.DataFrame, tmp_path: Path) -> None:

@@ -3,12 +3,15 @@
 ``python -m sim.runs.memory_bench [--replications 20 200] [--mode summary|run]`` runs, for each
 count, one study in a fresh process and prints the peak resident set size (``ru_maxrss``) of
 that process (the parent, which receives and aggregates the results) and of its worker
-processes, then the ratio of the largest count's parent peak to the smallest's.
+processes, then the ratio of the largest count's parent peak to the smallest's. The peak of the
+parent's Arrow memory pool (``pyarrow.default_memory_pool().max_memory()``) is printed too: the
+Parquet writer's buffers live there, not in the heap ``ru_maxrss`` mostly measures.
 
 Modes: ``summary`` is the path of ``check-baseline`` (each replication's metrics aggregated online
 into the summary rows: :func:`sim.runs.online.summarize_study`); ``run`` is ``sim run`` (each
 replication's change rows streamed to ``changes.parquet`` by a
-:class:`sim.runs.records_io.ChangesWriter` as it arrives, none kept in the parent).
+:class:`sim.runs.records_io.ChangesWriter` as it arrives and its metrics aggregated online: the
+parent keeps no replication's frames).
 """
 
 from __future__ import annotations
@@ -50,7 +53,17 @@ def child(replications: int, mode: str, scenario_path: str, overrides: Sequence[
             rows = changes.rows
     return {"replications": replications, "mode": mode, "rows": rows, "seconds": time.perf_counter() - start,
             "parent_peak_mib": _peak_mib(resource.RUSAGE_SELF),
-            "workers_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN)}
+            "workers_peak_mib": _peak_mib(resource.RUSAGE_CHILDREN),
+            "arrow_pool_peak_mib": _arrow_pool_peak_mib()}
+
+
+def _arrow_pool_peak_mib() -> float:
+    """The most this process held at once in Arrow's memory pool (MiB); 0 when Arrow was never loaded."""
+    if "pyarrow" not in sys.modules:
+        return 0.0
+    import pyarrow as pa
+
+    return pa.default_memory_pool().max_memory() / 2**20
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
         peaks.append(out["parent_peak_mib"])
         print(f"{n:>6} replications: parent peak {out['parent_peak_mib']:7.1f} MiB, workers peak "
-              f"{out['workers_peak_mib']:7.1f} MiB, {out['seconds']:.0f} s ({out['rows']} result rows)", flush=True)
+              f"{out['workers_peak_mib']:7.1f} MiB, {out['seconds']:.0f} s ({out['rows']} result rows), parent's "
+              f"Arrow pool peak {out['arrow_pool_peak_mib']:.1f} MiB", flush=True)
     print(f"parent peak ratio {args.replications[-1]} / {args.replications[0]} replications: "
           f"{peaks[-1] / peaks[0]:.2f}; load average {os.getloadavg()[0]:.2f} at end")
     return 0

@@ -19,13 +19,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pandas as pd
 
 from sim.model.records import Records
 from sim.runs import metrics
+from sim.runs.online_summary import OnlineSummary
 from sim.runs.study import Measure, StudyMeasure, Tables, Task, TaskCache, run_study
 from sim.scenario import Scenario
 from sim.simulate import simulate
@@ -159,9 +160,12 @@ def run_replications(
     ``workers`` > 1 uses a process pool unless an ``executor`` is given. ``progress`` is called
     with 1 after each finished replication (e.g. ``tqdm.update``). ``cache`` reads back
     replications already run (not with ``keep_records``: records are not cached). ``changes_to``
-    receives each replication's change rows in replication order and the result keeps none
-    (``changes`` then has the columns only), so memory stays flat in the number of replications
-    (``sim run`` streams them to disk with :class:`sim.runs.records_io.ChangesWriter`).
+    receives each replication's change rows in replication order, and the result then keeps no
+    replication's frames: its summary is aggregated online as each replication arrives
+    (:class:`sim.runs.online_summary.OnlineSummary`, the same rows bit for bit) and ``changes``,
+    ``per_replication``, ``reviewers`` and ``littles_law`` have their columns only, so memory
+    stays flat in the number of replications (``sim run`` streams the rows to disk with
+    :class:`sim.runs.records_io.ChangesWriter`).
     """
     n = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
@@ -172,16 +176,37 @@ def run_replications(
     tasks = (Task(scenario, r, root) for r in range(n))
     results = run_tasks(measure, tasks, workers=workers, executor=executor, count=n, progress=progress, cache=cache)
     if changes_to is not None:
-        results = map(functools.partial(_hand_over_changes, changes_to), results)
+        return _stream(scenario, root, results, changes_to)
     return _collect(scenario, root, list(results))
 
 
-def _hand_over_changes(changes_to: Callable[[pd.DataFrame], Any], result: ReplicationResult) -> ReplicationResult:
-    changes_to(result.changes)
-    # A new empty frame of the same columns and types: an empty slice, even copied, can keep the
-    # rows' string buffers alive (~160 KB a replication).
-    empty = pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in result.changes.dtypes.items()})
-    return replace(result, changes=empty)
+def _stream(scenario: Scenario, seed: int, results: Iterator[ReplicationResult],
+            changes_to: Callable[[pd.DataFrame], Any]) -> RunResult:
+    """Each replication's change rows handed to ``changes_to`` and its metrics added to an online
+    summary as it arrives (in replication order); no replication's frames are kept (its records
+    are, when the measure kept them)."""
+    online = OnlineSummary()
+    count = 0
+    records: list[Records] = []
+    columns: list[pd.DataFrame] = []  # changes, metrics, reviewers, Little's law: the columns, no rows
+    for result in results:
+        changes_to(result.changes)
+        online.add(result.metrics)
+        count += 1
+        if result.records is not None:
+            records.append(result.records)
+        if not columns:
+            little = pd.DataFrame([{"replication": result.replication, **result.littles_law}])
+            columns = [_empty_like(frame) for frame in (result.changes, result.metrics, result.reviewers, little)]
+    changes, per_rep, reviewers, little = columns
+    summary = online.summary(scenario.scenario.name, scenario.policy.name)
+    return RunResult(scenario, seed, count, summary, per_rep, changes, reviewers, little, records or None)
+
+
+def _empty_like(frame: pd.DataFrame) -> pd.DataFrame:
+    """A new empty frame of ``frame``'s columns and types: an empty slice, even copied, can keep the
+    rows' buffers alive (~160 KB a replication of change rows)."""
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in frame.dtypes.items()})
 
 
 def _collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) -> RunResult:
