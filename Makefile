@@ -57,7 +57,7 @@ test-fast: $(STAMP)
 # Fit Juno (data/calibrated/juno.toml + juno.md, figures/calibration_juno.*), then predict Kilo, and
 # Icehouse and Liberty for the natural experiments of data/validation/ (scenario + .md only).
 calibrate: $(STAMP)
-	$(BIN)/python -m sim calibrate --write --cycle juno --budget 250 --replications 8 --check-replications 12 \
+	$(BIN)/python -m sim calibrate --write --cycle juno --budget 400 --replications 8 --check-replications 12 \
 	    --workers $(WORKERS)
 	$(BIN)/python -m sim calibrate --write --cycle kilo --predict-from data/calibrated/juno.toml \
 	    --changes data/calibration/kilo_changes.toml --check-replications 10 --workers $(WORKERS)
@@ -74,7 +74,7 @@ baseline: $(STAMP)
 # (data/sensitivity/, figures/sensitivity.*; README "Sensitivity study" gives its cost). Resumes from the cache.
 SENSITIVITY_CACHE ?= results/cache
 sensitivity: $(STAMP)
-	$(BIN)/python -m sim sensitivity --workers $(WORKERS) --cache $(SENSITIVITY_CACHE) --out data/sensitivity \
+	$(BIN)/python -m sim sensitivity --sobol-factors 2 --workers $(WORKERS) --cache $(SENSITIVITY_CACHE) --out data/sensitivity \
 	    --figures figures
 
 validate: $(STAMP)

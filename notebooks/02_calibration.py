@@ -17,7 +17,8 @@
 # # 02 · Calibrating the Juno baseline
 #
 # The model's hidden parameters (review capacity, author delays and stalls, attention heterogeneity,
-# latent defects per area) are fitted so that simulated quantiles of time to merge, revision phase and
+# and per area the latent defects, the cores' attention to new changes and the authors' pace, shrunk
+# toward their pooled values) are fitted so that simulated quantiles of time to merge, revision phase and
 # final phase match Juno's (`sim.calibrate.fit`, method of simulated quantiles). This notebook shows the
 # fit report, the fitted values with their 95 % intervals, the fit criteria, how the median moves with
 # review capacity, and the out-of-sample check: Kilo predicted from the Juno fit with only what the facts
@@ -28,16 +29,16 @@
 # they are absent (a
 # fresh clone, CI) it runs a *tiny* fit here, into a temporary directory: a smoke test of the pipeline,
 # not a calibration (expect failed criteria). The real fit is `make calibrate` (`python -m sim calibrate`
-# with its default budget of 240 evaluations of 4 replications: tens of minutes on two cores). Set
+# with a budget of 400 evaluations of 8 replications: about 15 minutes on two cores, compiled). Set
 # `FIT = "run"` and raise the budget to refit here; `PREDICT_REPLICATIONS = 8` or more for a real
 # out-of-sample check.
 
 # %% tags=["parameters"]
 CYCLE = "juno"  # the cycle fitted
 FIT = "auto"  # "auto": read results/calibration_<cycle>/ if present, else run; "read"; "run"
-FIT_BUDGET = 0  # least-squares evaluations when running (0: each stage's minimum; real fit: 240)
-FIT_REPLICATIONS = 1  # replications per evaluation when running (real fit: 4)
-CHECK_REPLICATIONS = 2  # fresh replications judging the fit when running (real fit: 8)
+FIT_BUDGET = 0  # least-squares evaluations when running (0: each stage's minimum; real fit: 400)
+FIT_REPLICATIONS = 1  # replications per evaluation when running (real fit: 8)
+CHECK_REPLICATIONS = 2  # fresh replications judging the fit when running (real fit: 12)
 PREDICT_CYCLE = "kilo"  # the out-of-sample cycle ("" to skip)
 PREDICT_FROM = ""  # scenario to predict from (empty: data/calibrated/<cycle>.toml if shipped, else this fit's)
 PREDICT_REPLICATIONS = 2  # replications of the out-of-sample check (real check: 8 or more)

@@ -444,8 +444,7 @@ def test_every_fact_target_is_a_simulated_metric() -> None:
 def test_default_parameters_are_inside_their_bounds() -> None:
     template = load_scenario(TEMPLATE)
     dumped = template.model_dump()
-    # the template starts the --defects-only fit; the default fit starts engaged_priority at its lower bound
-    for p in [*shared_parameters(identified=False), *area_parameters(template.area_names, identified=False)]:
+    for p in [*shared_parameters(), *area_parameters(template.area_names)]:
         node = dumped
         for part in p.key.split("."):
             node = node[part]

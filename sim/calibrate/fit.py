@@ -37,6 +37,7 @@ import copy
 import dataclasses
 import functools
 import math
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -72,8 +73,10 @@ GAUSS_95 = 1.959963984540054
 DIFF_STEP = 0.1  # in log parameters: a 10 % change, wide enough to see through piecewise-constant quantiles
 DEFECTS_BOUNDS = (0.02, 40.0)  # areas.<a>.defects_mean
 ATTENTION_BOUNDS = (0.02, 50.0)  # areas.<a>.attention (relative to the reference area's 1)
-ENGAGED_BOUNDS = (0.01, 0.95)  # review.engaged_priority (a share of picks)
-ATTENTION_POOLED = 1.0  # attention is relative: its pooled value is fixed (the reference), every area is fitted
+RESPONSE_BOUNDS = (0.05, 20.0)  # areas.<a>.response_factor (relative to authors.response_median_days)
+# Attention and author response are relative weights: their pooled value is fixed (the reference,
+# the shared parameter carries the level), and every area is fitted.
+RELATIVE_POOLED = {"attention": 1.0, "response_factor": 1.0}
 SHRINKAGE_STRENGTHS: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)  # lambda grid of the cross-validation
 MAX_ABANDONED = 0.95  # a trial point where nearly everything is abandoned must not ask for infinite arrivals
 ROBUST_SCALE = 2.0  # residuals beyond 2 noise sds weigh less (soft L1): a target the model cannot reach does not dominate
@@ -117,10 +120,15 @@ class Free:
     area: str = ALL  # the targets it mostly moves (per-area parameters: their area)
 
 
-def shared_parameters(identified: bool = True) -> list[Free]:
-    """The parameters every area shares (``identified``: with engagement, issue 14)."""
-    engagement = [Free("review.engaged_priority", *ENGAGED_BOUNDS)] if identified else []
-    return [*engagement,
+def shared_parameters() -> list[Free]:
+    """The parameters every area shares.
+
+    Not fitted: ``review.engaged_priority`` (engagement, issue 14). Two cold fits with it free
+    drove it to its lower bound (0.012-0.013 of picks, bound 0.01, 95 % interval reaching the
+    bound): Juno's targets do not ask for it, so it stays an assumption (default 0), varied by the
+    parameter ensemble.
+    """
+    return [
         Free("review.reviews_per_core_per_day", 0.8, 8.0),
         Free("authors.response_median_days", 0.1, 10.0),
         Free("review.attractiveness_sigma", 0.2, 3.0),
@@ -136,14 +144,17 @@ def shared_parameters(identified: bool = True) -> list[Free]:
 
 def area_parameters(areas: Sequence[str], identified: bool = True) -> list[Free]:
     """Per area: latent defects (how many review rounds its changes need) and, ``identified``,
-    cores' attention to its new changes (relative to the pooled value :data:`ATTENTION_POOLED`,
-    see :class:`Shrinkage`)."""
+    three readings of a slow area side by side: its defects, cores' attention to its new changes,
+    and how long its authors take to answer a review (the last two relative to their pooled value,
+    :data:`RELATIVE_POOLED`, see :class:`Shrinkage`)."""
     return [*(Free(f"areas.{a}.defects_mean", *DEFECTS_BOUNDS, area=a) for a in areas),
-            *(Free(f"areas.{a}.attention", *ATTENTION_BOUNDS, area=a) for a in areas if identified)]
+            *(Free(f"areas.{a}.attention", *ATTENTION_BOUNDS, area=a) for a in areas if identified),
+            *(Free(f"areas.{a}.response_factor", *RESPONSE_BOUNDS, area=a) for a in areas if identified)]
 
 
 def per_area_group(key: str) -> str | None:
-    """The per-area quantity a dotted key sets (``defects_mean``, ``attention``), None for shared keys."""
+    """The per-area quantity a dotted key sets (``defects_mean``, ``attention``, ``response_factor``),
+    None for shared keys."""
     parts = key.split(".")
     return parts[2] if len(parts) == 3 and parts[0] == "areas" else None
 
@@ -152,7 +163,7 @@ def per_area_group(key: str) -> str | None:
 class Shrinkage:
     """A Gaussian hierarchical prior on the per-area parameters, in log space.
 
-    For each per-area quantity (defects_mean, attention) the pooled value is the geometric mean
+    For each per-area quantity (defects_mean, attention, response_factor) the pooled value is the geometric mean
     of the areas' values weighted by their ``weights`` (merged changes); each fitted area adds the
     residual row sqrt(strength) x (log theta_a - log theta_pooled) to the least-squares problem,
     i.e. a normal prior on log theta_a around the pooled value with sd 1 / sqrt(strength).
@@ -518,22 +529,22 @@ class Calibrator:
                 self.progress = None
 
     def match_rounds(self, params: Sequence[Free], iterations: int) -> dict[str, Any]:
-        """Per-area latent defects (and, when ``params`` has them, attention) by moment matching:
-        move each area towards the ratio of observed to simulated revision-phase p75 (in 1 + days),
-        a few times.
+        """Per-area latent defects (and, when ``params`` has them, attention and author response)
+        by moment matching: move each area towards the ratio of observed to simulated
+        revision-phase p75 (in 1 + days), a few times.
 
         The revision phase is where areas differ (study §1), and its p75 grows with the rounds a
-        change needs and falls with the cores' attention, so the map is monotone and the iteration
-        settles quickly; it gives the joint least-squares stage a start near the optimum. With both
-        per-area quantities the ratio is split equally in log space (defects x sqrt(ratio),
-        attention / sqrt(ratio)): the split the shrinkage prior, which penalises both log
-        deviations alike, prefers when no target tells them apart. Moving defects alone started
-        the joint stage in the basin where a slow, small area (Hyper-V) is all defects, at their
-        bound, and the joint stage did not leave it.
+        change needs and with its authors' delay and falls with the cores' attention, so the map is
+        monotone and the iteration settles quickly; it gives the joint least-squares stage a start
+        near the optimum. With k per-area quantities the ratio is split equally in log space (each
+        moves by ratio^(1/k), attention by its inverse): the split the shrinkage prior, which
+        penalises every log deviation alike, prefers when no target tells them apart. Moving defects
+        alone started the joint stage in the basin where a slow, small area (Hyper-V) is all
+        defects, at their bound, and the joint stage did not leave it.
         """
         metric = "revision_phase_p75_days"
         observed = self.targets[self.targets["metric"] == metric].set_index("area")["observed"]
-        areas_with = {p.area for p in params if per_area_group(p.key) == "attention"}
+        readings = Counter(p.area for p in params)
         start = self.evaluations
         with self._counting(iterations, "rounds"):
             for _ in range(iterations):
@@ -543,8 +554,7 @@ class Calibrator:
                     if p.area not in observed.index or not np.isfinite(simulated):
                         continue
                     ratio = (1.0 + observed[p.area]) / (1.0 + simulated)
-                    power = 0.5 if p.area in areas_with else 1.0
-                    power = -power if per_area_group(p.key) == "attention" else power
+                    power = (-1.0 if per_area_group(p.key) == "attention" else 1.0) / readings[p.area]
                     self.values[p.key] = float(np.clip(self._current(p) * ratio**power, p.lower, p.upper))
         cost = robust_cost(self.residuals(self.simulate()))
         self.log(f"  stage rounds: cost {cost:.1f}, {self.evaluations - start} evaluations")
@@ -686,7 +696,7 @@ class Calibrator:
         held-out fit and refit the per-area parameters with it (stage ``shrunk``)."""
         params = list({p.key: p for stage in stages for p in stage.params}.values())
         self.pooled = [p for p in params if per_area_group(p.key) is not None]
-        for p in params:  # a start outside the bounds (engaged_priority's default 0) starts at the nearest bound
+        for p in params:  # a start outside the bounds starts at the nearest bound
             start = self._current(p)
             if not p.lower <= start <= p.upper:
                 self.values[p.key] = min(max(start, p.lower), p.upper)
@@ -748,9 +758,9 @@ def default_stages(areas: Sequence[str], budget: int, warm_start: bool = False,
 
     ``budget`` is the number of evaluations of the least-squares stages. ``warm_start``: the start
     values are a previous optimum, so only the joint stage runs, with the whole budget.
-    ``identified``: attention per area and engagement fitted too (issue 14).
+    ``identified``: attention and author response per area fitted too (issue 14).
     """
-    shared, per_area = shared_parameters(identified), area_parameters(areas, identified)
+    shared, per_area = shared_parameters(), area_parameters(areas, identified)
     if warm_start:
         return [FitStage("joint", shared + per_area, [*areas, ALL, *KIND_AREAS], max(20, budget))]
     return [

@@ -29,7 +29,7 @@ from sim.calibrate.criteria import (
 from sim.calibrate.data import ChangeTable, load_changes, load_model_areas
 from sim.calibrate.figure import figure_output
 from sim.calibrate.fit import (
-    ATTENTION_POOLED,
+    RELATIVE_POOLED,
     SHRINKAGE_STRENGTHS,
     Calibrator,
     Shrinkage,
@@ -205,9 +205,9 @@ def calibrate_cycle(
     rates = {a: v["rate_per_day"] for a, v in observed["areas"].items()}
     shrinkage = Shrinkage(SHRINKAGE_STRENGTHS[len(SHRINKAGE_STRENGTHS) // 2],
                           {a: float((cd.merged["model_area"] == a).sum()) for a in template.area_names},
-                          anchors={"attention": ATTENTION_POOLED}) if identified else None
+                          anchors=RELATIVE_POOLED) if identified else None
     first, second = (targets(half) for half in split_halves(cd, seed))
-    per_area = 2 * len(template.area_names)
+    per_area = 3 * len(template.area_names)
     selection = StrengthSelection([(first, second), (second, first)], SHRINKAGE_STRENGTHS,
                                   max(per_area + 3, min(3 * per_area + 3, budget // 4)))
     with worker_pool(workers) as executor:
@@ -344,9 +344,9 @@ def shrinkage_section(cv: pd.DataFrame, strength: float, out: str, identified: b
     the covariance file."""
     covariance = out.removesuffix(".toml") + "_covariance.csv"
     lines = [] if not identified else ["", "## Shrinkage of the per-area parameters", "",
-             "Per-area `defects_mean` and `attention` (log scale) are shrunk toward their pooled value (the "
-             "geometric mean over areas weighted by merged changes; attention's pooled value is fixed at 1, the "
-             "reference that makes a relative weight identified) by penalty rows sqrt(lambda) x (log theta_a - log theta_pooled): a Gaussian prior with sd "
+             "Per-area `defects_mean`, `attention` and `response_factor` (log scale) are shrunk toward their pooled "
+             "value (the geometric mean over areas weighted by merged changes; the pooled attention and response "
+             "factor are fixed at 1, the reference that makes a relative weight identified) by penalty rows sqrt(lambda) x (log theta_a - log theta_pooled): a Gaussian prior with sd "
              f"1/sqrt(lambda) in log space. Chosen strength: lambda = {strength:g}."]
     if identified and not cv.empty:
         lines += ["", "Lambda chosen by 2-fold cross-validation: Juno's merged changes split in two halves (fixed "

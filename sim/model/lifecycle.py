@@ -68,6 +68,7 @@ class Lifecycle:
         a = sc.authors
         self.response_median, self.response_sigma = a.response_median_days, a.response_sigma
         self.stall_prob, self.stall_mean = a.stall_prob, a.stall_mean_days
+        self.response_factor = [area.response_factor for area in sc.areas.values()]  # by area index
         self.recheck_delay = a.recheck_delay_days
         self.noncore_catch, self.noncore_delay = sc.noncore.catch_prob, sc.noncore.delay_days
         self.check_on = sc.check.enabled
@@ -99,7 +100,7 @@ class Lifecycle:
             delay = author.exponential(self.stall_mean)
         else:
             delay = author.lognormal(self.response_median, self.response_sigma)
-        delay = self._calendar(delay * self.policy.author_factor(change))
+        delay = self._calendar(delay * self.response_factor[change.area] * self.policy.author_factor(change))
         if delay > change.patience:
             change.author_time += change.patience
             now = self.clock.now()

@@ -236,10 +236,17 @@ class Area(_Section):
     )
     attention: float = param(
         1.0, gt=0, le=100, unit="multiplier",
-        source="fitted by `sim calibrate --identified` (per area, shrunk toward the pooled value, fixed at 1 as "
-               "the reference); 1 = no per-area attention, as in the committed calibration (issue 14)",
+        source="fitted by `sim calibrate` (per area, shrunk toward the pooled value, fixed at 1 as the reference; "
+               "issue 14); 1 = every area's new changes alike",
         description="Selection weight of the area's changes until their first core review (cores' attention to a "
                     "new change of this area, relative to other areas)",
+    )
+    response_factor: float = param(
+        1.0, gt=0, le=100, unit="multiplier",
+        source="fitted by `sim calibrate` (per area, shrunk toward the pooled value, fixed at 1 as the reference: "
+               "`authors.response_median_days` is the pooled delay); 1 = every area's authors alike (issue 14)",
+        description="Multiplier on the delay before the area's authors answer a review with a new patch set (their "
+                    "response and stall times): a small team, or one waiting on its own CI, answers more slowly",
     )
     defects_mean: float = param(
         1.0, ge=0, le=50, unit="defects", source="fitted by `sim calibrate` (per area)",
@@ -334,9 +341,10 @@ class Review(_Section):
     )
     engaged_priority: float = param(
         0.0, ge=0, le=1, unit="share of picks",
-        source="fitted by `sim calibrate --identified` (mechanism: Thongtanunam et al. 2017, a reviewer's past "
-               "participation on a patch is the strongest predictor of further review); 0 = no priority, as in the "
-               "committed calibration (issue 14)",
+        source="assumption, not fitted: fits with it free drove it to its lower bound (0.012-0.013 of picks), "
+               "Juno's targets do not ask for it (issue 14); varied by the parameter ensemble (mechanism: "
+               "Thongtanunam et al. 2017, a reviewer's past participation on a patch is the strongest predictor of "
+               "further review); 0 = no priority",
         description="Share of a core's picks that go first to waiting changes the core reviewed before (engagement)",
     )
     context_switch_share: float = param(
