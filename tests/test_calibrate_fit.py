@@ -619,6 +619,9 @@ def test_a_prediction_replaces_the_base_cycles_activity_rhythm_by_a_flat_one() -
     assert (key, value) == ("review.weekly_activity", None) and "kilo" in reason
     predicted = {**raw, "review": {**raw["review"], "weekly_activity": value}}
     assert validate_scenario(predicted).review.weekly_activity is None
+    # the fitted cycle itself on fresh seeds keeps its own rhythm
+    own = {**raw, "scenario": {**raw["scenario"], "name": "nova-kilo"}}
+    assert flat_activity(validate_scenario(own), "kilo") == []
 
 
 def test_a_trial_fit_never_writes_the_committed_calibration() -> None:

@@ -293,7 +293,8 @@ def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
     cal.add_argument("--seed", type=argtypes.count, default=1, help="seed of the fit's replications (default 1)")
     cal.add_argument("--workers", type=argtypes.positive, default=2, help="worker processes (default 2; 1: no pool)")
     cal.add_argument("--predict-from", metavar="SCENARIO.toml",
-                     help="out of sample: keep this calibrated scenario's hidden parameters, no fitting")
+                     help="out of sample: keep this calibrated scenario's hidden parameters, no fitting (with "
+                          "the --cycle it was fitted on: a check of the fit on fresh seeds, chosen by --seed)")
     cal.add_argument("--changes", metavar="CHANGES.toml", help="with --predict-from: what the facts say changed")
     cal.add_argument("--force", action="store_true",
                      help="let --out, --results and --figures replace files this command did not write")

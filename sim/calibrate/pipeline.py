@@ -319,9 +319,11 @@ def flat_activity(base: Scenario, cycle: str) -> list[tuple[str, Any, str]]:
 
     The profile is read off the base cycle's own merges: its rhythm (the lull after the release,
     the summit, the freeze push) is the base cycle's calendar, and the predicted cycle's rhythm
-    cannot be read off its outcome. Its mean, the fitted capacity, is kept.
+    cannot be read off its outcome. Its mean, the fitted capacity, is kept. None either when the
+    base was fitted on ``cycle`` itself (``nova-<cycle>``): that is a check of the fit on fresh
+    seeds, and the rhythm is this cycle's own.
     """
-    if base.review.weekly_activity is None:
+    if base.review.weekly_activity is None or base.scenario.name == f"nova-{cycle}":
         return []
     return [("review.weekly_activity", None,
              f"flat: the weekly rhythm read off {base.scenario.name}'s merges belongs to its calendar; {cycle}'s "
