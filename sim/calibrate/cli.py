@@ -278,9 +278,8 @@ def add_calibrate_command(sub: argparse._SubParsersAction) -> None:
                           "smallest fit)")
     cal.add_argument("--defects-only", action="store_true",
                      help="the earlier fit (before issue 14): every per-area difference read as change quality "
-                          "(defects_mean), no per-area attention, no engagement, no shrinkage prior; by default the "
-                          "fit also fits per-area attention and engagement, with a shrinkage prior whose strength is "
-                          "chosen by 2-fold cross-validation")
+                          "(defects_mean), no shrinkage prior; by default the fit also fits each area's attention and "
+                          "authors' pace, with a shrinkage prior whose strength is chosen by 2-fold cross-validation")
     cal.add_argument("--warm-start", action="store_true",
                      help="start at the template's values as at an optimum: skip the shared and moment-matching "
                           "stages and spend the budget on the joint stage")

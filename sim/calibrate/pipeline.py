@@ -182,8 +182,8 @@ def calibrate_cycle(
 ) -> CycleCheck:
     """Fit ``template_path`` to ``cycle`` of ``data``; write the scenario, the report and the figure
     (``warm_start``: the template's values are a previous optimum, see :func:`default_stages`;
-    ``identified``: fit attention per area and engagement beside the defects, with the shrinkage
-    prior and its strength by cross-validation, issue 14).
+    ``identified``: fit each area's attention and authors' pace beside its defects, with the
+    shrinkage prior and its strength by cross-validation, issue 14).
 
     Every destination is checked before the fit starts (:func:`calibration_outputs`; ``force``
     lets them replace files this command did not write).
