@@ -35,6 +35,7 @@ from sim.calibrate.fit import (
     Shrinkage,
     StrengthSelection,
     abandonment_adjusted_rates,
+    area_parameters,
     default_stages,
     fact_targets,
     heldout_errors,
@@ -207,7 +208,7 @@ def calibrate_cycle(
                           {a: float((cd.merged["model_area"] == a).sum()) for a in template.area_names},
                           anchors=RELATIVE_POOLED) if identified else None
     first, second = (targets(half) for half in split_halves(cd, seed))
-    per_area = 3 * len(template.area_names)
+    per_area = len(area_parameters(template.area_names))  # the parameters the shrunk stage refits
     selection = StrengthSelection([(first, second), (second, first)], SHRINKAGE_STRENGTHS,
                                   max(per_area + 3, min(3 * per_area + 3, budget // 4)))
     with worker_pool(workers) as executor:
