@@ -37,7 +37,7 @@ report: $(STAMP)
 # The model's own tests, run a second time on the Python sources when a compiled build is present.
 MODEL_TESTS := tests/test_world.py tests/test_review.py tests/test_gate.py tests/test_policies.py tests/test_split_costs.py tests/test_engagement.py \
                tests/test_split_adoption.py tests/test_nodes.py tests/test_author_response.py \
-               tests/test_workweek.py tests/test_rng.py tests/test_theory.py
+               tests/test_workweek.py tests/test_rng.py tests/test_theory.py tests/test_clock.py
 
 # Unit tests (including every notebook, executed headless) on whichever build `import sim` loads
 # (compiled after `make fast`), the model's tests on the sources too, and the baseline regression check.

@@ -7,15 +7,17 @@ object: it skips the argument checks and bookkeeping of a full ``Timeout`` (whic
 needs: nothing waits on these events, they are never triggered twice and never fail), so the
 model's cost per engine event stays small next to the engine's own.
 
-This module is the only code that touches SimPy's internals: its time (``_now``), its event heap
-(``_queue``) and its event counter (``_eid``). The model reads the time with :meth:`Clock.now`
+:meth:`Clock.run` processes that heap with SimPy's own loop, written out so that a :class:`Call`
+is one direct call (the same events in the same order: ``tests/test_clock.py``). This module is
+the only code that touches SimPy's internals: its time (``_now``), its event heap (``_queue``)
+and its event counter (``_eid``). The model reads the time with :meth:`Clock.now`
 and schedules with :meth:`Clock.after` and :meth:`Clock.start`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappush
+from heapq import heappop, heappush
 from typing import Any, ClassVar, Final
 
 import simpy
@@ -23,6 +25,7 @@ from simpy.events import NORMAL, URGENT
 
 # Final aliases: a compiled build (``make fast``) reads them as constants, not as module globals.
 _heappush: Final = heappush
+_heappop: Final = heappop
 _NORMAL: Final = NORMAL
 _URGENT: Final = URGENT
 
@@ -45,6 +48,19 @@ def _fire(call: Call) -> None:
 
 
 _FIRE: Final = (_fire,)
+_STOP: Final = object()  # the marker :meth:`Clock.run` schedules at its ``until``
+
+
+def _process(event: Any) -> None:
+    """Process one SimPy event as ``Environment.step`` does: its callbacks, then fail loudly if it
+    failed and nobody defused it."""
+    callbacks, event.callbacks = event.callbacks, None
+    for callback in callbacks:
+        callback(event)
+    if not event._ok and not hasattr(event, "_defused"):
+        exc = type(event._value)(*event._value.args)
+        exc.__cause__ = event._value
+        raise exc
 
 
 class Clock:
@@ -91,8 +107,33 @@ class Clock:
         _heappush(self.queue, (now, _URGENT, self.next_id(), Call(fn, args)))
 
     def run(self, until: float | None = None) -> None:
-        """Process events until simulated time ``until`` (days), or until none is left."""
-        self.env.run(until=until)
+        """Process events until simulated time ``until`` (days), or until none is left.
+
+        The loop of ``Environment.run`` / ``Environment.step``, in the same order, with one shortcut:
+        a :class:`Call` (most of the model's events) is called directly, without the generic
+        callbacks loop; any other SimPy event (a resource request, a process) is processed as
+        SimPy does. As ``Environment.run(until)``, the stop is an urgent event at ``until`` with
+        the next id: events due then run only if urgent and scheduled earlier.
+        """
+        env = self.env
+        queue = self.queue
+        stop: object = _STOP
+        if until is not None:
+            if until <= env._now:  # type: ignore[attr-defined]
+                raise ValueError(f"until ({until}) must be greater than the current simulation time")
+            _heappush(queue, (float(until), _URGENT, self.next_id(), stop))
+        while queue:
+            when, _, _, event = _heappop(queue)
+            env._now = when  # type: ignore[attr-defined]
+            if type(event) is Call:
+                call: Call = event
+                call.callbacks = None
+                fn = call.fn
+                fn(*call.args)
+            elif event is stop:
+                return
+            else:
+                _process(event)
 
     def scheduled(self) -> int:
         """Event ids taken so far (events scheduled, plus ids reserved), read without consuming one.
