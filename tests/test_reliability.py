@@ -126,3 +126,31 @@ def test_budgets_change_nothing_in_a_run_that_stays_within_them() -> None:
     roomy = load_scenario(MMC, [*SHORT_MMC[1::2], "run.max_open_changes=10000000", "run.max_events_per_day=1e9"])
     a, b = run_replications(base, 2, 3), run_replications(roomy, 2, 3)
     assert a.changes.equals(b.changes) and a.summary.equals(b.summary)
+
+
+def _interrupt_state() -> tuple[bool, bool]:
+    """(SIGINT ignored, SIGINT blocked) in the calling process."""
+    import signal
+
+    return signal.getsignal(signal.SIGINT) == signal.SIG_IGN, signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def test_a_ctrl_c_while_workers_start_waits_until_they_ignore_it() -> None:
+    """Workers are forked with SIGINT blocked (a Ctrl-C to the group then cannot interrupt one before its
+    initializer ignores it) and run with it ignored and unblocked; the parent gets a Ctrl-C that came while
+    it was blocked as soon as the block ends."""
+    import os
+    import signal
+
+    from sim.runs.pool import sigint_blocked
+
+    with worker_pool(2, tasks=2) as pool:
+        assert pool is not None
+        assert pool.submit(_interrupt_state).result() == (True, False)
+    assert _interrupt_state() == (False, False)
+    with pytest.raises(KeyboardInterrupt):
+        with sigint_blocked():
+            assert _interrupt_state() == (False, True)
+            os.kill(os.getpid(), signal.SIGINT)  # held back: nothing happens inside the block
+            reached = True
+    assert reached

@@ -75,13 +75,32 @@ def worker_pool(workers: int, tasks: int | None = None) -> Iterator[Executor | N
     pool = ProcessPoolExecutor(n, mp_context=context, initializer=_init_worker, initargs=(os.getpid(), in_main_thread))
     try:
         # Start the workers now, from this thread: with fork they all start at the first submit, and
-        # the kernel's parent-death signal follows the thread that forked them.
-        pool.submit(os.getpid).result()
+        # the kernel's parent-death signal follows the thread that forked them. They start with
+        # Ctrl-C blocked, until their initializer ignores it: a Ctrl-C to the group while a worker
+        # starts (on a busy machine, a while) would otherwise interrupt it with a traceback.
+        with sigint_blocked():
+            started = pool.submit(os.getpid)
+        started.result()
         yield pool
     except BaseException:
         terminate(pool)
         raise
     pool.shutdown(wait=True)
+
+
+@contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """SIGINT held back from this process while the block runs (delivered after it, if one came);
+    threads and processes started inside inherit the block. A no-op off the main thread or without
+    ``pthread_sigmask``."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def pool_or(executor: Executor | None, workers: int, tasks: int | None = None):
@@ -112,6 +131,8 @@ def terminate(pool: ProcessPoolExecutor) -> None:
 def _init_worker(parent: int, parent_thread_is_main: bool) -> None:
     """Make this worker end with its parent and leave interrupts to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent handles it
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # forked with it blocked (worker_pool)
     for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if signum is not None:
             signal.signal(signum, signal.SIG_DFL)  # a forked worker inherits the CLI's handlers
