@@ -62,6 +62,8 @@ class ReplicationCost:
     csv_s: float  # ... as changes.csv.gz (``sim run --records csv``)
     events: int  # engine events processed
     gate_completions: int  # gate runs that completed (every gate)
+    gate_runs_started: int  # gate runs started (every gate): the completed ones and those a reset cancelled
+    background_completions: int  # completed gate runs of other projects' changes
     stale_run_ends: int  # engine events for runs a reset had cancelled
     days: float  # simulated days, warm-up included
 
@@ -96,6 +98,8 @@ def replication_cost(scenario: Scenario, records: tuple[str, ...] = (PARQUET, CS
         parquet_s=writes.get(PARQUET, float("nan")), csv_s=writes.get(CSV, float("nan")),
         events=world.clock.processed(),
         gate_completions=sum(len(gate.log.run_values) // 4 for gate in world.gates.values()),
+        gate_runs_started=sum(gate.runs_started for gate in world.gates.values()),
+        background_completions=sum(area < 0 for gate in world.gates.values() for area in gate.log.run_values[1::4]),
         stale_run_ends=sum(gate.stale_run_ends for gate in world.gates.values()),
         days=world.window[1],
     )
@@ -105,8 +109,8 @@ def best_cost(scenario: Scenario, repeat: int) -> ReplicationCost:
     """The least time of each step over ``repeat`` runs (the counts are the same every time)."""
     costs = [replication_cost(scenario) for _ in range(repeat)]
     first = costs[0]
-    assert all((c.events, c.gate_completions, c.stale_run_ends) == (first.events, first.gate_completions,
-                                                                    first.stale_run_ends) for c in costs)
+    counts = ("events", "gate_completions", "gate_runs_started", "background_completions", "stale_run_ends")
+    assert all(all(getattr(c, name) == getattr(first, name) for name in counts) for c in costs)
     times = {name: min(getattr(c, name) for c in costs) for name in ("build_s", "run_s", "metrics_s", "parquet_s", "csv_s")}
     return ReplicationCost(**{**asdict(first), **times})
 
@@ -130,6 +134,9 @@ def main(scenario: str | None = None, repeat: int = 3, costs: bool = False) -> i
     print(f"gate            {cost.gate_completions:,} real run completions, {cost.stale_run_ends:,} stale run ends; "
           f"{run_ends / max(cost.gate_completions, 1):.3f} engine events per real completion; "
           f"{cost.events / max(cost.gate_completions, 1):.2f} engine events in all per completion")
+    print(f"gate runs       {cost.gate_runs_started:,} started for {cost.gate_completions:,} completed (the rest "
+          f"cancelled by resets); {cost.background_completions / max(cost.gate_completions, 1):.0%} of the completions "
+          "are other projects' changes")
     print(f"replication     {cost.replication_s:.3f} s CPU = engine {cost.engine_s:.3f} s (build {cost.build_s:.3f} s) "
           f"+ metrics {cost.metrics_s:.3f} s  (metrics / engine {cost.metrics_s / cost.engine_s:.0%}; best of {repeat})")
     print(f"records write   changes.parquet {cost.parquet_s * 1000:.1f} ms, changes.csv.gz {cost.csv_s * 1000:.1f} ms "
@@ -196,6 +203,8 @@ def cost_table(path: Path, repeat: int = 3) -> str:
         ("writing its records as `changes.csv.gz` (`sim run --records csv`)", "csv_s", "ms"),
         ("engine events per replication", "events", "n"),
         ("stale gate run ends per replication", "stale_run_ends", "n"),
+        ("gate runs started per replication (completed ones and those a reset cancelled)", "gate_runs_started", "n"),
+        ("gate runs completed per replication", "gate_completions", "n"),
         ("`sim bench`: model speed as a share of a bare SimPy loop's", "bare_share", "%"),
     ]
     shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path

@@ -19,6 +19,9 @@ def test_replication_cost_counts_the_model_work() -> None:
     assert cost.events == records.sim_events > 0
     assert cost.gate_completions == sum(len(log.runs) for log in records.gates.values()) > 1000
     assert cost.stale_run_ends == 0  # every gate run end the engine processed was a real completion
+    assert cost.gate_runs_started > cost.gate_completions  # the monolith's gate resets: runs are cancelled
+    background = sum(run[1] == -1 for log in records.gates.values() for run in log.runs)
+    assert cost.background_completions == background > 0
     assert cost.days == records.window[1]
     assert cost.parquet_s > 0 and cost.csv_s != cost.csv_s  # CSV not timed when not asked (NaN)
 
@@ -27,7 +30,7 @@ def test_bench_prints_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(str(MMC), repeat=1) == 0
     out = capsys.readouterr().out
     for label in ("engine events", "real run completions", "stale run ends", "engine events per real completion",
-                  "metrics / engine", "changes.parquet", "changes.csv.gz", "of bare SimPy speed"):
+                  "metrics / engine", "changes.parquet", "changes.csv.gz", "of bare SimPy speed", "started for"):
         assert label in out, label
 
 
@@ -37,7 +40,7 @@ def test_costs_is_a_markdown_table_with_the_machine(capsys: pytest.CaptureFixtur
     assert "bench --costs" in out[0] and "cores" in out[0] and "load average" in out[0]
     assert out[2] == "| cost | pure Python | compiled |" and out[3] == "|---|---|---|"
     rows = out[4:]
-    assert len(rows) == 8 and all(row.startswith("| ") and row.count(" | ") == 2 for row in rows)
+    assert len(rows) == 10 and all(row.startswith("| ") and row.count(" | ") == 2 for row in rows)
     assert all(" s |" in rows[i] for i in range(3)) and " ms |" in rows[3]
 
 

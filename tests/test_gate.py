@@ -267,7 +267,7 @@ def test_run_outcomes_and_durations_follow_their_probabilities() -> None:
         h.env.timeout(2.0 * i).callbacks.append(lambda _e, item=item: h.gate.enqueue(item))
     h.env.run()
     runs = h.gate.log.runs
-    assert len(runs) == n and h.gate.log.resets == []
+    assert len(runs) == n == h.gate.runs_started and h.gate.log.resets == []
     expected = {PASS: defect_pass * jobs_pass, FALSE_FAIL: defect_pass * (1 - jobs_pass), TRUE_FAIL: 1 - defect_pass}
     for outcome, p in expected.items():
         share = sum(1 for r in runs if r[2] == outcome) / n
@@ -315,6 +315,10 @@ def test_one_engine_event_per_real_run_end_and_the_same_history() -> None:
     reference, reference_clock = busy_gate(EveryRunEndGate, 60.0)
     assert reference.stale_run_ends > 100  # the traffic does reset the gate
     assert gate.stale_run_ends == 0
+    # Every run started either completed, was cancelled (a stale end, popped), or was still due at the stop.
+    done = len(gate.log.runs) + reference.stale_run_ends
+    assert gate.runs_started == reference.runs_started
+    assert done <= gate.runs_started <= done + len(reference_clock.queue)
     assert (gate.log.run_values, gate.log.reset_values, gate.log.exit_values) == (
         reference.log.run_values, reference.log.reset_values, reference.log.exit_values)
     assert clock.processed() == reference_clock.processed() - reference.stale_run_ends

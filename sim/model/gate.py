@@ -124,6 +124,7 @@ class Gate:
         self.log = GateLog()
         self.pending: list[PendingRun] = []  # heap of run ends not yet on the engine or not yet cleared
         self.stale_run_ends = 0  # engine events for cancelled runs (0: see the module docstring)
+        self.runs_started = 0  # runs started, completed or cancelled by a reset
         self._run_end = self._finish  # bound once, not per scheduled run end
 
     # ------------------------------------------------------------------ entering
@@ -163,6 +164,7 @@ class Gate:
     def _start(self, item: GateItem) -> None:
         now = self.clock.now()
         item.state = RUNNING
+        self.runs_started += 1
         generation = item.generation = item.generation + 1
         item.started = now
         stream = self.stream
