@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,18 @@ def wait_for_workers(proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while len(survivors(proc.pid)) < 3 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def interruptible() -> Iterator[None]:
+    """Ctrl-C as in a terminal: a script's background job (``cmd &``) inherits SIGINT ignored, and so
+    would the runs started here, which would then rightly run on through the test's Ctrl-C. A Python
+    handler here is reset to the default in the started process, which then raises on Ctrl-C."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="module")

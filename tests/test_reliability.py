@@ -144,13 +144,18 @@ def test_a_ctrl_c_while_workers_start_waits_until_they_ignore_it() -> None:
 
     from sim.runs.pool import sigint_blocked
 
-    with worker_pool(2, tasks=2) as pool:
-        assert pool is not None
-        assert pool.submit(_interrupt_state).result() == (True, False)
-    assert _interrupt_state() == (False, False)
-    with pytest.raises(KeyboardInterrupt):
-        with sigint_blocked():
-            assert _interrupt_state() == (False, True)
-            os.kill(os.getpid(), signal.SIGINT)  # held back: nothing happens inside the block
-            reached = True
-    assert reached
+    # As in a terminal: Ctrl-C raises (a test run in the background of a script inherits it ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with worker_pool(2, tasks=2) as pool:
+            assert pool is not None
+            assert pool.submit(_interrupt_state).result() == (True, False)
+        assert _interrupt_state() == (False, False)
+        with pytest.raises(KeyboardInterrupt):
+            with sigint_blocked():
+                assert _interrupt_state() == (False, True)
+                os.kill(os.getpid(), signal.SIGINT)  # held back: nothing happens inside the block
+                reached = True
+        assert reached
+    finally:
+        signal.signal(signal.SIGINT, previous)
