@@ -119,7 +119,7 @@ def changes_frame(records: Records) -> pd.DataFrame:
 class ChangeColumns:
     """The numeric columns of change rows as numpy arrays (one entry per change).
 
-    ``rows[column]`` is a column, ``rows[mask]`` the rows where a boolean mask holds: the metrics
+    ``rows[column]`` is a column, ``rows.where(mask)`` the rows where a boolean mask holds: the metrics
     select many subsets of one replication's rows (areas, kinds, windows), and selecting on plain
     arrays costs a small fraction of selecting on a DataFrame (no index, no string columns).
     """
