@@ -51,18 +51,6 @@ _FIRE: Final = (_fire,)
 _STOP: Final = object()  # the marker :meth:`Clock.run` schedules at its ``until``
 
 
-def _process(event: Any) -> None:
-    """Process one SimPy event as ``Environment.step`` does: its callbacks, then fail loudly if it
-    failed and nobody defused it."""
-    callbacks, event.callbacks = event.callbacks, None
-    for callback in callbacks:
-        callback(event)
-    if not event._ok and not hasattr(event, "_defused"):
-        exc = type(event._value)(*event._value.args)
-        exc.__cause__ = event._value
-        raise exc
-
-
 class Clock:
     """Simulated time (days) of one SimPy environment, and calls scheduled on it."""
 
@@ -109,11 +97,11 @@ class Clock:
     def run(self, until: float | None = None) -> None:
         """Process events until simulated time ``until`` (days), or until none is left.
 
-        The loop of ``Environment.run`` / ``Environment.step``, in the same order, with one shortcut:
-        a :class:`Call` (most of the model's events) is called directly, without the generic
-        callbacks loop; any other SimPy event (a resource request, a process) is processed as
-        SimPy does. As ``Environment.run(until)``, the stop is an urgent event at ``until`` with
-        the next id: events due then run only if urgent and scheduled earlier.
+        The loop of ``Environment.run``, in the same order, with one shortcut: a :class:`Call` (most
+        of the model's events) is popped and called directly; any other SimPy event (a resource
+        request, a process) is left to ``Environment.step``. As ``Environment.run(until)``, the stop
+        is an urgent event at ``until`` with the next id: events due then run only if urgent and
+        scheduled earlier.
         """
         env = self.env
         queue = self.queue
@@ -123,17 +111,18 @@ class Clock:
                 raise ValueError(f"until ({until}) must be greater than the current simulation time")
             _heappush(queue, (float(until), _URGENT, self.next_id(), stop))
         while queue:
-            when, _, _, event = _heappop(queue)
-            env._now = when  # type: ignore[attr-defined]
+            event = queue[0][3]
             if type(event) is Call:
-                call: Call = event
+                when, _, _, call = _heappop(queue)
+                env._now = when  # type: ignore[attr-defined]
                 call.callbacks = None
                 fn = call.fn
                 fn(*call.args)
             elif event is stop:
+                env._now = _heappop(queue)[0]  # type: ignore[attr-defined]
                 return
             else:
-                _process(event)
+                env.step()
 
     def scheduled(self) -> int:
         """Event ids taken so far (events scheduled, plus ids reserved), read without consuming one.
