@@ -21,6 +21,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Final
 
 import simpy
 
@@ -115,6 +116,18 @@ def best_cost(scenario: Scenario, repeat: int) -> ReplicationCost:
     return ReplicationCost(**{**asdict(first), **times})
 
 
+# The override that takes other projects' changes out of the shared gate queue (the counterfactual
+# ``sim bench`` measures to show what their traffic costs; the records it gives are another model's).
+NO_BACKGROUND: Final = "gate.background_rate_per_day=0"
+
+
+def engine_without_background(path: Path, repeat: int) -> float:
+    """CPU seconds of replication 0's engine (build and run) with no other projects' gate traffic, best of
+    ``repeat``: beside the engine's cost with it, what simulating their changes one by one costs."""
+    scenario = load_scenario(path, [NO_BACKGROUND])
+    return min(replication_cost(scenario, records=()).engine_s for _ in range(repeat))
+
+
 def build_name() -> str:
     return "compiled (mypyc, make fast)" if compiled() else "pure Python (make fast compiles it)"
 
@@ -139,6 +152,9 @@ def main(scenario: str | None = None, repeat: int = 3, costs: bool = False) -> i
           "are other projects' changes")
     print(f"replication     {cost.replication_s:.3f} s CPU = engine {cost.engine_s:.3f} s (build {cost.build_s:.3f} s) "
           f"+ metrics {cost.metrics_s:.3f} s  (metrics / engine {cost.metrics_s / cost.engine_s:.0%}; best of {repeat})")
+    alone = engine_without_background(path, repeat)
+    print(f"other projects  engine {alone:.3f} s with no other projects' changes in the gate ({NO_BACKGROUND}): "
+          f"simulating theirs costs {1 - alone / cost.engine_s:.0%} of the engine")
     print(f"records write   changes.parquet {cost.parquet_s * 1000:.1f} ms, changes.csv.gz {cost.csv_s * 1000:.1f} ms "
           f"per replication")
     print(f"model           {cost.run_s:.3f} s  {model_rate:,.0f} events/s")
@@ -171,7 +187,8 @@ def _cost_in_build(path: Path, repeat: int, pure: bool) -> dict[str, float] | No
         cost = best_cost(load_scenario(path), repeat)
         bare_s = min(bare_loop(cost.events) for _ in range(repeat))
         return {**asdict(cost), "engine_s": cost.engine_s, "replication_s": cost.replication_s,
-                "bare_share": (cost.events / cost.run_s) / (cost.events / bare_s)}
+                "bare_share": (cost.events / cost.run_s) / (cost.events / bare_s),
+                "engine_without_background_s": engine_without_background(path, repeat)}
     if not pure and not extensions():
         return None
     env = {k: v for k, v in os.environ.items() if k != PURE_ENV}
@@ -199,6 +216,8 @@ def cost_table(path: Path, repeat: int = 3) -> str:
         ("one replication, engine + metrics (one core)", "replication_s", "s"),
         ("… engine (building the world, simulating, records)", "engine_s", "s"),
         ("… metrics (change rows, metrics, reviewer load, Little's law)", "metrics_s", "s"),
+        (f"engine with no other projects' changes in the gate (`--set {NO_BACKGROUND}`: another model)",
+         "engine_without_background_s", "s"),
         ("writing its records as `changes.parquet` (`sim run`, default)", "parquet_s", "ms"),
         ("writing its records as `changes.csv.gz` (`sim run --records csv`)", "csv_s", "ms"),
         ("engine events per replication", "events", "n"),

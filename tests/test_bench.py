@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from simtest import MMC, MONOLITH, SHORT_MONOLITH
 
-from sim.bench import machine, main, replication_cost
+from sim.bench import NO_BACKGROUND, machine, main, replication_cost
 from sim.scenario import load_scenario
 from sim.simulate import simulate
 
@@ -30,7 +30,8 @@ def test_bench_prints_every_figure(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(str(MMC), repeat=1) == 0
     out = capsys.readouterr().out
     for label in ("engine events", "real run completions", "stale run ends", "engine events per real completion",
-                  "metrics / engine", "changes.parquet", "changes.csv.gz", "of bare SimPy speed", "started for"):
+                  "metrics / engine", "changes.parquet", "changes.csv.gz", "of bare SimPy speed", "started for",
+                  "with no other projects' changes"):
         assert label in out, label
 
 
@@ -40,10 +41,19 @@ def test_costs_is_a_markdown_table_with_the_machine(capsys: pytest.CaptureFixtur
     assert "bench --costs" in out[0] and "cores" in out[0] and "load average" in out[0]
     assert out[2] == "| cost | pure Python | compiled |" and out[3] == "|---|---|---|"
     rows = out[4:]
-    assert len(rows) == 10 and all(row.startswith("| ") and row.count(" | ") == 2 for row in rows)
-    assert all(" s |" in rows[i] for i in range(3)) and " ms |" in rows[3]
+    assert len(rows) == 11 and all(row.startswith("| ") and row.count(" | ") == 2 for row in rows)
+    assert all(" s |" in rows[i] for i in range(4)) and " ms |" in rows[4]
 
 
 def test_machine_names_cores_and_load() -> None:
     text = machine()
     assert "cores" in text and "load average" in text
+
+
+def test_the_counterfactual_takes_only_other_projects_changes_out() -> None:
+    """The engine time ``sim bench`` compares with: the same scenario, no background changes in the gate."""
+    alone = replication_cost(load_scenario(MONOLITH, [*SHORT_MONOLITH, NO_BACKGROUND]), records=())
+    full = replication_cost(load_scenario(MONOLITH, SHORT_MONOLITH), records=())
+    assert alone.background_completions == 0 < full.background_completions
+    assert 0 < alone.gate_completions < full.gate_completions  # nova's own changes still run the gate
+    assert alone.gate_runs_started < full.gate_runs_started
