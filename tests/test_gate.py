@@ -18,7 +18,7 @@ from sim.engine.clock import Clock
 from sim.engine.rng import Stream, stream_seed
 from sim.model.ci import driver_jobs_apply, job_count, jobs_pass_prob, per_area_pass
 from sim.model.change import Change
-from sim.model.gate import Gate, GateItem
+from sim.model.gate import NOT_YET, RUNNING, Gate, GateItem
 from sim.model.records import Outcome
 from sim.scenario import JobGroup, load_scenario
 
@@ -287,10 +287,11 @@ class EveryRunEndGate(Gate):
     reset leaves the cancelled ones there to be popped for nothing (stale run ends)."""
 
     def _arm_earliest(self) -> None:
-        pending = self.pending
-        while pending:
-            end, event_id, item, generation, outcome = pending.pop()
-            self.clock.at(end, event_id, self._run_end, item, generation, outcome)
+        """Every run under way goes on the engine (a run starts and is armed in the same engine event)."""
+        for item in self.queue[:self.first_waiting]:
+            if item.state == RUNNING and item.end != NOT_YET and item.armed != item.generation:
+                item.armed = item.generation
+                self.clock.at(item.end, item.end_id, self._run_end, item, item.generation, item.outcome)
 
 
 def busy_gate(gate_class: type[Gate], days: float) -> tuple[Gate, Clock]:

@@ -14,14 +14,16 @@ background items; they take part in resets like any other item.
 
 Run ends on the engine. A reset cancels the runs behind the failing item; scheduling every run end
 on the engine's heap would leave each cancelled one there to be popped for nothing (44 % of a
-calibrated replication's engine events). Instead the gate keeps its pending run ends in its own
-heap, keyed (end time, engine event id taken when the run started), drops cancelled ones lazily,
-and keeps *armed* on the engine only the earliest valid one (plus any armed earlier that is still
-valid): every engine event is then a real completion. Its event keeps the id its run took when it
-started, and the earliest pending run end is on the engine whenever the engine picks its next
-event, so the engine processes the remaining events in exactly the order it did before.
+calibrated replication's engine events). Instead each running item keeps its run's end (time in days,
+and the engine event id taken when the run started), and the gate keeps *armed* on the engine only
+the earliest run end among its running items (plus any armed earlier that is still valid): every
+engine event is then a real completion. The running items are the started ones ahead of
+``first_waiting``, a few dozen at most, so finding the earliest is a scan of the window, not a heap of
+every run ever started with the cancelled ones left in it. The armed event keeps the id its run took
+when it started, and the earliest run end is on the engine whenever the engine picks its next event,
+so the engine processes the remaining events in exactly the order it did before.
 An armed run end is never cancelled: a reset cancels only runs behind the failing item, which
-started no earlier than the failing run, and an armed run ended before every run pending when it
+started no earlier than the failing run, and an armed run ended before every run under way when it
 was armed, the failing one included. ``stale_run_ends`` counts any that would be (0 by that argument
 with an unbounded node pool).
 
@@ -29,12 +31,12 @@ Test nodes. With a finite pool (``ci.nodes``, :mod:`sim.model.nodes`) a run firs
 per job and its run end is pending only once its last job has started; a reset withdraws the
 cancelled runs' requests and frees their nodes. A run then starts as its nodes free up, not in
 queue order, so an armed run end may be cancelled after all: ``_finish`` drops it (``stale_run_ends``).
+Until its last node is held, a running item's run end is unknown (``NOT_YET``) and it is not a candidate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Final
 
 from sim.engine.clock import Clock
@@ -55,6 +57,7 @@ HOURS_PER_DAY: Final = 24.0
 PASS: Final = int(Outcome.PASS)
 FALSE_FAILURE: Final = int(Outcome.FALSE_FAILURE)
 TRUE_FAILURE: Final = int(Outcome.TRUE_FAILURE)
+NOT_YET: Final = float("inf")  # the run end of a run still waiting for its test nodes
 
 
 class GateItem:
@@ -62,7 +65,7 @@ class GateItem:
 
     __slots__ = (
         "change", "area", "jobs_pass", "defect_pass", "jobs", "state", "generation", "started", "ended", "true_failure",
-        "armed", "nodes", "node_jobs",
+        "armed", "nodes", "node_jobs", "end", "end_id", "outcome",
     )
 
     def __init__(self, change: Change | None, area: int, jobs_pass: float, defect_pass: float, jobs: int,
@@ -81,10 +84,10 @@ class GateItem:
         self.armed = 0  # the generation whose run end is on the engine's heap (0: none yet)
         self.nodes: NodeRun | None = None  # its current run's test nodes (finite pool only)
         self.node_jobs = jobs if node_jobs is None else node_jobs
-
-
-# A pending run end: (end time in days, engine event id, item, the item's generation, outcome code).
-PendingRun = tuple[float, int, GateItem, int, int]
+        # The current run's end: time (days; NOT_YET while it waits for nodes), engine event id, outcome code.
+        self.end = NOT_YET
+        self.end_id = 0
+        self.outcome = PASS
 
 
 class Gate:
@@ -122,7 +125,6 @@ class Gate:
         self.queue: list[GateItem] = []
         self.first_waiting = 0  # every item ahead of this index has started its run
         self.log = GateLog()
-        self.pending: list[PendingRun] = []  # heap of run ends not yet on the engine or not yet cleared
         self.stale_run_ends = 0  # engine events for cancelled runs (0: see the module docstring)
         self.runs_started = 0  # runs started, completed or cancelled by a reset
         self._run_end = self._finish  # bound once, not per scheduled run end
@@ -132,8 +134,10 @@ class Gate:
     def enqueue(self, item: GateItem) -> None:
         """Append an approved item at the tail of the queue."""
         self.queue.append(item)  # first_waiting <= its index: the window scan reaches it
+        started = self.first_waiting
         self._fill_window()
-        self._arm_earliest()
+        if self.first_waiting != started:  # a run started: it may end before the one armed
+            self._arm_earliest()
 
     def start_background(self, rate_per_day: float, jobs_pass: float, defect_pass: float, jobs: int, stream: Stream) -> None:
         """Feed Poisson background changes of other projects into the shared queue."""
@@ -172,34 +176,44 @@ class Gate:
         defect_ok = stream.uniform() < item.defect_pass
         duration = self.run_time_days * stream.gamma_unit_mean(self.run_time_cv)
         item.true_failure = not defect_ok
-        outcome = PASS if (jobs_ok and defect_ok) else (TRUE_FAILURE if not defect_ok else FALSE_FAILURE)
-        if self.nodes is None:
-            heappush(self.pending, (now + duration, self.clock.reserve(), item, generation, outcome))
+        item.outcome = PASS if (jobs_ok and defect_ok) else (TRUE_FAILURE if not defect_ok else FALSE_FAILURE)
+        if self.nodes is None:  # under way now; its event id, taken now, is its place among events due with it
+            item.end = now + duration
+            item.end_id = self.clock.reserve()
         else:
+            item.end = NOT_YET
             item.nodes = self.nodes.run(item.node_jobs, duration, GATE, item.area,
-                                        lambda: self._on_nodes(item, generation, duration, outcome))
+                                        lambda: self._on_nodes(item, generation, duration))
         if item.change is not None:
             item.change.gate_attempts += 1
 
-    def _on_nodes(self, item: GateItem, generation: int, duration: float, outcome: int) -> None:
+    def _on_nodes(self, item: GateItem, generation: int, duration: float) -> None:
         """Every job of the item's run holds a test node: the run is under way, ending in ``duration`` days."""
         now = self.clock.now()
         item.started = now
-        heappush(self.pending, (now + duration, self.clock.reserve(), item, generation, outcome))
+        if item.generation == generation:  # a run without jobs may report after a reset cancelled it
+            item.end = now + duration
+            item.end_id = self.clock.reserve()
         self._arm_earliest()
 
     def _arm_earliest(self) -> None:
-        """Put the earliest valid pending run end on the engine's heap, if it is not there yet."""
-        pending = self.pending
-        while pending:
-            end, event_id, item, generation, outcome = pending[0]
-            if item.generation != generation or item.state != RUNNING:
-                heappop(pending)  # cancelled by a reset, or already finished
+        """Put the earliest run end among the running items on the engine's heap, if it is not there yet.
+
+        Earliest by (end, event id): the engine's own order among events due at the same time."""
+        queue = self.queue
+        best: GateItem | None = None
+        best_end = NOT_YET
+        best_id = 0
+        for i in range(self.first_waiting):  # every running item is ahead of first_waiting
+            item = queue[i]
+            if item.state != RUNNING:
                 continue
-            if item.armed != generation:
-                item.armed = generation
-                self.clock.at(end, event_id, self._run_end, item, generation, outcome)
-            return
+            end = item.end
+            if end < best_end or (end == best_end and best is not None and item.end_id < best_id):
+                best, best_end, best_id = item, end, item.end_id
+        if best is not None and best.armed != best.generation:
+            best.armed = best.generation
+            self.clock.at(best_end, best_id, self._run_end, best, best.generation, best.outcome)
 
     def _finish(self, item: GateItem, generation: int, outcome: int) -> None:
         if item.generation != generation or item.state != RUNNING:
