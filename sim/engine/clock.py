@@ -8,10 +8,12 @@ needs: nothing waits on these events, they are never triggered twice and never f
 model's cost per engine event stays small next to the engine's own.
 
 :meth:`Clock.run` processes that heap with SimPy's own loop, written out so that a :class:`Call`
-is one direct call (the same events in the same order: ``tests/test_clock.py``). This module is
-the only code that touches SimPy's internals: its time (``_now``), its event heap (``_queue``)
-and its event counter (``_eid``). The model reads the time with :meth:`Clock.now`
-and schedules with :meth:`Clock.after` and :meth:`Clock.start`.
+is one direct call (the same events in the same order: ``tests/test_clock.py``). The time is the
+clock's own attribute ``t``, which SimPy reads and sets as its ``_now`` through
+:class:`~sim.engine.environment.ClockEnvironment`. This module and that one are the only code that
+touches SimPy's internals: its time (``_now``), its event heap (``_queue``) and its event counter
+(``_eid``). The model reads the time with :meth:`Clock.now` and schedules with :meth:`Clock.after`
+and :meth:`Clock.start`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any, ClassVar, Final
 
 import simpy
 from simpy.events import NORMAL, URGENT
+
+from sim.engine.environment import ClockEnvironment
 
 # Final aliases: a compiled build (``make fast``) reads them as constants, not as module globals.
 _heappush: Final = heappush
@@ -54,24 +58,23 @@ _STOP: Final = object()  # the marker :meth:`Clock.run` schedules at its ``until
 class Clock:
     """Simulated time (days) of one SimPy environment, and calls scheduled on it."""
 
-    __slots__ = ("env", "queue", "next_id", "reserved")
+    __slots__ = ("t", "env", "queue", "next_id", "reserved")
 
-    def __init__(self, env: simpy.Environment | None = None) -> None:
-        self.env = simpy.Environment() if env is None else env
+    def __init__(self) -> None:
+        self.t = 0.0  # the simulated time, in days: SimPy's too (ClockEnvironment)
+        self.env: simpy.Environment = ClockEnvironment(self)
         self.queue: list[Any] = self.env._queue  # type: ignore[attr-defined]
         self.next_id: Callable[[], Any] = self.env._eid.__next__  # type: ignore[attr-defined]  # = next(env._eid)
         self.reserved = 0  # ids taken by :meth:`reserve` and not (yet) scheduled with :meth:`at`
 
     def now(self) -> float:
         """The simulated time, in days (``env.now`` without the property call)."""
-        now: float = self.env._now  # type: ignore[attr-defined]
-        return now
+        return self.t
 
     def after(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` when ``delay`` (>= 0) days have passed; FIFO among equal times, like SimPy."""
         assert delay >= 0.0, f"negative delay {delay} scheduled for {fn}"
-        now: float = self.env._now  # type: ignore[attr-defined]
-        _heappush(self.queue, (now + delay, _NORMAL, self.next_id(), Call(fn, args)))
+        _heappush(self.queue, (self.t + delay, _NORMAL, self.next_id(), Call(fn, args)))
 
     def reserve(self) -> int:
         """An engine event id, taken now, for an event that may be scheduled later with :meth:`at`, or never."""
@@ -91,8 +94,7 @@ class Clock:
 
     def start(self, fn: Callable[..., Any], *args: Any) -> None:
         """Call ``fn(*args)`` now, ahead of the events already due now: as SimPy starts a process."""
-        now: float = self.env._now  # type: ignore[attr-defined]
-        _heappush(self.queue, (now, _URGENT, self.next_id(), Call(fn, args)))
+        _heappush(self.queue, (self.t, _URGENT, self.next_id(), Call(fn, args)))
 
     def run(self, until: float | None = None) -> None:
         """Process events until simulated time ``until`` (days), or until none is left.
@@ -107,19 +109,19 @@ class Clock:
         queue = self.queue
         stop: object = _STOP
         if until is not None:
-            if until <= env._now:  # type: ignore[attr-defined]
+            if until <= self.t:
                 raise ValueError(f"until ({until}) must be greater than the current simulation time")
             _heappush(queue, (float(until), _URGENT, self.next_id(), stop))
         while queue:
             event = queue[0][3]
             if type(event) is Call:
                 when, _, _, call = _heappop(queue)
-                env._now = when  # type: ignore[attr-defined]
+                self.t = when
                 call.callbacks = None
                 fn = call.fn
                 fn(*call.args)
             elif event is stop:
-                env._now = _heappop(queue)[0]  # type: ignore[attr-defined]
+                self.t = _heappop(queue)[0]
                 return
             else:
                 env.step()
