@@ -100,3 +100,16 @@ def test_a_failed_event_raises_as_in_simpy() -> None:
     mine = failures(lambda clock, until: clock.run(until))
     assert mine[0] == ("boom", 0.5)
     assert mine == failures(lambda clock, until: clock.env.run(until=until))
+
+
+def test_the_clock_and_simpy_share_one_time() -> None:
+    """The clock's time is SimPy's: whichever loop advances it (SimPy's own run or the clock's), both read the same."""
+    clock = Clock()
+    env = clock.env
+    seen: list[tuple[float, float]] = []
+    env.timeout(1.5).callbacks.append(lambda _e: seen.append((clock.now(), env.now)))
+    clock.after(2.25, lambda: seen.append((clock.now(), env.now)))
+    env.run(until=2.0)
+    assert seen == [(1.5, 1.5)] and clock.now() == env.now == 2.0
+    clock.run(until=3.0)
+    assert seen == [(1.5, 1.5), (2.25, 2.25)] and clock.now() == env.now == 3.0

@@ -291,7 +291,7 @@ class EveryRunEndGate(Gate):
         for item in self.queue[:self.first_waiting]:
             if item.state == RUNNING and item.end != NOT_YET and item.armed != item.generation:
                 item.armed = item.generation
-                self.clock.at(item.end, item.end_id, self._run_end, item, item.generation, item.outcome)
+                self.clock.at(item.end, item.end_id, self._run_end, item, item.generation)
 
 
 def busy_gate(gate_class: type[Gate], days: float) -> tuple[Gate, Clock]:

@@ -134,9 +134,9 @@ class Gate:
     def enqueue(self, item: GateItem) -> None:
         """Append an approved item at the tail of the queue."""
         self.queue.append(item)  # first_waiting <= its index: the window scan reaches it
-        started = self.first_waiting
+        first = self.first_waiting
         self._fill_window()
-        if self.first_waiting != started:  # a run started: it may end before the one armed
+        if self.first_waiting != first:  # a run started: it may end before the one armed
             self._arm_earliest()
 
     def start_background(self, rate_per_day: float, jobs_pass: float, defect_pass: float, jobs: int, stream: Stream) -> None:
@@ -189,9 +189,9 @@ class Gate:
 
     def _on_nodes(self, item: GateItem, generation: int, duration: float) -> None:
         """Every job of the item's run holds a test node: the run is under way, ending in ``duration`` days."""
-        now = self.clock.now()
-        item.started = now
         if item.generation == generation:  # a run without jobs may report after a reset cancelled it
+            now = self.clock.now()
+            item.started = now
             item.end = now + duration
             item.end_id = self.clock.reserve()
         self._arm_earliest()
@@ -213,13 +213,14 @@ class Gate:
                 best, best_end, best_id = item, end, item.end_id
         if best is not None and best.armed != best.generation:
             best.armed = best.generation
-            self.clock.at(best_end, best_id, self._run_end, best, best.generation, best.outcome)
+            self.clock.at(best_end, best_id, self._run_end, best, best.generation)
 
-    def _finish(self, item: GateItem, generation: int, outcome: int) -> None:
+    def _finish(self, item: GateItem, generation: int) -> None:
         if item.generation != generation or item.state != RUNNING:
             self.stale_run_ends += 1  # this run was cancelled by a reset after it was armed
             return
         now = self.clock.now()
+        outcome = item.outcome
         item.ended = now
         self.log.add_run(now, item.area, outcome, item.jobs)
         if outcome == PASS:
